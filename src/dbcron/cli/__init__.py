@@ -1,0 +1,1 @@
+"""The ``dbcron`` command line: a thin adapter over :class:`dbcron.JobManager`."""

@@ -1,0 +1,577 @@
+"""The ``dbcron`` command: every command of the specification, and more.
+
+Commands are thin: they parse arguments, call :class:`dbcron.JobManager` and render
+the result. Errors that a user caused print one line on stderr and exit with 2 (bad
+input) or 1 (runtime: missing job, unreachable database); nothing is written then.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from dbcron import __version__
+from dbcron.cli import render
+from dbcron.cli.context import CliContext
+from dbcron.cli.timefmt import local, relative
+from dbcron.cron import parse_schedule, preview, validate_timezone
+from dbcron.errors import DbcronError, ValidationError
+from dbcron.models import Job, JobStatus
+from dbcron.serialize import to_jsonable
+
+app = typer.Typer(
+    name="dbcron",
+    help="Cron that lives in a database: persistent, exactly-once job scheduling.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+# Rich assumes 80 columns when output is not a terminal; tables of jobs need more.
+out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, highlight=False)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+JobId = Annotated[str, typer.Argument(help="Job id or a unique prefix of it.")]
+
+
+def _ctx(ctx: typer.Context) -> CliContext:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, CliContext)
+    return obj
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"dbcron {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db", help="Database URL (sqlite:///file.db or postgresql://...).", metavar="URL"
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Configuration file (YAML).", metavar="FILE")
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Cron that lives in a database."""
+    state = CliContext(db_flag=db, config_flag=config)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
+# -- schema ------------------------------------------------------------------------
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """Create dbcron's tables (idempotent; safe while schedulers run)."""
+    state = _ctx(ctx)
+    store = state.open_store(create=True, check_schema=False)
+    applied = store.migrate()
+    what = f"applied migrations {applied}" if applied else "already up to date"
+    out.print(f"Initialised {store.display_url}: schema version {store.schema_version()} ({what}).")
+
+
+@app.command()
+def migrate(ctx: typer.Context) -> None:
+    """Upgrade an existing database's schema to this version of dbcron."""
+    store = _ctx(ctx).open_store(check_schema=False)
+    before = store.schema_version()
+    applied = store.migrate()
+    if applied:
+        out.print(
+            f"Migrated {store.display_url} from version {before} to {store.schema_version()}."
+        )
+    else:
+        out.print(f"{store.display_url} is up to date (schema version {before}).")
+
+
+EXAMPLE_JOBS: tuple[dict[str, Any], ...] = (
+    {
+        "name": "Heartbeat",
+        "job_type": "shell",
+        "schedule_expression": "* * * * *",
+        "config": {"command": ["echo", "dbcron is alive"]},
+        "description": "Example: a command every minute, so that executions appear at once.",
+        "timeout_seconds": 30,
+        "retry_count": 0,
+    },
+    {
+        "name": "Daily Fetch",
+        "job_type": "paper_fetch",
+        "schedule_expression": "0 9 * * *",
+        "config": {"keywords": ["LLM", "RAG"], "max_papers": 50},
+        "description": "Example: the specification's daily arXiv fetch at 09:00.",
+    },
+    {
+        "name": "Nightly maintenance",
+        "job_type": "maintenance",
+        "schedule_expression": "0 3 * * *",
+        "config": {"retention_days": 30, "keep_last": 100},
+        "description": "Example: prune old execution records and optimise the database.",
+    },
+)
+
+
+@app.command()
+def seed(ctx: typer.Context) -> None:
+    """Create the example jobs (skipping any whose name already exists)."""
+    manager = _ctx(ctx).manager
+    existing = {job.name for job in manager.list_jobs()}
+    for spec in EXAMPLE_JOBS:
+        if spec["name"] in existing:
+            out.print(f"exists   {spec['name']}")
+            continue
+        job = manager.create_job(Job(**spec))
+        out.print(f"created  {job.name} ({job.job_id[:8]})")
+
+
+# -- reading -----------------------------------------------------------------------
+
+
+@app.command("list")
+def list_jobs(
+    ctx: typer.Context,
+    status: Annotated[
+        str | None, typer.Option("--status", "-s", help="active, inactive, paused or deleted.")
+    ] = None,
+    job_type: Annotated[
+        str | None, typer.Option("--type", "-t", help="Only jobs of this type.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List jobs (all but deleted ones, unless --status says otherwise)."""
+    state = _ctx(ctx)
+    jobs = state.manager.list_jobs(status=status, job_type=job_type)
+    if as_json:
+        render.print_json(out, to_jsonable(jobs))
+    else:
+        out.print(render.jobs_table(jobs, state.manager.clock.now()))
+
+
+@app.command()
+def show(ctx: typer.Context, job_id: JobId, as_json: JsonFlag = False) -> None:
+    """Show a job: every field, its next five fires and its last ten executions."""
+    manager = _ctx(ctx).manager
+    job = manager.get_job(job_id)
+    fires = (
+        manager.next_fires(
+            job,
+            5,
+            after=max(manager.clock.now(), job.next_execution or manager.clock.now())
+            - timedelta(microseconds=1),
+        )
+        if job.status is JobStatus.ACTIVE
+        else manager.next_fires(job, 5)
+    )
+    executions = manager.history(job.job_id, limit=10)
+    if as_json:
+        render.print_json(
+            out,
+            {
+                "job": to_jsonable(job),
+                "next_fires": to_jsonable(fires),
+                "executions": to_jsonable(executions),
+            },
+        )
+    else:
+        out.print(render.job_detail(job, fires, executions, manager.clock.now()))
+
+
+@app.command()
+def history(
+    ctx: typer.Context,
+    job_id: Annotated[str | None, typer.Argument(help="Only this job (id or prefix).")] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", "-s", help="Only executions in this state.")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", help="At most this many, newest first.")
+    ] = 20,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show executions, newest first."""
+    manager = _ctx(ctx).manager
+    executions = manager.history(job_id, status=status, limit=limit)
+    if as_json:
+        render.print_json(out, to_jsonable(executions))
+    else:
+        out.print(render.executions_table(executions, manager.clock.now()))
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    window_hours: Annotated[
+        float, typer.Option("--window", help="Statistics window in hours.")
+    ] = 24.0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Scheduler nodes, running executions, the next fires and statistics."""
+    if window_hours <= 0:
+        raise ValidationError("--window must be a positive number of hours")
+    report = _ctx(ctx).manager.status_report(window=timedelta(hours=window_hours))
+    if as_json:
+        render.print_json(out, to_jsonable(report))
+    else:
+        out.print(render.status_view(report))
+
+
+@app.command("next")
+def next_fires(
+    expression: Annotated[str, typer.Argument(help="Cron expression, macro or '@every 30s'.")],
+    tz: Annotated[str, typer.Option("--tz", help="IANA time zone of the expression.")] = "UTC",
+    count: Annotated[int, typer.Option("-n", "--count", help="How many fires.")] = 5,
+    after: Annotated[
+        str | None, typer.Option("--after", help="Start after this local time (ISO 8601) in --tz.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Preview the next fire times of a schedule, in local time and UTC."""
+    if count < 1 or count > 1000:
+        raise ValidationError("-n must be between 1 and 1000")
+    zone = validate_timezone(tz)
+    schedule = parse_schedule(expression, tz)
+    start = _parse_local_time(after, zone) if after else datetime.now(zone)
+    fires = preview(schedule, start, count)
+    if as_json:
+        render.print_json(
+            out,
+            {
+                "expression": schedule.expression,
+                "timezone": tz,
+                "description": schedule.describe(),
+                "after": start.isoformat(),
+                "fires": [
+                    {
+                        "local": f.local.isoformat(),
+                        "utc": f.utc.isoformat(),
+                        "dst_shifted": f.dst_shifted,
+                        "note": f.note,
+                    }
+                    for f in fires
+                ],
+            },
+        )
+        return
+    out.print(f"{schedule.expression} ({tz}): {schedule.describe()}")
+    now = datetime.now(zone)
+    for f in fires:
+        flag = f"  ! {f.note}" if f.note else ""
+        when = f"{local(f.local, tz, seconds=True)}   {local(f.utc, 'UTC', seconds=True)}"
+        out.print(f"  {when}   {relative(f.utc, now)}{flag}", markup=False)
+
+
+def _parse_local_time(text: str, zone: Any) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(
+            f"--after {text!r} is not an ISO 8601 time like 2026-03-08T01:30"
+        ) from None
+    return value.replace(tzinfo=zone) if value.tzinfo is None else value
+
+
+@app.command("types")
+def job_types(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """List the job types with their config schema and an example."""
+    from dbcron.handlers.registry import default_registry
+
+    types = default_registry.types()
+    if as_json:
+        render.print_json(
+            out,
+            [
+                {
+                    "name": t.name,
+                    "description": t.description,
+                    "schema": t.json_schema(),
+                    "example": t.example,
+                }
+                for t in types
+            ],
+        )
+        return
+    for t in types:
+        out.print(f"[bold]{t.name}[/bold]  {t.description}")
+        out.print(f"  example config: {json.dumps(t.example)}")
+
+
+@app.command("config")
+def show_config(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Print the effective configuration and where each value came from."""
+    loaded = _ctx(ctx).loaded
+    rows = loaded.effective()
+    if as_json:
+        render.print_json(out, [{"key": k, "value": v, "source": s} for k, v, s in rows])
+        return
+    from rich.table import Table
+
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("KEY", "VALUE", "SOURCE"):
+        table.add_column(column, overflow="fold")
+    for key, value, source in rows:
+        table.add_row(key, json.dumps(value) if not isinstance(value, str) else value, source)
+    out.print(table)
+
+
+# -- writing -----------------------------------------------------------------------
+
+
+def _parse_config(text: str | None) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    source = "--config"
+    if text.startswith("@"):
+        path = Path(text[1:])
+        source = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ValidationError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(
+            f"{source} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    if not isinstance(value, dict):
+        raise ValidationError(f"{source} must be a JSON object like '{{\"key\": 1}}'")
+    return value
+
+
+ConfigOpt = Annotated[
+    str | None,
+    typer.Option("--config", help="Job config: a JSON object or @file.json.", metavar="JSON"),
+]
+DescriptionOpt = Annotated[
+    str | None, typer.Option("--description", "-d", help="What the job is for.")
+]
+TimezoneOpt = Annotated[
+    str | None, typer.Option("--timezone", "--tz", help="IANA time zone of the schedule.")
+]
+TimeoutOpt = Annotated[
+    int | None, typer.Option("--timeout", help="Seconds before a run is stopped.")
+]
+RetriesOpt = Annotated[int | None, typer.Option("--retries", help="Retries after a failed run.")]
+RetryDelayOpt = Annotated[
+    int | None, typer.Option("--retry-delay", help="Seconds between retries.")
+]
+BackoffOpt = Annotated[str | None, typer.Option("--backoff", help="fixed or exponential.")]
+MisfireOpt = Annotated[str | None, typer.Option("--misfire", help="run_once, run_all or skip.")]
+CatchupOpt = Annotated[
+    int | None, typer.Option("--catchup-window", help="Seconds of missed fires to catch up.")
+]
+ConcurrencyOpt = Annotated[
+    int | None, typer.Option("--max-concurrency", help="Runs of this job at once.")
+]
+OverlapOpt = Annotated[str | None, typer.Option("--overlap", help="skip, queue or allow.")]
+PriorityOpt = Annotated[
+    int | None, typer.Option("--priority", help="Higher runs first (-1000..1000).")
+]
+
+
+def _options(**values: Any) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}
+
+
+@app.command()
+def create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Job name.", metavar="NAME")],
+    job_type: Annotated[str, typer.Argument(help="Job type (see `dbcron types`).", metavar="TYPE")],
+    schedule: Annotated[
+        str, typer.Argument(help="Cron expression, macro or '@every 1h'.", metavar="CRON")
+    ],
+    config: ConfigOpt = None,
+    description: DescriptionOpt = None,
+    timezone: TimezoneOpt = None,
+    timeout: TimeoutOpt = None,
+    retries: RetriesOpt = None,
+    retry_delay: RetryDelayOpt = None,
+    backoff: BackoffOpt = None,
+    misfire: MisfireOpt = None,
+    catchup_window: CatchupOpt = None,
+    max_concurrency: ConcurrencyOpt = None,
+    overlap: OverlapOpt = None,
+    priority: PriorityOpt = None,
+    paused: Annotated[bool, typer.Option("--paused", help="Create it paused.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create a job, e.g. dbcron create "Daily Fetch" paper_fetch "0 9 * * *"."""
+    manager = _ctx(ctx).manager
+    job = Job(
+        name=name,
+        job_type=job_type,
+        schedule_expression=schedule,
+        config=_parse_config(config) or {},
+        status=JobStatus.PAUSED if paused else JobStatus.ACTIVE,
+        **_options(
+            description=description,
+            timezone=timezone or manager.defaults.timezone,
+            timeout_seconds=timeout,
+            retry_count=retries,
+            retry_delay_seconds=retry_delay,
+            retry_backoff=backoff,
+            misfire_policy=misfire,
+            catchup_window_seconds=catchup_window,
+            max_concurrency=max_concurrency,
+            overlap_policy=overlap,
+            priority=priority,
+        ),
+    )
+    created = manager.create_job(job)
+    if as_json:
+        render.print_json(out, to_jsonable(created))
+        return
+    now = manager.clock.now()
+    nxt = created.next_execution
+    when = (
+        f"next run {local(nxt, created.timezone)} ({relative(nxt, now)})"
+        if nxt
+        else created.status.value
+    )
+    out.print(f"Created job {created.job_id} ({created.name}); {when}.")
+
+
+@app.command()
+def update(
+    ctx: typer.Context,
+    job_id: JobId,
+    name: Annotated[str | None, typer.Option("--name", help="New name.")] = None,
+    job_type: Annotated[str | None, typer.Option("--type", help="New job type.")] = None,
+    schedule: Annotated[
+        str | None, typer.Option("--schedule", "--cron", help="New schedule.")
+    ] = None,
+    config: ConfigOpt = None,
+    description: DescriptionOpt = None,
+    timezone: TimezoneOpt = None,
+    timeout: TimeoutOpt = None,
+    retries: RetriesOpt = None,
+    retry_delay: RetryDelayOpt = None,
+    backoff: BackoffOpt = None,
+    misfire: MisfireOpt = None,
+    catchup_window: CatchupOpt = None,
+    max_concurrency: ConcurrencyOpt = None,
+    overlap: OverlapOpt = None,
+    priority: PriorityOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Change some fields of a job (the others stay as they are)."""
+    changes = _options(
+        name=name,
+        job_type=job_type,
+        schedule_expression=schedule,
+        config=_parse_config(config),
+        description=description,
+        timezone=timezone,
+        timeout_seconds=timeout,
+        retry_count=retries,
+        retry_delay_seconds=retry_delay,
+        retry_backoff=backoff,
+        misfire_policy=misfire,
+        catchup_window_seconds=catchup_window,
+        max_concurrency=max_concurrency,
+        overlap_policy=overlap,
+        priority=priority,
+    )
+    if not changes:
+        raise ValidationError(
+            "nothing to change: give at least one option (see dbcron update --help)"
+        )
+    job = _ctx(ctx).manager.update_fields(job_id, **changes)
+    if as_json:
+        render.print_json(out, to_jsonable(job))
+    else:
+        out.print(f"Updated job {job.job_id} ({job.name}), version {job.version}.")
+
+
+@app.command()
+def pause(ctx: typer.Context, job_id: JobId) -> None:
+    """Pause a job: its schedule stops firing until it is resumed."""
+    job = _ctx(ctx).manager.pause_job(job_id)
+    out.print(f"Paused job {job.job_id} ({job.name}).")
+
+
+@app.command()
+def resume(ctx: typer.Context, job_id: JobId) -> None:
+    """Resume a paused job; its next fire counts from now."""
+    manager = _ctx(ctx).manager
+    job = manager.resume_job(job_id)
+    nxt = job.next_execution
+    when = f"{local(nxt, job.timezone)} ({relative(nxt, manager.clock.now())})" if nxt else "-"
+    out.print(f"Resumed job {job.job_id} ({job.name}); next run {when}.")
+
+
+@app.command()
+def trigger(ctx: typer.Context, job_id: JobId, as_json: JsonFlag = False) -> None:
+    """Run a job now: records a manual execution that a running scheduler starts."""
+    execution = _ctx(ctx).manager.trigger_job(job_id)
+    if as_json:
+        render.print_json(out, to_jsonable(execution))
+    else:
+        out.print(
+            f"Triggered job {execution.job_id}: execution {execution.execution_id} is pending."
+        )
+
+
+@app.command()
+def delete(
+    ctx: typer.Context,
+    job_id: JobId,
+    purge: Annotated[
+        bool, typer.Option("--purge", help="Remove the job and its history for good.")
+    ] = False,
+) -> None:
+    """Delete a job (soft: status deleted, history kept; --purge removes everything)."""
+    job = _ctx(ctx).manager.delete_job(job_id, purge=purge)
+    if purge:
+        out.print(f"Purged job {job.job_id} ({job.name}) and its history.")
+    else:
+        out.print(f"Deleted job {job.job_id} ({job.name}); its history is kept.")
+
+
+@app.command()
+def shell(ctx: typer.Context) -> None:
+    """The interactive job manager (list, show, status, trigger, pause, resume, ...)."""
+    from dbcron.cli.shell import JobShell
+
+    JobShell(_ctx(ctx).manager, out).cmdloop()
+
+
+# -- entry point -------------------------------------------------------------------
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """Print ``error: message`` on stderr and exit with ``code``."""
+    err.print(f"error: {message}", markup=False, soft_wrap=True)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; user errors become one line on stderr and an exit code."""
+    # Typer reports usage errors itself (exit 2); dbcron's own errors surface here.
+    try:
+        app(args=argv, prog_name="dbcron")
+    except DbcronError as exc:
+        fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, exc.exit_code)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)

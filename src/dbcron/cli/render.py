@@ -1,0 +1,206 @@
+"""Rich renderings of jobs, executions and status for the terminal."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from rich.console import Console, Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from dbcron.cli.timefmt import local, local_and_relative, relative
+from dbcron.manager import StatusReport
+from dbcron.models import Execution, ExecutionStatus, Job, JobStatus
+
+STATUS_STYLE = {
+    JobStatus.ACTIVE: "green",
+    JobStatus.PAUSED: "yellow",
+    JobStatus.INACTIVE: "dim",
+    JobStatus.DELETED: "red",
+    ExecutionStatus.SUCCESS: "green",
+    ExecutionStatus.RUNNING: "cyan",
+    ExecutionStatus.PENDING: "blue",
+    ExecutionStatus.FAILED: "red",
+    ExecutionStatus.TIMEOUT: "magenta",
+    ExecutionStatus.MISSED: "yellow",
+    ExecutionStatus.CANCELLED: "dim",
+}
+
+
+def _status(value: JobStatus | ExecutionStatus) -> Text:
+    return Text(value.value, style=STATUS_STYLE.get(value, ""))
+
+
+def jobs_table(jobs: list[Job], now: datetime) -> RenderableType:
+    """One row per job: short id, name, type, schedule, status, next fire."""
+    if not jobs:
+        return Text("No jobs. Create one with: dbcron create NAME TYPE 'CRON'", style="dim")
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("ID", "NAME", "TYPE", "SCHEDULE", "TZ", "STATUS", "NEXT RUN", "LAST RUN"):
+        table.add_column(column, overflow="fold")
+    for job in jobs:
+        table.add_row(
+            job.job_id[:8],
+            job.name,
+            job.job_type,
+            job.schedule_expression,
+            job.timezone,
+            _status(job.status),
+            local_and_relative(job.next_execution, job.timezone, now),
+            relative(job.last_execution, now) if job.last_execution else "-",
+        )
+    return table
+
+
+def executions_table(
+    executions: list[Execution], now: datetime, zone: str = "UTC"
+) -> RenderableType:
+    """One row per execution, newest first."""
+    if not executions:
+        return Text("No executions yet.", style="dim")
+    table = Table(show_edge=False, header_style="bold")
+    for column in (
+        "EXECUTION",
+        "JOB",
+        "SCHEDULED",
+        "TRIGGER",
+        "TRY",
+        "STATUS",
+        "DURATION",
+        "ERROR",
+    ):
+        table.add_column(column, overflow="fold")
+    for ex in executions:
+        duration = "-" if ex.duration_seconds is None else f"{ex.duration_seconds:.3f}s"
+        error = (ex.error_message or "").strip().splitlines()
+        table.add_row(
+            ex.execution_id[:8],
+            ex.job_id[:8],
+            f"{local(ex.scheduled_for, zone, seconds=True)} ({relative(ex.scheduled_for, now)})",
+            ex.trigger.value,
+            str(ex.retry_attempt),
+            _status(ex.status),
+            duration,
+            error[0][:80] if error else "",
+        )
+    return table
+
+
+def job_detail(
+    job: Job, fires: list[datetime], executions: list[Execution], now: datetime
+) -> RenderableType:
+    """Every field of a job, its next fires and its recent executions."""
+    info = Table.grid(padding=(0, 2))
+    info.add_column(style="bold")
+    info.add_column()
+    rows: list[tuple[str, RenderableType]] = [
+        ("id", job.job_id),
+        ("name", job.name),
+        ("type", job.job_type),
+        ("schedule", f"{job.schedule_expression}  ({job.timezone})"),
+        ("status", _status(job.status)),
+        ("description", job.description or "-"),
+        ("config", json.dumps(job.config, ensure_ascii=False)),
+        ("timeout", "-" if job.timeout_seconds is None else f"{job.timeout_seconds}s"),
+        (
+            "retries",
+            f"{job.retry_count}, {job.retry_delay_seconds}s apart ({job.retry_backoff.value})",
+        ),
+        ("misfire", f"{job.misfire_policy.value}, catch-up window {job.catchup_window_seconds}s"),
+        ("overlap", f"{job.overlap_policy.value}, at most {job.max_concurrency} at once"),
+        ("priority", str(job.priority)),
+        ("next run", local_and_relative(job.next_execution, job.timezone, now)),
+        ("last run", local_and_relative(job.last_execution, job.timezone, now)),
+        ("created", local_and_relative(job.created_at, job.timezone, now)),
+        ("updated", local_and_relative(job.updated_at, job.timezone, now)),
+        ("version", str(job.version)),
+    ]
+    for key, value in rows:
+        info.add_row(key, value)
+    upcoming = Table.grid(padding=(0, 2))
+    for fire in fires:
+        upcoming.add_row(local(fire, job.timezone), local(fire, "UTC"), relative(fire, now))
+    parts: list[RenderableType] = [
+        Panel(info, title=f"job {job.job_id[:8]}", title_align="left", expand=False),
+        Text(
+            "Next fires"
+            + (
+                ""
+                if job.status is JobStatus.ACTIVE
+                else f" (if resumed; job is {job.status.value})"
+            ),
+            style="bold",
+        ),
+        upcoming if fires else Text("none", style="dim"),
+        Text("Last executions", style="bold"),
+        executions_table(executions, now, job.timezone),
+    ]
+    return Group(*parts)
+
+
+def status_view(report: StatusReport) -> RenderableType:
+    """``dbcron status``: nodes, running work, upcoming fires and statistics."""
+    now = report.generated_at
+    parts: list[RenderableType] = [Text(f"database: {report.database}", style="bold")]
+    jobs = ", ".join(f"{n} {s}" for s, n in sorted(report.jobs_by_status.items())) or "none"
+    parts.append(Text(f"jobs: {jobs}"))
+    if report.nodes:
+        nodes = Table(
+            title="Scheduler nodes", show_edge=False, header_style="bold", title_justify="left"
+        )
+        for column in ("NODE", "HOST", "PID", "VERSION", "UP", "HEARTBEAT", "STATE"):
+            nodes.add_column(column)
+        for node in report.nodes:
+            state = "stopped" if node.stopped_at else "running"
+            nodes.add_row(
+                node.node_id[:12],
+                node.host,
+                str(node.pid),
+                node.version,
+                relative(node.started_at, now).replace(" ago", ""),
+                relative(node.last_heartbeat, now),
+                state,
+            )
+        parts.append(nodes)
+    else:
+        parts.append(Text("scheduler nodes: none has ever run on this database", style="yellow"))
+    parts.append(Text(f"running now: {len(report.running)}, pending: {report.pending}"))
+    if report.running:
+        parts.append(executions_table(report.running, now))
+    upcoming = Table(title="Next fires", show_edge=False, header_style="bold", title_justify="left")
+    for column in ("WHEN", "JOB", "NAME"):
+        upcoming.add_column(column)
+    for job, fire in report.upcoming:
+        upcoming.add_row(local_and_relative(fire, job.timezone, now), job.job_id[:8], job.name)
+    parts.append(upcoming if report.upcoming else Text("no upcoming fires", style="dim"))
+    hours = report.window.total_seconds() / 3600
+    stats = Table(
+        title=f"Executions in the last {hours:g} h",
+        show_edge=False,
+        header_style="bold",
+        title_justify="left",
+    )
+    for column in ("JOB", "RUNS", "OK %", "FAILED", "TIMEOUT", "MISSED", "MEAN", "P95"):
+        stats.add_column(column)
+    rows = [(job.name, s) for job, s in report.per_job if s.runs or s.missed]
+    rows.append(("all jobs", report.overall))
+    for name, s in rows:
+        stats.add_row(
+            name,
+            str(s.runs),
+            "-" if s.success_rate is None else f"{100 * s.success_rate:.1f}",
+            str(s.failed),
+            str(s.timeout),
+            str(s.missed),
+            "-" if s.mean_duration is None else f"{s.mean_duration:.3f}s",
+            "-" if s.p95_duration is None else f"{s.p95_duration:.3f}s",
+        )
+    parts.append(stats)
+    return Group(*parts)
+
+
+def print_json(console: Console, value: object) -> None:
+    """Print a JSON document exactly (no wrapping, no markup)."""
+    console.file.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")

@@ -1,0 +1,750 @@
+"""Schedule expressions: parsing, validation, next-fire maths and DST-aware previews.
+
+A job's schedule is either a cron expression evaluated in the job's IANA time zone, or
+``@every <duration>``, a fixed interval anchored at the Unix epoch. See design.md §7.
+
+Supported syntax
+----------------
+* Standard 5-field cron (``minute hour day-of-month month day-of-week``) with names
+  (``JAN``, ``mon``; case-insensitive), ranges, steps and lists. A 6-field form with a
+  leading seconds field is accepted too (it follows the wall clock, never the Debian DST
+  rules below, exactly as cronsim does).
+* Macros ``@hourly @daily @midnight @weekly @monthly @yearly @annually``.
+* ``L`` (last day of month) and ``LW`` (last weekday) in day-of-month, ``nL`` (last
+  Friday: ``5L``) and ``#`` (``MON#2``) in day-of-week.
+* ``nW`` in day-of-month: the weekday (Mon-Fri) nearest to day *n*, never leaving the
+  month (``1W`` on a Saturday is Monday the 3rd; ``31W`` on a Sunday is Friday the 29th).
+  A comma list may mix ``nW`` terms with other day-of-month terms; the day-of-week field
+  must then be ``*``.
+* ``@every <duration>`` (``30s``, ``1h30m``, ``2d``), at least one whole second: fires at
+  the instants *t* with ``(t - 1970-01-01T00:00Z) % interval == 0``. The time zone is
+  irrelevant for it.
+
+Time zones and DST
+------------------
+Cron expressions are evaluated on the wall clock of the job's zone (``zoneinfo``) and
+every result is returned in UTC. Daylight-saving transitions follow Debian cron: a job at
+a fixed time (minute and hour fields both not starting with ``*``) whose time falls in a
+spring-forward gap runs once, right after the gap; one whose time occurs twice in a
+fall-back overlap runs once (at the first occurrence); jobs with a wildcard hour (or
+minute) field simply follow the wall clock. :func:`preview` flags the fires that DST
+moved or made ambiguous.
+
+Why cronsim
+-----------
+The cron maths is cronsim's (https://github.com/cuu508/cronsim): it deliberately matches
+Debian cron, including the DST behaviour above, supports ``L``, ``LW``, ``5L``, ``#`` and
+names, can explain an expression in English, and is small, readable and typed. This module
+adds what it lacks: precise one-line error messages naming the field and its allowed range
+(cronsim only says ``Bad minute``), ``nW``, macros and ``@every``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import difflib
+import functools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from datetime import tzinfo as TzInfo  # noqa: N812 - the class, not an instance
+from itertools import islice
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from cronsim import CronSim, CronSimError
+from cronsim.explain import explain as _cronsim_explain
+
+from dbcron.clock import utc
+from dbcron.errors import CronError
+
+__all__ = [
+    "MACROS",
+    "FirePreview",
+    "Schedule",
+    "parse_duration",
+    "parse_schedule",
+    "preview",
+    "validate_timezone",
+]
+
+#: The supported ``@`` macros and the 5-field expressions they stand for.
+MACROS: dict[str, str] = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_SECOND = timedelta(seconds=1)
+#: Longest ``@every`` interval accepted; anything longer is a job for a cron expression.
+_MAX_INTERVAL = timedelta(days=366)
+#: How many months a day-of-month ``W`` search looks ahead before giving up (cronsim's
+#: own limit for plain expressions is 50 years).
+_W_SEARCH_MONTHS = 12 * 50
+_MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+_DAYS_IN_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_UTC_KEYS = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal"})
+_FIELDS_HELP = "minute hour day-of-month month day-of-week"
+
+
+# --------------------------------------------------------------------------------------
+# Durations and time zones
+# --------------------------------------------------------------------------------------
+
+_DURATION_UNITS: dict[str, timedelta] = {
+    "d": timedelta(days=1),
+    "h": timedelta(hours=1),
+    "m": timedelta(minutes=1),
+    "s": timedelta(seconds=1),
+    "ms": timedelta(milliseconds=1),
+}
+_DURATION_PART = re.compile(r"\s*(\d{1,12})\s*(ms|d|h|m|s)\s*", re.IGNORECASE)
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse a duration such as ``30s``, ``1h30m``, ``2d`` or ``500ms``.
+
+    A duration is one or more ``<integer><unit>`` parts (units ``d``, ``h``, ``m``, ``s``,
+    ``ms``; case-insensitive; optional spaces between parts) and means their sum.
+    Raises :class:`~dbcron.errors.CronError` with a one-line message otherwise.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise CronError("empty duration: expected e.g. '30s', '1h30m' or '2d'")
+    total = timedelta(0)
+    pos = 0
+    try:
+        while pos < len(text):
+            match = _DURATION_PART.match(text, pos)
+            if match is None:
+                rest = text[pos:].strip()
+                if re.fullmatch(r"\d+", rest):
+                    reason = f"missing unit after {rest} (use d, h, m, s or ms)"
+                elif re.search(r"\d[.,]\d", rest):
+                    reason = "fractions are not supported, combine units instead, e.g. '1h30m'"
+                else:
+                    reason = "expected numbers with units d, h, m, s or ms, e.g. '30s' or '1h30m'"
+                    if pos:
+                        reason = f"cannot read {rest!r}; {reason}"
+                raise CronError(f"invalid duration {text.strip()!r}: {reason}")
+            total += int(match.group(1)) * _DURATION_UNITS[match.group(2).lower()]
+            pos = match.end()
+    except OverflowError:
+        raise CronError(f"invalid duration {text.strip()!r}: too large") from None
+    return total
+
+
+@functools.cache
+def _zone_names() -> tuple[str, ...]:
+    return tuple(sorted(available_timezones()))
+
+
+def validate_timezone(name: str) -> ZoneInfo:
+    """Return the :class:`~zoneinfo.ZoneInfo` for IANA zone ``name``.
+
+    Raises :class:`~dbcron.errors.CronError` (with a "did you mean" hint when a known
+    zone is close) if the name is not a zone this system knows.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise CronError("empty time zone name: use an IANA name such as 'UTC' or 'Europe/London'")
+    key = name.strip()
+    try:
+        return ZoneInfo(key)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        pass
+    names = _zone_names()
+    lowered = {n.lower(): n for n in names}
+    suggestion = lowered.get(key.lower())
+    if suggestion is None:
+        close = difflib.get_close_matches(key.lower(), list(lowered), n=1, cutoff=0.7)
+        suggestion = lowered[close[0]] if close else None
+    hint = (
+        f"did you mean {suggestion!r}?"
+        if suggestion
+        else "use an IANA name such as 'UTC', 'Europe/London' or 'America/New_York'"
+    )
+    raise CronError(f"unknown time zone {key!r}: {hint}")
+
+
+# --------------------------------------------------------------------------------------
+# Field validation
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _FieldSpec:
+    name: str
+    lo: int
+    hi: int
+    allowed: str
+    names: tuple[str, ...] = ()
+    names_offset: int = 0
+
+
+_SECOND = _FieldSpec("second", 0, 59, "0-59")
+_MINUTE = _FieldSpec("minute", 0, 59, "0-59")
+_HOUR = _FieldSpec("hour", 0, 23, "0-23")
+_DOM = _FieldSpec("day-of-month", 1, 31, "1-31, L, LW or nW")
+_MONTH = _FieldSpec("month", 1, 12, "1-12 or JAN-DEC", _MONTH_NAMES, 1)
+_DOW = _FieldSpec("day-of-week", 0, 7, "0-7 or SUN-SAT, 0 and 7 are Sunday", _DAY_NAMES)
+
+
+@dataclass(frozen=True)
+class _FieldInfo:
+    """What validation learnt about one field."""
+
+    values: frozenset[int]  # plain values (W terms count as their day number)
+    special: bool  # contains L, LW, nL or # terms
+    w_days: tuple[int, ...]  # the n of every nW term (day-of-month only)
+    text: str  # the field for cronsim: upper case, ``a-a/n`` rewritten as ``a``
+
+
+def _field_error(spec: _FieldSpec, text: str, reason: str, term: str | None = None) -> CronError:
+    """``invalid <field> field '<text>': [<term>: ]<reason>`` (the term only inside a list)."""
+    if term is not None and term != text:
+        reason = f"{term!r}: {reason}"
+    return CronError(f"invalid {spec.name} field {text!r}: {reason}")
+
+
+def _value(spec: _FieldSpec, text: str, token: str) -> int:
+    """One value of a field: a number or (month / day-of-week) a name."""
+    upper = token.upper()
+    if upper in spec.names:
+        return spec.names.index(upper) + spec.names_offset
+    if not token:
+        raise _field_error(spec, text, "a value is missing")
+    if not token.isdigit() or not token.isascii():
+        if token == "?":
+            raise _field_error(spec, text, "'?' is not supported, use '*'")
+        if re.fullmatch(r"\d*(L|W|LW)", upper):
+            where = "day-of-month" if upper.endswith("W") else "day-of-month and day-of-week"
+            raise _field_error(spec, text, f"L and W are only allowed in {where}", token)
+        raise _field_error(spec, text, f"{token!r} is not a valid value (allowed {spec.allowed})")
+    value = int(token)
+    if not spec.lo <= value <= spec.hi:
+        raise _field_error(spec, text, f"{value} is out of range (allowed {spec.allowed})")
+    return value
+
+
+def _check_field(spec: _FieldSpec, text: str) -> _FieldInfo:
+    """Validate one field the way cronsim parses it, with a precise message on error."""
+    values: set[int] = set()
+    special = False
+    w_days: list[int] = []
+    terms: list[str] = []
+    width = spec.hi - spec.lo + 1
+    for term in text.split(","):
+        upper = term.upper()
+        terms.append(upper)
+        if not term:
+            raise _field_error(spec, text, "empty item in list")
+        if upper == "*":
+            values.update(range(spec.lo, spec.hi + 1))
+        elif spec is _DOM and upper in ("L", "LW"):
+            special = True
+        elif spec is _DOM and upper.endswith("W"):
+            n_text = term[:-1]
+            if not n_text.isdigit():
+                raise _field_error(spec, text, "W needs a day number before it, e.g. 15W", term)
+            n = _value(spec, text, n_text)
+            w_days.append(n)
+            values.add(n)
+        elif spec is _DOW and "L" in upper:
+            if not (upper.endswith("L") and term[:-1].isdigit()):
+                raise _field_error(
+                    spec, text, "use a day number before L, e.g. 5L for the last Friday", term
+                )
+            _value(spec, text, term[:-1])
+            special = True
+        elif "#" in term:
+            if spec is not _DOW:
+                raise _field_error(spec, text, "'#' is only allowed in the day-of-week field")
+            day_text, nth_text = term.split("#", 1)
+            _value(spec, text, day_text)
+            if not (nth_text.isdigit() and 1 <= int(nth_text) <= 5):
+                raise _field_error(
+                    spec, text, f"occurrence {nth_text!r} is out of range (allowed 1-5)", term
+                )
+            special = True
+        else:
+            base, slash, step_text = term.partition("/")
+            step = 1
+            if slash:
+                if not step_text.isdigit() or not 1 <= int(step_text) <= width:
+                    raise _field_error(
+                        spec, text, f"step {step_text!r} is out of range (allowed 1-{width})"
+                    )
+                step = int(step_text)
+            if slash and spec is _DOM and base.upper().endswith(("L", "W")):
+                raise _field_error(spec, text, f"a step cannot follow {base!r}", term)
+            if base == "*":
+                start, end = spec.lo, spec.hi
+            elif "-" in base:
+                start_text, end_text = base.split("-", 1)
+                start = _value(spec, text, start_text)
+                end = _value(spec, text, end_text)
+                if end < start:
+                    raise _field_error(
+                        spec,
+                        text,
+                        f"range {base!r} is backwards (start after end)",
+                    )
+            else:
+                start = _value(spec, text, base)
+                end = spec.hi if slash else start
+            values.update(range(start, end + 1, step))
+            if slash and start == end:
+                # cronsim reads a one-value range with a step ("5-5/10") as "5/10"
+                # (5, 15, 25, ...), unlike Debian cron; hand it the plain value.
+                terms[-1] = str(start)
+    return _FieldInfo(frozenset(values), special, tuple(w_days), ",".join(terms))
+
+
+# --------------------------------------------------------------------------------------
+# Schedules
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """Everything a :class:`Schedule` derives from its text, computed once."""
+
+    zone: TzInfo  # the zone cron maths runs in (``datetime.UTC`` for UTC zones)
+    interval: timedelta | None = None
+    cron: str = ""  # the expression handed to cronsim (macros expanded, W terms removed)
+    fields: tuple[str, ...] = ()  # the cron fields, seconds first when there are six
+    w_dom: tuple[str, ...] = ()  # day-of-month terms when it has nW terms, else empty
+    months: frozenset[int] = frozenset()
+    minutes: frozenset[int] = frozenset()
+    hours: frozenset[int] = frozenset()
+    debian_dst: bool = False  # cronsim's fixed-time DST rules apply
+    proto: CronSim | None = field(default=None, compare=False)  # see start_sim
+
+    def start_sim(self, after_utc: datetime) -> CronSim:
+        """A cronsim iterator yielding this expression's fires after ``after_utc``.
+
+        Building a CronSim parses the expression again (about half the cost of a typical
+        ``next_fire``), so when possible a prototype built once per schedule, in the same
+        zone, is cloned and only its position is set. This relies on cronsim 2.x keeping
+        all iteration state in ``dt`` (naive local time when ``fixup_tz`` is set, for the
+        Debian fixed-time DST rules); the cloned and the plainly-built iterators are
+        compared in the tests. Without a prototype, cronsim is simply called.
+        """
+        local = after_utc.astimezone(self.zone)
+        proto = self.proto
+        if proto is None:
+            return CronSim(self.cron, local)
+        sim = object.__new__(CronSim)
+        sim.__dict__.update(proto.__dict__)
+        start = local.replace(microsecond=0)
+        sim.dt = start if proto.fixup_tz is None else start.replace(tzinfo=None)
+        return sim
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _compile_interval(expression: str, zone: TzInfo) -> _Compiled:
+    text = expression[len("@every") :].strip()
+    if not text:
+        raise CronError("@every needs a duration, e.g. '@every 30s' or '@every 1h30m'")
+    try:
+        interval = parse_duration(text)
+    except CronError as exc:
+        message = str(exc).replace("invalid duration", "invalid @every interval", 1)
+        raise CronError(message) from None
+    if interval < _ONE_SECOND:
+        raise CronError(f"invalid @every interval {text!r}: must be at least 1 second")
+    if interval % _ONE_SECOND:
+        raise CronError(f"invalid @every interval {text!r}: must be a whole number of seconds")
+    if interval > _MAX_INTERVAL:
+        raise CronError(
+            f"invalid @every interval {text!r}: at most 366 days; "
+            "use a cron expression for longer periods"
+        )
+    return _Compiled(zone=zone, interval=interval)
+
+
+def _compile_cron(expression: str, zone: TzInfo) -> _Compiled:
+    if expression.startswith("@"):
+        macro = expression.lower()
+        if macro not in MACROS:
+            known = ", ".join([*MACROS, "@every <duration>"])
+            raise CronError(f"unknown macro {expression!r}: known macros are {known}")
+        expression = MACROS[macro]
+    parts = expression.split()
+    if len(parts) not in (5, 6):
+        raise CronError(
+            f"expected 5 fields ({_FIELDS_HELP}) or a macro like @daily, "
+            f"got {len(parts)}: {expression!r}"
+        )
+    specs = [_MINUTE, _HOUR, _DOM, _MONTH, _DOW]
+    if len(parts) == 6:
+        specs.insert(0, _SECOND)
+    infos = [_check_field(spec, part) for spec, part in zip(specs, parts, strict=True)]
+    minute, hour, dom, month, _ = infos[-5:]
+    dom_text, dow_text = parts[-3], parts[-1]
+
+    if dom.w_days and dow_text != "*":
+        raise CronError(
+            f"invalid day-of-month field {dom_text!r}: W (nearest weekday) cannot be combined "
+            f"with a restricted day-of-week field ({dow_text!r}); use '*' for day-of-week"
+        )
+    day_and = dom_text.startswith("*") or dow_text.startswith("*")
+    if day_and and not dom.special and dom.values:
+        first_day = min(dom.values)
+        longest = max(_DAYS_IN_MONTH[m] for m in month.values)
+        if first_day > longest:
+            months = ", ".join(_MONTH_NAMES[m - 1] for m in sorted(month.values))
+            raise CronError(
+                f"invalid day-of-month field {dom_text!r}: day {first_day} never occurs in "
+                f"{months} (at most {longest} days), so the schedule would never fire"
+            )
+
+    w_dom: tuple[str, ...] = ()
+    cron_parts = [info.text for info in infos]
+    if dom.w_days:
+        w_dom = tuple(dom.text.split(","))
+        rest = [t for t in w_dom if not t.endswith("W") or t == "LW"]
+        cron_parts[-3] = ",".join(rest) or "*"
+    cron = " ".join(cron_parts)
+    try:  # belt and braces: cronsim must agree with the checks above
+        proto: CronSim | None = CronSim(cron, datetime(2000, 1, 1, tzinfo=zone))
+    except CronSimError as exc:
+        bad = str(exc).removeprefix("Bad ")
+        index = {s.name: i for i, s in enumerate(specs)}.get(bad)
+        where = f"{bad} field {parts[index]!r}" if index is not None else "expression"
+        raise CronError(f"invalid {where} in {expression!r}") from None
+
+    debian_dst = (
+        len(parts) == 5
+        and not parts[0].startswith("*")
+        and not parts[1].startswith("*")
+        and zone is not UTC
+    )
+    state = vars(proto)
+    if w_dom or not (
+        {"dt", "fixup_tz"} <= state.keys()
+        and state.get("skip_initial_tick") is False
+        and state.get("tick_direction") == 1
+    ):
+        proto = None  # an unexpected cronsim version: always build afresh
+    return _Compiled(
+        proto=proto,
+        zone=zone,
+        cron=cron,
+        fields=tuple(cron_parts),
+        w_dom=w_dom,
+        months=month.values,
+        minutes=minute.values,
+        hours=hour.values,
+        debian_dst=debian_dst,
+    )
+
+
+def _nearest_weekday(year: int, month: int, day: int) -> int | None:
+    """The weekday nearest to ``day`` inside the month, or None if the month is shorter."""
+    last = calendar.monthrange(year, month)[1]
+    if day > last:
+        return None
+    weekday = date(year, month, day).weekday()  # Monday is 0
+    if weekday == 5:  # Saturday: Friday before, or Monday the 3rd if the 1st
+        return day - 1 if day > 1 else day + 2
+    if weekday == 6:  # Sunday: Monday after, or Friday before if it is the last day
+        return day + 1 if day < last else day - 2
+    return day
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A parsed, validated schedule: a cron expression in a time zone, or ``@every``.
+
+    Build one with :func:`parse_schedule` (cached) or directly; both raise
+    :class:`~dbcron.errors.CronError` for a bad expression or zone. Equality and hashing
+    use the (stripped) expression and zone name only.
+    """
+
+    expression: str
+    timezone: str = "UTC"
+    _compiled: _Compiled = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.expression, str):
+            raise CronError(f"a schedule must be a string, not {type(self.expression).__name__}")
+        expression = self.expression.strip()
+        if not expression:
+            raise CronError(
+                f"empty schedule: expected 5 fields ({_FIELDS_HELP}) or a macro like @daily"
+            )
+        info = validate_timezone(self.timezone)
+        zone_name = self.timezone.strip()
+        zone: TzInfo = UTC if zone_name in _UTC_KEYS else info
+        if re.match(r"@every(\s|$)", expression, re.IGNORECASE):
+            compiled = _compile_interval(expression, zone)
+        else:
+            compiled = _compile_cron(expression, zone)
+        object.__setattr__(self, "expression", expression)
+        object.__setattr__(self, "timezone", zone_name)
+        object.__setattr__(self, "_compiled", compiled)
+
+    @property
+    def is_interval(self) -> bool:
+        """True for ``@every`` schedules."""
+        return self._compiled.interval is not None
+
+    @property
+    def interval(self) -> timedelta | None:
+        """The ``@every`` interval, or None for cron expressions."""
+        return self._compiled.interval
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The schedule's time zone as a :class:`~zoneinfo.ZoneInfo`."""
+        return ZoneInfo(self.timezone)
+
+    def next_fire(self, after: datetime) -> datetime:
+        """The first fire strictly after ``after`` (any aware datetime), in UTC.
+
+        Raises :class:`~dbcron.errors.CronError` if the schedule has no fire in the next
+        50 years, and ValueError for a naive ``after``.
+        """
+        after_utc = utc(after)
+        compiled = self._compiled
+        if compiled.interval is not None:
+            return _next_interval(after_utc, compiled.interval)
+        fire = self._w_next(after_utc) if compiled.w_dom else self._cron_next(after_utc)
+        if fire is None:
+            raise CronError(
+                f"schedule {self.expression!r} has no fire time within 50 years "
+                f"after {after_utc.isoformat()}"
+            )
+        return fire
+
+    def fires(self, after: datetime) -> Iterator[datetime]:
+        """Successive fires strictly after ``after``, in UTC; ends only if fires run out."""
+        after_utc = utc(after)
+        compiled = self._compiled
+        if compiled.interval is not None or compiled.w_dom:
+            last: datetime | None = after_utc
+            while last is not None:
+                if compiled.interval is not None:
+                    last = _next_interval(last, compiled.interval)
+                else:
+                    last = self._w_next(last)
+                if last is not None:
+                    yield last
+            return
+        sim = compiled.start_sim(after_utc)
+        last_fire = after_utc
+        while True:
+            try:
+                fire = next(sim).astimezone(UTC)
+            except StopIteration:
+                return
+            if fire > last_fire:  # a fall-back repeat of a wall time already passed
+                last_fire = fire
+                yield fire
+
+    def fires_between(self, start: datetime, end: datetime, limit: int) -> list[datetime]:
+        """The fires in ``(start, end]``, in UTC, at most ``limit`` of them."""
+        if limit < 0:
+            raise ValueError(f"limit must not be negative, got {limit}")
+        end_utc = utc(end)
+        result: list[datetime] = []
+        if limit == 0:
+            return result
+        for fire in self.fires(start):
+            if fire > end_utc:
+                break
+            result.append(fire)
+            if len(result) >= limit:
+                break
+        return result
+
+    def describe(self) -> str:
+        """A human description, e.g. ``At 09:00 on Monday (Europe/London)``."""
+        compiled = self._compiled
+        if compiled.interval is not None:
+            return f"every {_describe_interval(compiled.interval)}"
+        text = _cronsim_explain(compiled.cron)
+        if compiled.w_dom:
+            days = [_ordinal(int(t[:-1])) for t in compiled.w_dom if t.endswith("W") and t != "LW"]
+            w_text = f"on the weekday nearest the {' and '.join(days)} day of the month"
+            if any(not t.endswith("W") or t == "LW" for t in compiled.w_dom):
+                text = f"{text}, and {w_text}"
+            elif " every day" in text:
+                text = text.replace(" every day", f" {w_text}", 1)
+            else:
+                text = f"{text}, {w_text}"
+        if compiled.zone is not UTC:
+            text = f"{text} ({self.timezone})"
+        return text
+
+    def _cron_next(self, after_utc: datetime) -> datetime | None:
+        compiled = self._compiled
+        sim = compiled.start_sim(after_utc)
+        while True:
+            try:
+                fire = next(sim).astimezone(UTC)
+            except StopIteration:
+                return None
+            # Under the Debian fixed-time rule cronsim works on the naive wall clock, so
+            # from the second pass through a fall-back overlap it can return the first
+            # (already passed) occurrence of a time; skip those.
+            if fire > after_utc:
+                return fire
+
+    def _w_next(self, after_utc: datetime) -> datetime | None:
+        """Next fire of an expression whose day-of-month has ``nW`` terms.
+
+        Month by month, the W terms are resolved to concrete days and cronsim runs on the
+        expression restricted to that one month.
+        """
+        compiled = self._compiled
+        local = after_utc.astimezone(compiled.zone)
+        year, month = local.year, local.month
+        fields = list(compiled.fields)
+        for _ in range(_W_SEARCH_MONTHS):
+            if month in compiled.months:
+                terms: list[str] = []
+                for term in compiled.w_dom:
+                    if term.endswith("W") and term != "LW":
+                        day = _nearest_weekday(year, month, int(term[:-1]))
+                        if day is not None:
+                            terms.append(str(day))
+                    else:
+                        terms.append(term)
+                if terms:
+                    fields[-3] = ",".join(terms)
+                    fields[-2] = str(month)
+                    fire = self._first_in_month(" ".join(fields), local, after_utc, year, month)
+                    if fire is not None:
+                        return fire
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return None
+
+    def _first_in_month(
+        self, cron: str, local: datetime, after_utc: datetime, year: int, month: int
+    ) -> datetime | None:
+        try:
+            sim = CronSim(cron, local)
+        except CronSimError:  # e.g. only day 31 left in a 30-day month
+            return None
+        while True:
+            try:
+                fire = next(sim)
+            except StopIteration:
+                return None
+            if (fire.year, fire.month) != (year, month):
+                return None
+            fire_utc = fire.astimezone(UTC)
+            if fire_utc > after_utc:
+                return fire_utc
+
+
+@functools.lru_cache(maxsize=16384)
+def _parse_cached(expression: str, timezone: str) -> Schedule:
+    return Schedule(expression, timezone)
+
+
+def parse_schedule(expression: str, timezone: str = "UTC") -> Schedule:
+    """Parse and validate ``expression`` for zone ``timezone`` (cached).
+
+    Raises :class:`~dbcron.errors.CronError` with a one-line message naming the bad field
+    and its allowed values, the unknown macro, the bad duration or the unknown zone.
+    """
+    if not isinstance(expression, str):
+        raise CronError(f"a schedule must be a string, not {type(expression).__name__}")
+    if not isinstance(timezone, str):
+        raise CronError(f"a time zone must be a string, not {type(timezone).__name__}")
+    return _parse_cached(expression.strip(), timezone.strip())
+
+
+def _next_interval(after_utc: datetime, interval: timedelta) -> datetime:
+    steps = (after_utc - _EPOCH) // interval + 1
+    return _EPOCH + steps * interval
+
+
+def _describe_interval(interval: timedelta) -> str:
+    seconds = int(interval.total_seconds())
+    parts: list[tuple[int, str]] = []
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute"), (1, "second")):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append((count, unit))
+    if len(parts) == 1 and parts[0][0] == 1:
+        return parts[0][1]
+    return " ".join(f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts)
+
+
+# --------------------------------------------------------------------------------------
+# Previews
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FirePreview:
+    """One upcoming fire, as :func:`preview` shows it.
+
+    ``local`` is in the schedule's zone. ``dst_shifted`` is True when DST moved the fire
+    off the wall-clock time the expression names (a spring-forward gap) or when its local
+    time occurs twice (a fall-back overlap); ``note`` then says which.
+    """
+
+    utc: datetime
+    local: datetime
+    dst_shifted: bool
+    note: str | None
+
+
+def preview(schedule: Schedule, after: datetime, count: int) -> list[FirePreview]:
+    """The next ``count`` fires after ``after``, with local times and DST notes."""
+    if count < 0:
+        raise ValueError(f"count must not be negative, got {count}")
+    zone = schedule.zone
+    compiled = schedule._compiled
+    result: list[FirePreview] = []
+    for fire in islice(schedule.fires(after), count):
+        local = fire.astimezone(zone)
+        note = None if compiled.interval is not None else _dst_note(compiled, fire, local)
+        result.append(FirePreview(fire, local, note is not None, note))
+    return result
+
+
+def _dst_note(compiled: _Compiled, fire: datetime, local: datetime) -> str | None:
+    hhmm = f"{local:%H:%M}"
+    if compiled.debian_dst:
+        before = (fire - _ONE_SECOND).astimezone(local.tzinfo)
+        offset_before, offset_now = before.utcoffset(), local.utcoffset()
+        if offset_before is not None and offset_now is not None and offset_now > offset_before:
+            # The fire is at the end of a spring-forward gap: which named times did it eat?
+            gap_start = before.replace(tzinfo=None) + _ONE_SECOND
+            gap_end = local.replace(tzinfo=None)
+            eaten: list[str] = []
+            named = {(h, m) for h in compiled.hours for m in compiled.minutes}
+            wall = gap_start.replace(second=0, microsecond=0)
+            while wall < gap_end:
+                if wall >= gap_start and (wall.hour, wall.minute) in named:
+                    eaten.append(f"{wall:%H:%M}")
+                wall += timedelta(minutes=1)
+            if eaten:
+                verb = "does" if len(eaten) == 1 else "do"
+                return (
+                    f"{', '.join(eaten)} {verb} not exist on {local:%Y-%m-%d} "
+                    f"(spring-forward: clocks jumped from {gap_start:%H:%M} to {hhmm}); "
+                    f"runs once at {hhmm} {local.tzname()}"
+                )
+    other = local.replace(fold=1 - local.fold)
+    if other.utcoffset() != local.utcoffset():
+        if local.fold == 0:
+            once = "; runs only once" if compiled.debian_dst else ""
+            return f"first of two {hhmm}s (fall-back){once}"
+        return f"second of two {hhmm}s (fall-back)"
+    return None

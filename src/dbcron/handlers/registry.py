@@ -1,0 +1,183 @@
+"""The registry of job types.
+
+Every job type has a name, a config schema (a pydantic model) and, once it can run, a
+function. The built-in types are always present; custom handlers register with the
+:func:`handler` decorator, by dotted path, or through the ``dbcron.handlers`` entry
+point group of an installed package.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+
+from dbcron.errors import JobTypeError
+from dbcron.handlers import configs
+
+HandlerFunc = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class HandlerSpec:
+    """A job type: its name, what it does, its config schema and an example config."""
+
+    name: str
+    description: str
+    config_model: type[BaseModel] | None = None
+    example: dict[str, Any] = field(default_factory=dict)
+    func: HandlerFunc | None = None
+    builtin: bool = False
+
+    def json_schema(self) -> dict[str, Any]:
+        """The config's JSON schema (an open object when the type declares none)."""
+        if self.config_model is None:
+            return {"type": "object"}
+        return self.config_model.model_json_schema()
+
+
+BUILTIN_TYPES: tuple[HandlerSpec, ...] = (
+    HandlerSpec(
+        "paper_fetch",
+        "Search arXiv for papers matching keywords and store them in the papers table.",
+        configs.PaperFetchConfig,
+        {"keywords": ["AI", "ML", "RAG"], "max_papers": 100},
+        builtin=True,
+    ),
+    HandlerSpec(
+        "maintenance",
+        "Delete old execution records and optimise the database.",
+        configs.MaintenanceConfig,
+        {"retention_days": 30, "keep_last": 100},
+        builtin=True,
+    ),
+    HandlerSpec(
+        "shell",
+        "Run a command; exit status 0 is success, its output lands in the logs.",
+        configs.ShellConfig,
+        {"command": ["echo", "hello"]},
+        builtin=True,
+    ),
+    HandlerSpec(
+        "http",
+        "Call a URL; an accepted status code is success.",
+        configs.HttpConfig,
+        {"url": "https://example.com/health", "method": "GET"},
+        builtin=True,
+    ),
+    HandlerSpec(
+        "python",
+        "Call package.module:function with keyword arguments from the config.",
+        configs.PythonConfig,
+        {"callable": "mypackage.tasks:cleanup", "kwargs": {"days": 7}},
+        builtin=True,
+    ),
+    HandlerSpec(
+        "custom",
+        "Run a handler registered with @dbcron.handler, named in config.handler.",
+        configs.CustomConfig,
+        {"handler": "my_handler"},
+        builtin=True,
+    ),
+)
+
+
+class HandlerRegistry:
+    """Job types by name; thread-safe."""
+
+    def __init__(self, specs: tuple[HandlerSpec, ...] = BUILTIN_TYPES) -> None:
+        self._specs: dict[str, HandlerSpec] = {spec.name: spec for spec in specs}
+        self._custom: dict[str, HandlerSpec] = {}
+        self._lock = threading.Lock()
+
+    def types(self) -> list[HandlerSpec]:
+        """Every job type, built-in first, then by name."""
+        with self._lock:
+            return sorted(self._specs.values(), key=lambda s: (not s.builtin, s.name))
+
+    def custom_handlers(self) -> list[HandlerSpec]:
+        """Handlers registered for the ``custom`` job type, by name."""
+        with self._lock:
+            return sorted(self._custom.values(), key=lambda s: s.name)
+
+    def get(self, name: str) -> HandlerSpec:
+        """The job type called ``name``; JobTypeError lists the known ones otherwise."""
+        with self._lock:
+            spec = self._specs.get(name)
+            known = ", ".join(sorted(self._specs))
+        if spec is None:
+            raise JobTypeError(f"unknown job type {name!r} (known types: {known})")
+        return spec
+
+    def register_custom(self, spec: HandlerSpec) -> None:
+        """Register a handler that ``custom`` jobs can name in ``config.handler``."""
+        with self._lock:
+            self._custom[spec.name] = spec
+
+    def get_custom(self, name: str) -> HandlerSpec | None:
+        """The custom handler called ``name``, or None when this process does not know it."""
+        with self._lock:
+            return self._custom.get(name)
+
+    def validate_config(self, job_type: str, config: Any) -> dict[str, Any]:
+        """Check ``config`` against the type's schema; return it unchanged when it fits.
+
+        Raises JobTypeError naming the first offending field otherwise.
+        """
+        spec = self.get(job_type)
+        if not isinstance(config, dict):
+            raise JobTypeError(
+                f"config of a {job_type} job must be a JSON object, not {type(config).__name__}"
+            )
+        _check(spec, config, f"{job_type} config")
+        if job_type == "custom":
+            custom = self.get_custom(str(config["handler"]))
+            if custom is not None:
+                own = {k: v for k, v in config.items() if k != "handler"}
+                _check(custom, own, f"config of custom handler {custom.name!r}")
+        return config
+
+
+def _check(spec: HandlerSpec, config: dict[str, Any], what: str) -> None:
+    if spec.config_model is None:
+        return
+    try:
+        spec.config_model.model_validate(config)
+    except PydanticValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(config)"
+        raise JobTypeError(f"invalid {what}: {where}: {first['msg']}") from None
+
+
+default_registry = HandlerRegistry()
+
+
+def handler(
+    name: str,
+    *,
+    config_model: type[BaseModel] | None = None,
+    description: str = "",
+    registry: HandlerRegistry | None = None,
+) -> Callable[[HandlerFunc], HandlerFunc]:
+    """Register a function as the custom handler ``name``.
+
+    ``custom`` jobs run it when their config says ``{"handler": name}``; its other
+    config keys are validated against ``config_model`` when given.
+    """
+
+    def register(func: HandlerFunc) -> HandlerFunc:
+        (registry or default_registry).register_custom(
+            HandlerSpec(
+                name,
+                description or (func.__doc__ or "").strip().split("\n")[0],
+                config_model,
+                func=func,
+            )
+        )
+        return func
+
+    return register

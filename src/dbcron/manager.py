@@ -1,0 +1,393 @@
+"""The service layer: validation and CRUD of jobs, manual triggers, history.
+
+The CLI, the REST API and the Python API all call :class:`JobManager`; no business
+rule lives in an adapter. Every write validates first and writes nothing when the input
+is rejected.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from typing import Any
+
+from dbcron.clock import Clock, SystemClock
+from dbcron.config import JobDefaults
+from dbcron.cron import Schedule, parse_schedule
+from dbcron.errors import (
+    AmbiguousIdError,
+    NotFoundError,
+    ValidationError,
+)
+from dbcron.handlers.registry import HandlerRegistry, default_registry
+from dbcron.models import (
+    Execution,
+    ExecutionStatus,
+    Job,
+    JobStats,
+    JobStatus,
+    MisfirePolicy,
+    OverlapPolicy,
+    RetryBackoff,
+    SchedulerNode,
+    Trigger,
+)
+from dbcron.store.protocol import Store
+
+#: Fields a caller may change with :meth:`JobManager.update_fields`.
+EDITABLE_FIELDS = frozenset(
+    {
+        "name",
+        "job_type",
+        "schedule_expression",
+        "config",
+        "status",
+        "description",
+        "timeout_seconds",
+        "retry_count",
+        "retry_delay_seconds",
+        "timezone",
+        "misfire_policy",
+        "catchup_window_seconds",
+        "max_concurrency",
+        "overlap_policy",
+        "priority",
+        "retry_backoff",
+    }
+)
+MAX_NAME_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """What ``dbcron status`` shows: nodes, running work, upcoming fires, statistics."""
+
+    generated_at: datetime
+    database: str
+    nodes: list[SchedulerNode]
+    running: list[Execution]
+    pending: int
+    upcoming: list[tuple[Job, datetime]]
+    overall: JobStats
+    per_job: list[tuple[Job, JobStats]]
+    window: timedelta
+    jobs_by_status: dict[str, int]
+
+
+class JobManager:
+    """Create, read, update, delete, pause, resume and trigger jobs."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Clock | None = None,
+        defaults: JobDefaults | None = None,
+        registry: HandlerRegistry | None = None,
+    ) -> None:
+        self.store = store
+        self.clock: Clock = clock or SystemClock()
+        self.defaults = defaults or JobDefaults()
+        self.registry = registry or default_registry
+
+    # -- ids -----------------------------------------------------------------------
+
+    def resolve_id(self, job_id: str) -> str:
+        """The full id of the job whose id is ``job_id`` or starts with it.
+
+        Raises NotFoundError when none matches and AmbiguousIdError (listing the
+        candidates) when several do.
+        """
+        text = job_id.strip().lower()
+        if not text:
+            raise ValidationError("a job id is required")
+        matches = self.store.find_job_ids(text, limit=6)
+        if text in matches:
+            return text
+        if not matches:
+            raise NotFoundError(f"no job with id {job_id!r}")
+        if len(matches) > 1:
+            shown = ", ".join(m[:13] for m in matches[:5])
+            more = " ..." if len(matches) > 5 else ""
+            raise AmbiguousIdError(f"job id prefix {job_id!r} is ambiguous: matches {shown}{more}")
+        return matches[0]
+
+    def get_job(self, job_id: str) -> Job:
+        """The job with this id or unique id prefix (deleted ones included)."""
+        job = self.store.get_job(self.resolve_id(job_id))
+        if job is None:  # purged between the two reads
+            raise NotFoundError(f"no job with id {job_id!r}")
+        return job
+
+    # -- validation ----------------------------------------------------------------
+
+    def validate(self, job: Job) -> Schedule:
+        """Check every field of ``job``; raise ValidationError (a subclass) naming the
+        first problem. Returns the parsed schedule."""
+        if not isinstance(job.name, str) or not job.name.strip():
+            raise ValidationError("job name must not be empty")
+        if len(job.name) > MAX_NAME_LENGTH:
+            raise ValidationError(f"job name is longer than {MAX_NAME_LENGTH} characters")
+        schedule = parse_schedule(job.schedule_expression, job.timezone)
+        self.registry.validate_config(job.job_type, job.config)
+        try:
+            json.dumps(job.config, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"config is not JSON-serialisable: {exc}") from None
+        _check_int("timeout_seconds", job.timeout_seconds, minimum=1, optional=True)
+        _check_int("retry_count", job.retry_count, minimum=0, optional=True)
+        _check_int("retry_delay_seconds", job.retry_delay_seconds, minimum=0, optional=True)
+        _check_int("catchup_window_seconds", job.catchup_window_seconds, minimum=0)
+        _check_int("max_concurrency", job.max_concurrency, minimum=1)
+        _check_int("priority", job.priority, minimum=-1000, maximum=1000)
+        for name, enum in (
+            ("status", JobStatus),
+            ("misfire_policy", MisfirePolicy),
+            ("overlap_policy", OverlapPolicy),
+            ("retry_backoff", RetryBackoff),
+        ):
+            value = getattr(job, name)
+            if not isinstance(value, enum):
+                allowed = ", ".join(m.value for m in enum)
+                raise ValidationError(f"{name} must be one of {allowed}, not {value!r}")
+        return schedule
+
+    # -- CRUD ----------------------------------------------------------------------
+
+    def create_job(self, job: Job) -> Job:
+        """Validate and store a new job; fill defaults, timestamps and next_execution.
+
+        Returns the stored job. A job may be created ``active``, ``inactive`` or
+        ``paused``, never ``deleted``.
+        """
+        job = job.with_changes(
+            name=job.name.strip() if isinstance(job.name, str) else job.name,
+            status=_enum(JobStatus, job.status, "status"),
+            misfire_policy=_enum(MisfirePolicy, job.misfire_policy, "misfire_policy"),
+            overlap_policy=_enum(OverlapPolicy, job.overlap_policy, "overlap_policy"),
+            retry_backoff=_enum(RetryBackoff, job.retry_backoff, "retry_backoff"),
+            timeout_seconds=(
+                self.defaults.timeout_seconds
+                if job.timeout_seconds is None
+                else job.timeout_seconds
+            ),
+            retry_count=self.defaults.retry_count if job.retry_count is None else job.retry_count,
+            retry_delay_seconds=(
+                self.defaults.retry_delay_seconds
+                if job.retry_delay_seconds is None
+                else job.retry_delay_seconds
+            ),
+        )
+        if job.status is JobStatus.DELETED:
+            raise ValidationError("a job cannot be created deleted")
+        schedule = self.validate(job)
+        now = self.clock.now()
+        job = job.with_changes(
+            created_at=now,
+            updated_at=now,
+            last_execution=None,
+            next_execution=self._next(job, schedule, now),
+        )
+        return self.store.insert_job(job)
+
+    def update_job(self, job: Job) -> Job:
+        """Store every field of ``job`` (as read earlier, then changed).
+
+        ``job.version`` must still be the stored version, otherwise ConflictError: a
+        concurrent change is reported, never overwritten. next_execution is recomputed
+        when the schedule, time zone or status changed.
+        """
+        current = self.get_job(job.job_id)
+        changes = {f.name: getattr(job, f.name) for f in fields(Job) if f.name in EDITABLE_FIELDS}
+        return self._apply(current, changes, expected_version=job.version)
+
+    def update_fields(self, job_id: str, **changes: Any) -> Job:
+        """Change some fields of the job ``job_id`` (id or prefix); validate; store."""
+        unknown = set(changes) - EDITABLE_FIELDS
+        if unknown:
+            raise ValidationError(f"cannot change {', '.join(sorted(unknown))}")
+        current = self.get_job(job_id)
+        return self._apply(current, changes, expected_version=current.version)
+
+    def _apply(self, current: Job, changes: dict[str, Any], expected_version: int) -> Job:
+        if current.status is JobStatus.DELETED and changes.get("status", "deleted") in (
+            JobStatus.DELETED,
+            "deleted",
+        ):
+            raise ValidationError(f"job {current.job_id} is deleted; it cannot be changed")
+        for name, enum in (
+            ("status", JobStatus),
+            ("misfire_policy", MisfirePolicy),
+            ("overlap_policy", OverlapPolicy),
+            ("retry_backoff", RetryBackoff),
+        ):
+            if name in changes:
+                changes[name] = _enum(enum, changes[name], name)
+        if isinstance(changes.get("name"), str):
+            changes["name"] = changes["name"].strip()
+        updated = current.with_changes(**changes)
+        schedule = self.validate(updated)
+        now = self.clock.now()
+        timing_changed = any(
+            getattr(updated, key) != getattr(current, key)
+            for key in ("schedule_expression", "timezone", "status")
+        )
+        next_execution = (
+            self._next(updated, schedule, now) if timing_changed else current.next_execution
+        )
+        updated = updated.with_changes(updated_at=now, next_execution=next_execution)
+        return self.store.update_job(updated, expected_version)
+
+    def delete_job(self, job_id: str, *, purge: bool = False) -> Job:
+        """Soft-delete a job (status ``deleted``, history kept) or, with ``purge``,
+        remove it and its history for good. Returns the job as it was last stored."""
+        job = self.get_job(job_id)
+        if purge:
+            if not self.store.purge_job(job.job_id):
+                raise NotFoundError(f"no job with id {job_id!r}")
+            return job
+        if job.status is JobStatus.DELETED:
+            return job
+        return self._apply(job, {"status": JobStatus.DELETED}, expected_version=job.version)
+
+    def list_jobs(
+        self, status: JobStatus | str | None = None, job_type: str | None = None
+    ) -> list[Job]:
+        """Jobs filtered by status and type; without a status, all but deleted ones."""
+        wanted = None if status is None else _enum(JobStatus, status, "status")
+        if job_type is not None:
+            self.registry.get(job_type)
+        return self.store.list_jobs(status=wanted, job_type=job_type)
+
+    def get_due_jobs(self, now: datetime | None = None) -> list[Job]:
+        """Active jobs whose next_execution is at or before ``now`` (default: the clock)."""
+        return self.store.due_jobs(now or self.clock.now())
+
+    # -- state changes ---------------------------------------------------------------
+
+    def pause_job(self, job_id: str) -> Job:
+        """Stop a job's schedule from firing (its history and manual triggers remain)."""
+        job = self.get_job(job_id)
+        if job.status is JobStatus.PAUSED:
+            return job
+        return self._apply(job, {"status": JobStatus.PAUSED}, expected_version=job.version)
+
+    def resume_job(self, job_id: str) -> Job:
+        """Make a paused or inactive job active again; next_execution counts from now."""
+        job = self.get_job(job_id)
+        if job.status is JobStatus.ACTIVE:
+            return job
+        return self._apply(job, {"status": JobStatus.ACTIVE}, expected_version=job.version)
+
+    def trigger_job(self, job_id: str) -> Execution:
+        """Record a ``manual`` pending execution that runs as soon as a scheduler sees it."""
+        job = self.get_job(job_id)
+        if job.status is JobStatus.DELETED:
+            raise ValidationError(f"job {job.job_id} is deleted; it cannot be triggered")
+        now = self.clock.now()
+        return self.store.insert_execution(
+            Execution(
+                job_id=job.job_id,
+                scheduled_for=now,
+                run_after=now,
+                created_at=now,
+                trigger=Trigger.MANUAL,
+                status=ExecutionStatus.PENDING,
+                priority=job.priority,
+            )
+        )
+
+    # -- reading -------------------------------------------------------------------
+
+    def history(
+        self,
+        job_id: str | None = None,
+        status: ExecutionStatus | str | None = None,
+        limit: int = 20,
+    ) -> list[Execution]:
+        """Executions, newest first, of one job (id or prefix) or of all jobs."""
+        if limit < 1:
+            raise ValidationError("limit must be at least 1")
+        resolved = self.resolve_id(job_id) if job_id else None
+        wanted = None if status is None else _enum(ExecutionStatus, status, "status")
+        return self.store.list_executions(job_id=resolved, status=wanted, limit=limit)
+
+    def next_fires(self, job: Job, count: int = 5, after: datetime | None = None) -> list[datetime]:
+        """The next ``count`` fire times of ``job``'s schedule after ``after`` (now)."""
+        schedule = parse_schedule(job.schedule_expression, job.timezone)
+        start = after or self.clock.now()
+        out: list[datetime] = []
+        for fire in schedule.fires(start):
+            out.append(fire)
+            if len(out) >= count:
+                break
+        return out
+
+    def status_report(
+        self, window: timedelta = timedelta(hours=24), upcoming: int = 10
+    ) -> StatusReport:
+        """Everything ``dbcron status`` shows, read in a few queries."""
+        now = self.clock.now()
+        since = now - window
+        jobs = self.store.list_jobs()
+        counts: dict[str, int] = {}
+        for job in jobs:
+            counts[job.status.value] = counts.get(job.status.value, 0) + 1
+        fires = sorted(
+            (
+                (job, job.next_execution)
+                for job in jobs
+                if job.status is JobStatus.ACTIVE and job.next_execution
+            ),
+            key=lambda pair: pair[1],
+        )[:upcoming]
+        per_job = [(job, self.store.job_stats(since, job.job_id)) for job in jobs]
+        return StatusReport(
+            generated_at=now,
+            database=self.store.display_url,
+            nodes=self.store.list_nodes(),
+            running=self.store.list_executions(status=ExecutionStatus.RUNNING, limit=100),
+            pending=len(self.store.list_executions(status=ExecutionStatus.PENDING, limit=10_000)),
+            upcoming=[(job, fire) for job, fire in fires if fire is not None],
+            overall=self.store.job_stats(since),
+            per_job=per_job,
+            window=window,
+            jobs_by_status=counts,
+        )
+
+    # -- internals -------------------------------------------------------------------
+
+    @staticmethod
+    def _next(job: Job, schedule: Schedule, now: datetime) -> datetime | None:
+        if job.status is not JobStatus.ACTIVE:
+            return None
+        return schedule.next_fire(now)
+
+
+def _enum(enum: Any, value: Any, name: str) -> Any:
+    if isinstance(value, enum):
+        return value
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum)
+        raise ValidationError(f"{name} must be one of {allowed}, not {value!r}") from None
+
+
+def _check_int(
+    name: str,
+    value: Any,
+    *,
+    minimum: int,
+    maximum: int | None = None,
+    optional: bool = False,
+) -> None:
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(f"{name} must be a whole number, not {value!r}")
+    if value < minimum:
+        raise ValidationError(f"{name} must be at least {minimum}, not {value}")
+    if maximum is not None and value > maximum:
+        raise ValidationError(f"{name} must be at most {maximum}, not {value}")

@@ -1,0 +1,181 @@
+"""Records and states: frozen dataclasses and the enums every state is drawn from.
+
+Each enum's values match a CHECK constraint in both database schemas, so a state that
+is not listed here cannot be stored.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Self
+
+
+class JobStatus(StrEnum):
+    """Whether a job's schedule fires. ``deleted`` is a soft delete that keeps history."""
+
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    PAUSED = "paused"
+    DELETED = "deleted"
+
+
+class ExecutionStatus(StrEnum):
+    """Where one execution is in its life; the last five are final."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        """True once the execution can no longer change."""
+        return self not in (ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
+
+
+class Trigger(StrEnum):
+    """Why an execution exists."""
+
+    SCHEDULE = "schedule"
+    MANUAL = "manual"
+    RETRY = "retry"
+    CATCHUP = "catchup"
+    DEPENDENCY = "dependency"
+
+
+class MisfirePolicy(StrEnum):
+    """What to do with fires that were due while no scheduler ran."""
+
+    RUN_ONCE = "run_once"
+    RUN_ALL = "run_all"
+    SKIP = "skip"
+
+
+class OverlapPolicy(StrEnum):
+    """What to do with a fire while ``max_concurrency`` executions of the job run."""
+
+    SKIP = "skip"
+    QUEUE = "queue"
+    ALLOW = "allow"
+
+
+class RetryBackoff(StrEnum):
+    """How the delay between retries grows."""
+
+    FIXED = "fixed"
+    EXPONENTIAL = "exponential"
+
+
+def new_id() -> str:
+    """A new random job or execution id (a UUID in its canonical text form)."""
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A job definition: the specification's ``jobs`` row plus the engine's columns.
+
+    Build one with at least ``name``, ``job_type`` and ``schedule_expression`` and hand
+    it to :meth:`dbcron.JobManager.create_job`, which validates it, fills the
+    timestamps and ``next_execution``, and returns the stored record.
+    """
+
+    name: str
+    job_type: str
+    schedule_expression: str
+    config: dict[str, Any] = field(default_factory=dict)
+    status: JobStatus = JobStatus.ACTIVE
+    description: str | None = None
+    timeout_seconds: int | None = None
+    retry_count: int | None = None
+    retry_delay_seconds: int | None = None
+    job_id: str = field(default_factory=new_id)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    last_execution: datetime | None = None
+    next_execution: datetime | None = None
+    timezone: str = "UTC"
+    misfire_policy: MisfirePolicy = MisfirePolicy.RUN_ONCE
+    catchup_window_seconds: int = 3600
+    max_concurrency: int = 1
+    overlap_policy: OverlapPolicy = OverlapPolicy.SKIP
+    priority: int = 0
+    retry_backoff: RetryBackoff = RetryBackoff.FIXED
+    version: int = 0
+
+    def with_changes(self, **changes: Any) -> Self:
+        """A copy with the given fields replaced (the record itself never changes)."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """One execution of a job: the specification's ``job_executions`` row plus the engine's.
+
+    ``scheduled_for`` is the nominal fire time; ``(job_id, scheduled_for,
+    retry_attempt)`` is unique, which is what makes a fire impossible to record twice.
+    """
+
+    job_id: str
+    scheduled_for: datetime
+    status: ExecutionStatus = ExecutionStatus.PENDING
+    trigger: Trigger = Trigger.SCHEDULE
+    execution_id: str = field(default_factory=new_id)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration_seconds: float | None = None
+    result: Any = None
+    error_message: str | None = None
+    retry_attempt: int = 0
+    logs: str | None = None
+    created_at: datetime | None = None
+    run_after: datetime | None = None
+    node_id: str | None = None
+    lease_expires_at: datetime | None = None
+    fencing_token: int = 0
+    priority: int = 0
+
+    def with_changes(self, **changes: Any) -> Self:
+        """A copy with the given fields replaced."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerNode:
+    """One running (or dead) scheduler process, as recorded in ``scheduler_nodes``."""
+
+    node_id: str
+    host: str
+    pid: int
+    version: str
+    started_at: datetime
+    last_heartbeat: datetime
+    stopped_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobStats:
+    """Execution counts of one job (or of all jobs when ``job_id`` is None) over a window."""
+
+    job_id: str | None
+    runs: int
+    success: int
+    failed: int
+    timeout: int
+    missed: int
+    running: int
+    pending: int
+    mean_duration: float | None
+    p95_duration: float | None
+
+    @property
+    def success_rate(self) -> float | None:
+        """Successful runs over finished runs, or None when nothing finished."""
+        finished = self.success + self.failed + self.timeout
+        return None if finished == 0 else self.success / finished

@@ -1,0 +1,430 @@
+"""The part of a SQL store that every backend shares.
+
+A backend supplies connections, transactions, error translation and the encoding of
+timestamps and JSON; this class supplies every :class:`~dbcron.store.protocol.Store`
+method on top of the backend's named queries, so the two backends cannot drift apart
+in behaviour, only in SQL dialect.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sqlite3
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any, Protocol
+
+from dbcron.clock import Clock, SystemClock
+from dbcron.errors import ConflictError, NotFoundError, ValidationError
+from dbcron.models import (
+    Execution,
+    ExecutionStatus,
+    Job,
+    JobStats,
+    JobStatus,
+    MisfirePolicy,
+    OverlapPolicy,
+    RetryBackoff,
+    SchedulerNode,
+    Trigger,
+)
+from dbcron.store.sqlfiles import load_migrations, load_queries
+
+_PREFIX = re.compile(r"^[0-9a-f-]{1,36}$")
+
+Row = Mapping[str, Any]
+
+
+class Cursor(Protocol):
+    """The subset of a DB-API cursor (sqlite3 or psycopg) that the stores use."""
+
+    @property
+    def rowcount(self) -> int:
+        """Rows touched by the last statement."""
+        ...
+
+    def execute(self, query: Any, params: Any = ...) -> Any:
+        """Run one statement."""
+        ...
+
+    def executemany(self, query: Any, params_seq: Any) -> Any:
+        """Run one statement for each parameter set."""
+        ...
+
+    def fetchone(self) -> Any:
+        """The next row or None."""
+        ...
+
+    def fetchall(self) -> list[Any]:
+        """Every remaining row."""
+        ...
+
+
+class SqlStore(ABC):
+    """Implements the Store protocol over a backend's named queries."""
+
+    #: ``sqlite`` or ``postgresql``.
+    backend: str
+    #: Folder name under ``store/sql`` and ``store/migrations``.
+    dialect: str
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self._sql = load_queries(self.dialect)
+        self.clock: Clock = clock or SystemClock()
+
+    # -- what a backend supplies -------------------------------------------------
+
+    @property
+    @abstractmethod
+    def display_url(self) -> str:
+        """The database URL without its password."""
+
+    @abstractmethod
+    def transaction(self, write: bool = True) -> AbstractContextManager[Cursor]:
+        """A cursor inside one transaction, committed on success and rolled back on
+        error; driver errors leave it as dbcron errors. ``write=False`` promises that
+        only reads happen (SQLite then takes no write lock)."""
+
+    @abstractmethod
+    def _lock_migrations(self, cur: Cursor) -> None:
+        """Serialise migrations across processes inside the current transaction."""
+
+    @abstractmethod
+    def _encode_ts(self, value: datetime | None) -> Any:
+        """A UTC datetime as the backend stores it."""
+
+    @abstractmethod
+    def _decode_ts(self, value: Any) -> datetime | None:
+        """A stored timestamp as an aware UTC datetime."""
+
+    @abstractmethod
+    def _encode_json(self, value: Any) -> Any:
+        """A JSON-able value as the backend stores it."""
+
+    @abstractmethod
+    def _decode_json(self, value: Any) -> Any:
+        """A stored JSON column as Python values."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release every connection."""
+
+    # -- helpers -------------------------------------------------------------------
+
+    def sql(self, name: str) -> str:
+        """The backend's query called ``name``."""
+        return self._sql[name]
+
+    def _fetchall(self, name: str, params: Mapping[str, Any]) -> list[Row]:
+        with self.transaction(write=False) as cur:
+            cur.execute(self.sql(name), params)
+            rows: list[Row] = cur.fetchall()
+            return rows
+
+    def _fetchone(self, name: str, params: Mapping[str, Any]) -> Row | None:
+        with self.transaction(write=False) as cur:
+            cur.execute(self.sql(name), params)
+            row: Row | None = cur.fetchone()
+            return row
+
+    # -- schema --------------------------------------------------------------------
+
+    def migrate(self) -> list[int]:
+        """See :meth:`Store.migrate`."""
+        applied: list[int] = []
+        for version, name, sql in load_migrations(self.dialect):
+            if self._apply_migration(version, name, sql):
+                applied.append(version)
+        return applied
+
+    def latest_version(self) -> int:
+        """See :meth:`Store.latest_version`."""
+        return len(load_migrations(self.dialect))
+
+    def schema_version(self) -> int:
+        """See :meth:`Store.schema_version`."""
+        with self.transaction(write=False) as cur:
+            cur.execute(self.sql("has_version_table"), {})
+            if cur.fetchone()["n"] == 0:
+                return 0
+            cur.execute(self.sql("max_version"), {})
+            return int(cur.fetchone()["version"])
+
+    def _apply_migration(self, version: int, name: str, sql: str) -> bool:
+        """Apply one migration and record it, atomically, unless it is already recorded;
+        serialised against other processes. True when it was applied."""
+        with self.transaction() as cur:
+            self._lock_migrations(cur)
+            cur.execute(self.sql("create_version_table"), {})
+            cur.execute(self.sql("is_version_applied"), {"version": version})
+            if cur.fetchone()["n"]:
+                return False
+            for statement in split_statements(sql):
+                cur.execute(statement)
+            cur.execute(
+                self.sql("record_version"),
+                {"version": version, "name": name, "applied_at": self._encode_ts(self.clock.now())},
+            )
+            return True
+
+    # -- jobs ----------------------------------------------------------------------
+
+    def _job_params(self, job: Job) -> dict[str, Any]:
+        return {
+            "job_id": job.job_id,
+            "name": job.name,
+            "job_type": job.job_type,
+            "schedule_expression": job.schedule_expression,
+            "config": self._encode_json(job.config),
+            "status": job.status.value,
+            "description": job.description,
+            "timeout_seconds": job.timeout_seconds,
+            "retry_count": job.retry_count,
+            "retry_delay_seconds": job.retry_delay_seconds,
+            "created_at": self._encode_ts(job.created_at),
+            "updated_at": self._encode_ts(job.updated_at),
+            "last_execution": self._encode_ts(job.last_execution),
+            "next_execution": self._encode_ts(job.next_execution),
+            "timezone": job.timezone,
+            "misfire_policy": job.misfire_policy.value,
+            "catchup_window_seconds": job.catchup_window_seconds,
+            "max_concurrency": job.max_concurrency,
+            "overlap_policy": job.overlap_policy.value,
+            "priority": job.priority,
+            "retry_backoff": job.retry_backoff.value,
+            "version": job.version,
+        }
+
+    def _job(self, row: Row) -> Job:
+        return Job(
+            job_id=row["job_id"],
+            name=row["name"],
+            job_type=row["job_type"],
+            schedule_expression=row["schedule_expression"],
+            config=self._decode_json(row["config"]),
+            status=JobStatus(row["status"]),
+            description=row["description"],
+            timeout_seconds=row["timeout_seconds"],
+            retry_count=row["retry_count"],
+            retry_delay_seconds=row["retry_delay_seconds"],
+            created_at=self._decode_ts(row["created_at"]),
+            updated_at=self._decode_ts(row["updated_at"]),
+            last_execution=self._decode_ts(row["last_execution"]),
+            next_execution=self._decode_ts(row["next_execution"]),
+            timezone=row["timezone"],
+            misfire_policy=MisfirePolicy(row["misfire_policy"]),
+            catchup_window_seconds=row["catchup_window_seconds"],
+            max_concurrency=row["max_concurrency"],
+            overlap_policy=OverlapPolicy(row["overlap_policy"]),
+            priority=row["priority"],
+            retry_backoff=RetryBackoff(row["retry_backoff"]),
+            version=row["version"],
+        )
+
+    def insert_job(self, job: Job) -> Job:
+        """See :meth:`Store.insert_job`."""
+        stored = job.with_changes(version=1)
+        try:
+            with self.transaction() as cur:
+                cur.execute(self.sql("insert_job"), self._job_params(stored))
+        except ConflictError as exc:
+            raise ConflictError(f"a job with id {job.job_id} already exists") from exc
+        return stored
+
+    def get_job(self, job_id: str) -> Job | None:
+        """See :meth:`Store.get_job`."""
+        row = self._fetchone("get_job", {"job_id": job_id})
+        return None if row is None else self._job(row)
+
+    def find_job_ids(self, prefix: str, limit: int = 10) -> list[str]:
+        """See :meth:`Store.find_job_ids`."""
+        if not _PREFIX.match(prefix):
+            raise ValidationError(
+                f"invalid job id {prefix!r}: ids are hex digits and dashes (a UUID or its prefix)"
+            )
+        rows = self._fetchall("find_job_ids", {"prefix": prefix + "%", "limit": limit})
+        return [row["job_id"] for row in rows]
+
+    def update_job(self, job: Job, expected_version: int) -> Job:
+        """See :meth:`Store.update_job`."""
+        stored = job.with_changes(version=expected_version + 1)
+        params = self._job_params(stored)
+        params["expected_version"] = expected_version
+        with self.transaction() as cur:
+            cur.execute(self.sql("update_job"), params)
+            if cur.rowcount == 1:
+                return stored
+            cur.execute(self.sql("get_job_version"), {"job_id": job.job_id})
+            row = cur.fetchone()
+        if row is None:
+            raise NotFoundError(f"no job with id {job.job_id}")
+        raise ConflictError(
+            f"job {job.job_id} was changed by someone else (version {row['version']}, "
+            f"expected {expected_version}); read it again and retry"
+        )
+
+    def list_jobs(self, status: JobStatus | None = None, job_type: str | None = None) -> list[Job]:
+        """See :meth:`Store.list_jobs`."""
+        params = {"status": status.value if status else None, "job_type": job_type}
+        return [self._job(row) for row in self._fetchall("list_jobs", params)]
+
+    def due_jobs(self, now: datetime, limit: int = 1000) -> list[Job]:
+        """See :meth:`Store.due_jobs`."""
+        rows = self._fetchall("due_jobs", {"now": self._encode_ts(now), "limit": limit})
+        return [self._job(row) for row in rows]
+
+    def purge_job(self, job_id: str) -> bool:
+        """See :meth:`Store.purge_job`."""
+        with self.transaction() as cur:
+            cur.execute(self.sql("purge_job_executions"), {"job_id": job_id})
+            cur.execute(self.sql("purge_job"), {"job_id": job_id})
+            return cur.rowcount == 1
+
+    # -- executions ----------------------------------------------------------------
+
+    def _execution_params(self, execution: Execution) -> dict[str, Any]:
+        return {
+            "execution_id": execution.execution_id,
+            "job_id": execution.job_id,
+            "status": execution.status.value,
+            "started_at": self._encode_ts(execution.started_at),
+            "finished_at": self._encode_ts(execution.finished_at),
+            "duration_seconds": execution.duration_seconds,
+            "result": None if execution.result is None else self._encode_json(execution.result),
+            "error_message": execution.error_message,
+            "retry_attempt": execution.retry_attempt,
+            "logs": execution.logs,
+            "created_at": self._encode_ts(execution.created_at),
+            "scheduled_for": self._encode_ts(execution.scheduled_for),
+            "trigger": execution.trigger.value,
+            "run_after": self._encode_ts(execution.run_after or execution.scheduled_for),
+            "node_id": execution.node_id,
+            "lease_expires_at": self._encode_ts(execution.lease_expires_at),
+            "fencing_token": execution.fencing_token,
+            "priority": execution.priority,
+        }
+
+    def _execution(self, row: Row) -> Execution:
+        scheduled_for = self._decode_ts(row["scheduled_for"])
+        assert scheduled_for is not None
+        return Execution(
+            execution_id=row["execution_id"],
+            job_id=row["job_id"],
+            status=ExecutionStatus(row["status"]),
+            started_at=self._decode_ts(row["started_at"]),
+            finished_at=self._decode_ts(row["finished_at"]),
+            duration_seconds=row["duration_seconds"],
+            result=None if row["result"] is None else self._decode_json(row["result"]),
+            error_message=row["error_message"],
+            retry_attempt=row["retry_attempt"],
+            logs=row["logs"],
+            created_at=self._decode_ts(row["created_at"]),
+            scheduled_for=scheduled_for,
+            trigger=Trigger(row["trigger"]),
+            run_after=self._decode_ts(row["run_after"]),
+            node_id=row["node_id"],
+            lease_expires_at=self._decode_ts(row["lease_expires_at"]),
+            fencing_token=row["fencing_token"],
+            priority=row["priority"],
+        )
+
+    def insert_execution(self, execution: Execution) -> Execution:
+        """See :meth:`Store.insert_execution`."""
+        if execution.run_after is None:
+            execution = execution.with_changes(run_after=execution.scheduled_for)
+        try:
+            with self.transaction() as cur:
+                cur.execute(self.sql("insert_execution"), self._execution_params(execution))
+        except ConflictError as exc:
+            raise ConflictError(
+                f"job {execution.job_id} already has an execution for "
+                f"{execution.scheduled_for.isoformat()} attempt {execution.retry_attempt}"
+            ) from exc
+        return execution
+
+    def get_execution(self, execution_id: str) -> Execution | None:
+        """See :meth:`Store.get_execution`."""
+        row = self._fetchone("get_execution", {"execution_id": execution_id})
+        return None if row is None else self._execution(row)
+
+    def list_executions(
+        self,
+        job_id: str | None = None,
+        status: ExecutionStatus | None = None,
+        limit: int = 50,
+    ) -> list[Execution]:
+        """See :meth:`Store.list_executions`."""
+        params = {"job_id": job_id, "status": status.value if status else None, "limit": limit}
+        return [self._execution(row) for row in self._fetchall("list_executions", params)]
+
+    def job_stats(self, since: datetime, job_id: str | None = None) -> JobStats:
+        """See :meth:`Store.job_stats`."""
+        params = {"since": self._encode_ts(since), "job_id": job_id}
+        with self.transaction(write=False) as cur:
+            cur.execute(self.sql("execution_counts"), params)
+            counts = {row["status"]: row["n"] for row in cur.fetchall()}
+            cur.execute(self.sql("execution_durations"), params)
+            durations = sorted(float(row["duration_seconds"]) for row in cur.fetchall())
+        return JobStats(
+            job_id=job_id,
+            runs=sum(n for status, n in counts.items() if status not in ("missed",)),
+            success=counts.get("success", 0),
+            failed=counts.get("failed", 0),
+            timeout=counts.get("timeout", 0),
+            missed=counts.get("missed", 0),
+            running=counts.get("running", 0),
+            pending=counts.get("pending", 0),
+            mean_duration=sum(durations) / len(durations) if durations else None,
+            p95_duration=_percentile(durations, 0.95),
+        )
+
+    # -- nodes ---------------------------------------------------------------------
+
+    def list_nodes(self) -> list[SchedulerNode]:
+        """See :meth:`Store.list_nodes`."""
+        nodes = []
+        for row in self._fetchall("list_nodes", {}):
+            started, beat = (
+                self._decode_ts(row["started_at"]),
+                self._decode_ts(row["last_heartbeat"]),
+            )
+            assert started is not None and beat is not None
+            nodes.append(
+                SchedulerNode(
+                    node_id=row["node_id"],
+                    host=row["host"],
+                    pid=row["pid"],
+                    version=row["version"],
+                    started_at=started,
+                    last_heartbeat=beat,
+                    stopped_at=self._decode_ts(row["stopped_at"]),
+                )
+            )
+        return nodes
+
+
+def _percentile(sorted_values: Sequence[float], fraction: float) -> float | None:
+    """Nearest-rank percentile of already sorted values."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(fraction * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def split_statements(script: str) -> Iterator[str]:
+    """Split a plain SQL script into statements (no procedural bodies allowed)."""
+    buffer: list[str] = []
+    for line in script.splitlines(keepends=True):
+        if not buffer and (not line.strip() or line.lstrip().startswith("--")):
+            continue
+        buffer.append(line)
+        text = "".join(buffer)
+        if sqlite3.complete_statement(text):
+            yield text.strip()
+            buffer = []
+    rest = "".join(buffer).strip()
+    if rest:
+        yield rest

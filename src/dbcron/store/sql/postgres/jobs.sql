@@ -1,0 +1,54 @@
+-- Job queries for PostgreSQL. Parameters use the %(name)s style.
+
+-- name: insert_job
+INSERT INTO jobs (
+    job_id, name, job_type, schedule_expression, config, status, description,
+    timeout_seconds, retry_count, retry_delay_seconds, created_at, updated_at,
+    last_execution, next_execution, timezone, misfire_policy, catchup_window_seconds,
+    max_concurrency, overlap_policy, priority, retry_backoff, version
+) VALUES (
+    %(job_id)s, %(name)s, %(job_type)s, %(schedule_expression)s, %(config)s, %(status)s, %(description)s,
+    %(timeout_seconds)s, %(retry_count)s, %(retry_delay_seconds)s, %(created_at)s, %(updated_at)s,
+    %(last_execution)s, %(next_execution)s, %(timezone)s, %(misfire_policy)s, %(catchup_window_seconds)s,
+    %(max_concurrency)s, %(overlap_policy)s, %(priority)s, %(retry_backoff)s, %(version)s
+);
+
+-- name: get_job
+SELECT * FROM jobs WHERE job_id = %(job_id)s;
+
+-- name: get_job_version
+SELECT version FROM jobs WHERE job_id = %(job_id)s;
+
+-- name: find_job_ids
+SELECT job_id FROM jobs WHERE job_id LIKE %(prefix)s ORDER BY job_id LIMIT %(limit)s;
+
+-- name: update_job
+UPDATE jobs SET
+    name = %(name)s, job_type = %(job_type)s, schedule_expression = %(schedule_expression)s,
+    config = %(config)s, status = %(status)s, description = %(description)s,
+    timeout_seconds = %(timeout_seconds)s, retry_count = %(retry_count)s,
+    retry_delay_seconds = %(retry_delay_seconds)s, updated_at = %(updated_at)s,
+    last_execution = %(last_execution)s, next_execution = %(next_execution)s,
+    timezone = %(timezone)s, misfire_policy = %(misfire_policy)s,
+    catchup_window_seconds = %(catchup_window_seconds)s, max_concurrency = %(max_concurrency)s,
+    overlap_policy = %(overlap_policy)s, priority = %(priority)s, retry_backoff = %(retry_backoff)s,
+    version = %(version)s
+WHERE job_id = %(job_id)s AND version = %(expected_version)s;
+
+-- name: list_jobs
+SELECT * FROM jobs
+WHERE (%(status)s::text IS NULL AND status <> 'deleted' OR status = %(status)s)
+  AND (%(job_type)s::text IS NULL OR job_type = %(job_type)s)
+ORDER BY created_at, name, job_id;
+
+-- name: due_jobs
+SELECT * FROM jobs
+WHERE status = 'active' AND next_execution <= %(now)s
+ORDER BY next_execution, priority DESC, job_id
+LIMIT %(limit)s;
+
+-- name: purge_job_executions
+DELETE FROM job_executions WHERE job_id = %(job_id)s;
+
+-- name: purge_job
+DELETE FROM jobs WHERE job_id = %(job_id)s;

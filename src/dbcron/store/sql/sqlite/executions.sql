@@ -1,0 +1,35 @@
+-- Execution and node queries for SQLite. Parameters use the :name style.
+
+-- name: insert_execution
+INSERT INTO job_executions (
+    execution_id, job_id, status, started_at, finished_at, duration_seconds, result,
+    error_message, retry_attempt, logs, created_at, scheduled_for, trigger, run_after,
+    node_id, lease_expires_at, fencing_token, priority
+) VALUES (
+    :execution_id, :job_id, :status, :started_at, :finished_at, :duration_seconds, :result,
+    :error_message, :retry_attempt, :logs, :created_at, :scheduled_for, :trigger, :run_after,
+    :node_id, :lease_expires_at, :fencing_token, :priority
+);
+
+-- name: get_execution
+SELECT * FROM job_executions WHERE execution_id = :execution_id;
+
+-- name: list_executions
+SELECT * FROM job_executions
+WHERE (:job_id IS NULL OR job_id = :job_id)
+  AND (:status IS NULL OR status = :status)
+ORDER BY created_at DESC, scheduled_for DESC, retry_attempt DESC
+LIMIT :limit;
+
+-- name: execution_counts
+SELECT status, count(*) AS n FROM job_executions
+WHERE created_at >= :since AND (:job_id IS NULL OR job_id = :job_id)
+GROUP BY status;
+
+-- name: execution_durations
+SELECT duration_seconds FROM job_executions
+WHERE created_at >= :since AND (:job_id IS NULL OR job_id = :job_id)
+  AND duration_seconds IS NOT NULL AND status IN ('success', 'failed', 'timeout');
+
+-- name: list_nodes
+SELECT * FROM scheduler_nodes ORDER BY last_heartbeat DESC, node_id;

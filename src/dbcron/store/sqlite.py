@@ -1,0 +1,183 @@
+"""The SQLite backend: the embedded default.
+
+One connection per thread, WAL journal, a generous ``busy_timeout`` and ``BEGIN
+IMMEDIATE`` for every write transaction, so that the CLI and any number of scheduler
+threads and processes share one file without "database is locked" reaching a user.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from dbcron.clock import Clock
+from dbcron.errors import (
+    ConflictError,
+    DatabaseUnavailableError,
+    SchemaError,
+    StoreError,
+)
+from dbcron.store.base import Cursor, SqlStore
+
+_TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+#: How long a writer waits for another writer's lock before giving up.
+BUSY_TIMEOUT_SECONDS = 30.0
+
+
+def encode_timestamp(value: datetime | None) -> str | None:
+    """A datetime as fixed-width UTC text, so that text order is time order."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
+    return value.astimezone(UTC).strftime(_TS_FORMAT)
+
+
+def decode_timestamp(value: str | None) -> datetime | None:
+    """Stored UTC text back to an aware datetime."""
+    if value is None:
+        return None
+    return datetime.fromisoformat(value)
+
+
+class SQLiteStore(SqlStore):
+    """A :class:`~dbcron.store.protocol.Store` in one SQLite file."""
+
+    backend = "sqlite"
+    dialect = "sqlite"
+
+    def __init__(self, path: str | Path, *, create: bool = False, clock: Clock | None = None):
+        """Open the database at ``path``; with ``create`` a missing file is created,
+        otherwise a missing file is a :class:`DatabaseUnavailableError`."""
+        super().__init__(clock)
+        self.path = Path(path)
+        self._create = create
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self._connect()  # fail now, with a clear message, rather than on first use
+
+    @property
+    def display_url(self) -> str:
+        """``sqlite:///`` and the file's path."""
+        return f"sqlite:///{self.path}"
+
+    def _connect(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        if self._closed:
+            raise StoreError("the store is closed")
+        if not self.path.exists() and not self._create:
+            raise DatabaseUnavailableError(
+                f"no SQLite database at {self.path} (run `dbcron init` to create it)"
+            )
+        if not self.path.parent.exists():
+            raise DatabaseUnavailableError(
+                f"cannot create SQLite database {self.path}: "
+                f"folder {self.path.parent} does not exist"
+            )
+        try:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=BUSY_TIMEOUT_SECONDS,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        except sqlite3.Error as exc:
+            raise DatabaseUnavailableError(
+                f"cannot open SQLite database {self.path}: {exc}"
+            ) from exc
+        self._local.conn = conn
+        with self._lock:
+            self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def transaction(self, write: bool = True) -> Iterator[Cursor]:
+        """See :meth:`SqlStore.transaction`; writes start with ``BEGIN IMMEDIATE``."""
+        conn = self._connect()
+        try:
+            self._begin(conn, write)
+            cur = conn.cursor()
+            try:
+                yield cur
+                conn.execute("COMMIT")
+            finally:
+                cur.close()
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+        except sqlite3.IntegrityError as exc:
+            if "UNIQUE" in str(exc) or "PRIMARY KEY" in str(exc):
+                raise ConflictError(f"duplicate record: {exc}") from exc
+            raise StoreError(f"database refused the write: {exc}") from exc
+        except sqlite3.OperationalError as exc:
+            raise _operational(exc, self.path) from exc
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"SQLite error on {self.path}: {exc}") from exc
+
+    @staticmethod
+    def _begin(conn: sqlite3.Connection, write: bool) -> None:
+        # busy_timeout covers most waits; a BEGIN IMMEDIATE can still see SQLITE_BUSY
+        # at once in WAL mode (a reader upgrading), so retry it briefly with backoff.
+        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+        delay = 0.001
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+
+    def _lock_migrations(self, cur: Cursor) -> None:
+        """Nothing to do: a ``BEGIN IMMEDIATE`` transaction already excludes other writers."""
+
+    def _encode_ts(self, value: datetime | None) -> Any:
+        return encode_timestamp(value)
+
+    def _decode_ts(self, value: Any) -> datetime | None:
+        return decode_timestamp(value)
+
+    def _encode_json(self, value: Any) -> Any:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+    def _decode_json(self, value: Any) -> Any:
+        return json.loads(value)
+
+    def close(self) -> None:
+        """Close every thread's connection."""
+        with self._lock:
+            self._closed = True
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+
+def _operational(exc: sqlite3.OperationalError, path: Path) -> Exception:
+    text = str(exc)
+    if "no such table" in text:
+        return SchemaError(f"database {path} has no dbcron tables ({text}); run `dbcron init`")
+    if "locked" in text or "busy" in text:
+        return StoreError(
+            f"database {path} stayed locked by another writer for {BUSY_TIMEOUT_SECONDS:.0f}s"
+        )
+    return DatabaseUnavailableError(f"SQLite error on {path}: {text}")

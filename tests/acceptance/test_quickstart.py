@@ -1,0 +1,133 @@
+"""The specification's quick start, as subprocesses, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from tests.acceptance.conftest import Cli
+
+
+def test_quickstart(cli: Cli) -> None:
+    assert "schema version 1" in cli.ok("init").out
+    assert "already up to date" in cli.ok("init").out
+
+    created = cli.ok("create", "Daily Fetch", "paper_fetch", "0 9 * * *", "--json").json()
+    job_id = created["job_id"]
+    assert created["status"] == "active"
+    assert created["next_execution"].endswith(":00+00:00")
+
+    listing = cli.ok("list").out
+    assert "Daily Fetch" in listing
+    assert job_id[:8] in listing
+    assert [j["job_id"] for j in cli.ok("list", "--json").json()] == [job_id]
+
+    shown = cli.ok("show", job_id[:8]).out
+    assert "Daily Fetch" in shown
+    assert "Next fires" in shown
+    detail = cli.ok("show", job_id, "--json").json()
+    assert len(detail["next_fires"]) == 5
+    assert all(f.endswith("T09:00:00+00:00") for f in detail["next_fires"])
+
+    assert "Paused job" in cli.ok("pause", job_id[:6]).out
+    assert cli.ok("list", "--status", "paused", "--json").json()[0]["job_id"] == job_id
+    assert "Resumed job" in cli.ok("resume", job_id).out
+    assert cli.ok("show", job_id, "--json").json()["job"]["status"] == "active"
+
+    triggered = cli.ok("trigger", job_id, "--json").json()
+    assert triggered["trigger"] == "manual"
+    assert triggered["status"] == "pending"
+    history = cli.ok("history", job_id, "--json").json()
+    assert [e["execution_id"] for e in history] == [triggered["execution_id"]]
+
+    assert "history is kept" in cli.ok("delete", job_id).out
+    assert cli.ok("list", "--json").json() == []
+    assert cli.ok("list", "--status", "deleted", "--json").json()[0]["job_id"] == job_id
+    assert len(cli.ok("history", job_id, "--json").json()) == 1
+
+    assert "Purged" in cli.ok("delete", job_id, "--purge").out
+    assert cli.ok("list", "--status", "deleted", "--json").json() == []
+
+
+def test_update_and_seed(cli: Cli) -> None:
+    cli.ok("init")
+    seeded = cli.ok("seed").out
+    assert "created  Heartbeat" in seeded
+    assert "exists   Heartbeat" in cli.ok("seed").out
+    jobs = {j["name"]: j for j in cli.ok("list", "--json").json()}
+    assert set(jobs) == {"Heartbeat", "Daily Fetch", "Nightly maintenance"}
+    fetch = jobs["Daily Fetch"]["job_id"]
+    updated = cli.ok(
+        "update",
+        fetch,
+        "--schedule",
+        "*/15 * * * *",
+        "--tz",
+        "Europe/London",
+        "--retries",
+        "5",
+        "--config",
+        '{"keywords": ["RAG"], "max_papers": 10}',
+        "--json",
+    ).json()
+    assert updated["schedule_expression"] == "*/15 * * * *"
+    assert updated["timezone"] == "Europe/London"
+    assert updated["retry_count"] == 5
+    assert updated["config"] == {"keywords": ["RAG"], "max_papers": 10}
+    assert updated["version"] == 2
+
+
+def test_config_file_for_job_config(cli: Cli) -> None:
+    cli.ok("init")
+    (cli.cwd / "job.json").write_text('{"command": ["echo", "from file"]}')
+    created = cli.ok(
+        "create", "echo", "shell", "@every 30s", "--config", "@job.json", "--json"
+    ).json()
+    assert created["config"] == {"command": ["echo", "from file"]}
+
+
+def test_interactive_shell(cli: Cli) -> None:
+    cli.ok("init")
+    job_id = cli.ok(
+        "create",
+        "nightly",
+        "shell",
+        "0 3 * * *",
+        "--config",
+        '{"command": "true", "shell": true}',
+        "--json",
+    ).json()["job_id"]
+    session = "\n".join(
+        [
+            "list",
+            f"show {job_id[:8]}",
+            f"pause {job_id[:8]}",
+            "status",
+            f"resume {job_id}",
+            f"trigger {job_id}",
+            "show nope!",
+            "frobnicate",
+            "help",
+            "quit",
+        ]
+    )
+    result = cli.ok("shell", stdin=session)
+    assert "nightly" in result.out
+    assert f"pause: {job_id} done" in result.out
+    assert f"resume: {job_id} done" in result.out
+    assert f"trigger: {job_id} done" in result.out
+    assert "error: invalid job id 'nope!'" in result.out
+    assert "unknown command 'frobnicate'" in result.out
+    assert "Documented commands" in result.out
+    assert len(cli.ok("history", job_id, "--json").json()) == 1
+
+
+def test_status_and_types_and_config(cli: Cli) -> None:
+    cli.ok("init")
+    cli.ok("seed")
+    status = cli.ok("status", "--json").json()
+    assert status["jobs_by_status"] == {"active": 3}
+    assert len(status["upcoming"]) == 3
+    assert "Scheduler nodes" in cli.ok("status").out or "none has ever run" in cli.ok("status").out
+    types = {t["name"] for t in cli.ok("types", "--json").json()}
+    assert {"paper_fetch", "maintenance", "shell", "http", "python", "custom"} <= types
+    config = {row["key"]: row for row in cli.ok("config", "--json").json()}
+    assert config["database.url"]["source"] == "flag --db"
+    assert config["scheduler.check_interval_seconds"]["value"] == 60

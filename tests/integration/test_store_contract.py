@@ -1,0 +1,279 @@
+"""The Store contract, run over every backend (SQLite file and PostgreSQL database)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from dbcron.errors import ConflictError, NotFoundError, StoreError, ValidationError
+from dbcron.models import (
+    Execution,
+    ExecutionStatus,
+    Job,
+    JobStatus,
+    MisfirePolicy,
+    OverlapPolicy,
+    RetryBackoff,
+    Trigger,
+)
+from dbcron.store import Store
+
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def make_job(**overrides: object) -> Job:
+    values: dict[str, object] = {
+        "name": "nightly",
+        "job_type": "shell",
+        "schedule_expression": "0 9 * * *",
+        "config": {"command": ["echo", "hi"]},
+        "created_at": T0,
+        "updated_at": T0,
+        "next_execution": T0 + timedelta(days=1),
+    }
+    values.update(overrides)
+    return Job(**values)  # type: ignore[arg-type]
+
+
+def test_migrate_is_idempotent(store: Store) -> None:
+    assert store.schema_version() == store.latest_version()
+    assert store.migrate() == []
+    assert store.schema_version() == store.latest_version()
+
+
+def test_job_round_trip_keeps_every_field(store: Store) -> None:
+    job = make_job(
+        description="Ünïcode ✓",
+        config={"keywords": ["AI", "ML"], "nested": {"n": 1.5, "none": None}},
+        timeout_seconds=60,
+        retry_count=2,
+        retry_delay_seconds=5,
+        timezone="Europe/London",
+        misfire_policy=MisfirePolicy.RUN_ALL,
+        catchup_window_seconds=120,
+        max_concurrency=3,
+        overlap_policy=OverlapPolicy.QUEUE,
+        priority=7,
+        retry_backoff=RetryBackoff.EXPONENTIAL,
+        last_execution=T0 - timedelta(microseconds=1),
+    )
+    stored = store.insert_job(job)
+    assert stored.version == 1
+    loaded = store.get_job(job.job_id)
+    assert loaded == stored
+    assert loaded.created_at is not None and loaded.created_at.tzinfo is not None
+    assert loaded.created_at.utcoffset() == timedelta(0)
+
+
+def test_timestamps_in_other_zones_are_stored_as_the_same_instant(store: Store) -> None:
+    from zoneinfo import ZoneInfo
+
+    local = T0.astimezone(ZoneInfo("America/New_York"))
+    job = store.insert_job(make_job(next_execution=local))
+    loaded = store.get_job(job.job_id)
+    assert loaded is not None
+    assert loaded.next_execution == T0
+
+
+def test_insert_duplicate_id_conflicts(store: Store) -> None:
+    job = store.insert_job(make_job())
+    with pytest.raises(ConflictError, match="already exists"):
+        store.insert_job(make_job(job_id=job.job_id, name="other"))
+    assert store.get_job(job.job_id) == job
+
+
+def test_get_missing_job_is_none(store: Store) -> None:
+    assert store.get_job("00000000-0000-0000-0000-000000000000") is None
+
+
+def test_find_job_ids_by_prefix(store: Store) -> None:
+    a = store.insert_job(make_job(job_id="abc00000-0000-0000-0000-000000000001"))
+    b = store.insert_job(make_job(job_id="abc00000-0000-0000-0000-000000000002"))
+    store.insert_job(make_job(job_id="def00000-0000-0000-0000-000000000003"))
+    assert store.find_job_ids("abc") == [a.job_id, b.job_id]
+    assert store.find_job_ids(a.job_id) == [a.job_id]
+    assert store.find_job_ids("abc", limit=1) == [a.job_id]
+    assert store.find_job_ids("fff") == []
+
+
+@pytest.mark.parametrize("prefix", ["%", "a_c", "ABC' OR 1=1 --", "", "x" * 40])
+def test_find_job_ids_refuses_patterns(store: Store, prefix: str) -> None:
+    with pytest.raises(ValidationError):
+        store.find_job_ids(prefix)
+
+
+def test_update_bumps_version_and_detects_conflicts(store: Store) -> None:
+    job = store.insert_job(make_job())
+    renamed = store.update_job(job.with_changes(name="renamed"), expected_version=1)
+    assert renamed.version == 2
+    assert store.get_job(job.job_id) == renamed
+    with pytest.raises(ConflictError, match="changed by someone else"):
+        store.update_job(job.with_changes(name="stale"), expected_version=1)
+    stored = store.get_job(job.job_id)
+    assert stored is not None and stored.name == "renamed"
+
+
+def test_update_missing_job_is_not_found(store: Store) -> None:
+    with pytest.raises(NotFoundError):
+        store.update_job(make_job(), expected_version=1)
+
+
+def test_list_jobs_filters_and_hides_deleted(store: Store) -> None:
+    a = store.insert_job(make_job(name="a", created_at=T0))
+    b = store.insert_job(
+        make_job(name="b", created_at=T0 + timedelta(seconds=1), job_type="http", config={})
+    )
+    c = store.insert_job(
+        make_job(name="c", created_at=T0 + timedelta(seconds=2), status=JobStatus.PAUSED)
+    )
+    d = store.insert_job(
+        make_job(name="d", created_at=T0 + timedelta(seconds=3), status=JobStatus.DELETED)
+    )
+    assert [j.name for j in store.list_jobs()] == ["a", "b", "c"]
+    assert store.list_jobs(status=JobStatus.DELETED) == [d]
+    assert store.list_jobs(status=JobStatus.PAUSED) == [c]
+    assert store.list_jobs(job_type="http") == [b]
+    assert store.list_jobs(status=JobStatus.ACTIVE, job_type="shell") == [a]
+
+
+def test_due_jobs_are_active_and_due_earliest_first(store: Store) -> None:
+    late = store.insert_job(make_job(name="late", next_execution=T0 - timedelta(minutes=1)))
+    early = store.insert_job(make_job(name="early", next_execution=T0 - timedelta(minutes=5)))
+    store.insert_job(make_job(name="now", next_execution=T0 + timedelta(microseconds=1)))
+    store.insert_job(
+        make_job(name="paused", status=JobStatus.PAUSED, next_execution=T0 - timedelta(hours=1))
+    )
+    store.insert_job(make_job(name="never", next_execution=None))
+    assert [j.job_id for j in store.due_jobs(T0)] == [early.job_id, late.job_id]
+    assert [j.job_id for j in store.due_jobs(T0, limit=1)] == [early.job_id]
+
+
+def make_execution(job_id: str, **overrides: object) -> Execution:
+    values: dict[str, object] = {"job_id": job_id, "scheduled_for": T0, "created_at": T0}
+    values.update(overrides)
+    return Execution(**values)  # type: ignore[arg-type]
+
+
+def test_execution_round_trip(store: Store) -> None:
+    job = store.insert_job(make_job())
+    execution = make_execution(
+        job.job_id,
+        status=ExecutionStatus.SUCCESS,
+        trigger=Trigger.MANUAL,
+        started_at=T0,
+        finished_at=T0 + timedelta(seconds=2),
+        duration_seconds=2.0,
+        result={"papers": 3, "list": [1, "two"]},
+        error_message=None,
+        logs="line 1\nline 2",
+        node_id="node-a",
+        fencing_token=4,
+    )
+    store.insert_execution(execution)
+    loaded = store.get_execution(execution.execution_id)
+    assert loaded == execution.with_changes(run_after=T0)
+
+
+def test_a_fire_cannot_be_recorded_twice(store: Store) -> None:
+    job = store.insert_job(make_job())
+    store.insert_execution(make_execution(job.job_id))
+    with pytest.raises(ConflictError, match="already has an execution"):
+        store.insert_execution(make_execution(job.job_id))
+    store.insert_execution(make_execution(job.job_id, retry_attempt=1, trigger=Trigger.RETRY))
+    assert len(store.list_executions(job_id=job.job_id)) == 2
+
+
+def test_execution_needs_an_existing_job(store: Store) -> None:
+    with pytest.raises(StoreError):
+        store.insert_execution(make_execution("00000000-0000-0000-0000-00000000dead"))
+
+
+def test_list_executions_newest_first_with_filters(store: Store) -> None:
+    job = store.insert_job(make_job())
+    other = store.insert_job(make_job(name="other"))
+    for minute in range(5):
+        at = T0 + timedelta(minutes=minute)
+        status = ExecutionStatus.FAILED if minute % 2 else ExecutionStatus.SUCCESS
+        store.insert_execution(
+            make_execution(job.job_id, scheduled_for=at, created_at=at, status=status)
+        )
+    store.insert_execution(make_execution(other.job_id))
+    history = store.list_executions(job_id=job.job_id)
+    assert [e.scheduled_for.minute for e in history] == [4, 3, 2, 1, 0]
+    assert len(store.list_executions(job_id=job.job_id, limit=2)) == 2
+    failed = store.list_executions(job_id=job.job_id, status=ExecutionStatus.FAILED)
+    assert [e.scheduled_for.minute for e in failed] == [3, 1]
+    assert len(store.list_executions()) == 6
+
+
+def test_job_stats(store: Store) -> None:
+    job = store.insert_job(make_job())
+    outcomes = [
+        (ExecutionStatus.SUCCESS, 1.0),
+        (ExecutionStatus.SUCCESS, 3.0),
+        (ExecutionStatus.FAILED, 2.0),
+        (ExecutionStatus.TIMEOUT, 10.0),
+        (ExecutionStatus.MISSED, None),
+        (ExecutionStatus.PENDING, None),
+    ]
+    for minute, (status, duration) in enumerate(outcomes):
+        at = T0 + timedelta(minutes=minute)
+        store.insert_execution(
+            make_execution(
+                job.job_id,
+                scheduled_for=at,
+                created_at=at,
+                status=status,
+                duration_seconds=duration,
+            )
+        )
+    old = T0 - timedelta(days=2)
+    store.insert_execution(
+        make_execution(job.job_id, scheduled_for=old, created_at=old, status=ExecutionStatus.FAILED)
+    )
+    stats = store.job_stats(T0 - timedelta(hours=1), job.job_id)
+    assert (stats.success, stats.failed, stats.timeout, stats.missed, stats.pending) == (
+        2,
+        1,
+        1,
+        1,
+        1,
+    )
+    assert stats.runs == 5
+    assert stats.mean_duration == pytest.approx(4.0)
+    assert stats.p95_duration == pytest.approx(10.0)
+    assert stats.success_rate == pytest.approx(0.5)
+    assert store.job_stats(T0 - timedelta(days=3)).failed == 2
+
+
+def test_purge_removes_job_and_history(store: Store) -> None:
+    job = store.insert_job(make_job())
+    store.insert_execution(make_execution(job.job_id))
+    assert store.purge_job(job.job_id) is True
+    assert store.get_job(job.job_id) is None
+    assert store.list_executions(job_id=job.job_id) == []
+    assert store.purge_job(job.job_id) is False
+
+
+def test_schema_rejects_unknown_states(store: Store) -> None:
+    job = store.insert_job(make_job())
+    for table, column, key in (
+        ("jobs", "status", "job_id"),
+        ("jobs", "misfire_policy", "job_id"),
+        ("jobs", "overlap_policy", "job_id"),
+    ):
+        placeholder = ":v" if store.backend == "sqlite" else "%(v)s"
+        sql = f"UPDATE {table} SET {column} = 'bogus' WHERE {key} = {placeholder}"
+        with pytest.raises(StoreError):
+            _execute(store, sql, {"v": job.job_id})
+    assert store.get_job(job.job_id) == job
+
+
+def test_nodes_start_empty(store: Store) -> None:
+    assert store.list_nodes() == []
+
+
+def _execute(store: Store, sql: str, params: dict[str, object]) -> None:
+    with store.transaction() as cur:  # type: ignore[attr-defined]
+        cur.execute(sql, params)
