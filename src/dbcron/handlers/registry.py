@@ -8,6 +8,8 @@ point group of an installed package.
 
 from __future__ import annotations
 
+import importlib
+import importlib.metadata
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +34,16 @@ class HandlerSpec:
     example: dict[str, Any] = field(default_factory=dict)
     func: HandlerFunc | None = None
     builtin: bool = False
+    func_path: str | None = None
+    """``module:function`` of the handler, imported on first use (built-in types)."""
+
+    def resolve(self) -> HandlerFunc:
+        """The handler function, importing it when it is given by path."""
+        if self.func is not None:
+            return self.func
+        if self.func_path is None:
+            raise JobTypeError(f"job type {self.name!r} has no handler function")
+        return import_callable(self.func_path)
 
     def json_schema(self) -> dict[str, Any]:
         """The config's JSON schema (an open object when the type declares none)."""
@@ -47,6 +59,7 @@ BUILTIN_TYPES: tuple[HandlerSpec, ...] = (
         configs.PaperFetchConfig,
         {"keywords": ["AI", "ML", "RAG"], "max_papers": 100},
         builtin=True,
+        func_path="dbcron.handlers.paper_fetch:run",
     ),
     HandlerSpec(
         "maintenance",
@@ -54,6 +67,7 @@ BUILTIN_TYPES: tuple[HandlerSpec, ...] = (
         configs.MaintenanceConfig,
         {"retention_days": 30, "keep_last": 100},
         builtin=True,
+        func_path="dbcron.handlers.maintenance:run",
     ),
     HandlerSpec(
         "shell",
@@ -61,6 +75,7 @@ BUILTIN_TYPES: tuple[HandlerSpec, ...] = (
         configs.ShellConfig,
         {"command": ["echo", "hello"]},
         builtin=True,
+        func_path="dbcron.handlers.shell:run",
     ),
     HandlerSpec(
         "http",
@@ -68,6 +83,7 @@ BUILTIN_TYPES: tuple[HandlerSpec, ...] = (
         configs.HttpConfig,
         {"url": "https://example.com/health", "method": "GET"},
         builtin=True,
+        func_path="dbcron.handlers.http:run",
     ),
     HandlerSpec(
         "python",
@@ -75,6 +91,7 @@ BUILTIN_TYPES: tuple[HandlerSpec, ...] = (
         configs.PythonConfig,
         {"callable": "mypackage.tasks:cleanup", "kwargs": {"days": 7}},
         builtin=True,
+        func_path="dbcron.handlers.python_call:run",
     ),
     HandlerSpec(
         "custom",
@@ -82,6 +99,7 @@ BUILTIN_TYPES: tuple[HandlerSpec, ...] = (
         configs.CustomConfig,
         {"handler": "my_handler"},
         builtin=True,
+        func_path="dbcron.handlers.custom:run",
     ),
 )
 
@@ -142,6 +160,25 @@ class HandlerRegistry:
         return config
 
 
+def import_callable(path: str) -> HandlerFunc:
+    """Import ``package.module:function`` (or ``package.module.function``)."""
+    module_name, sep, attr = path.partition(":")
+    if not sep:
+        module_name, _, attr = path.rpartition(".")
+    if not module_name or not attr:
+        raise JobTypeError(f"{path!r} is not a dotted path like package.module:function")
+    try:
+        target: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            target = getattr(target, part)
+    except (ImportError, AttributeError) as exc:
+        raise JobTypeError(f"cannot import {path!r}: {exc}") from None
+    if not callable(target):
+        raise JobTypeError(f"{path!r} is not callable")
+    func: HandlerFunc = target
+    return func
+
+
 def _check(spec: HandlerSpec, config: dict[str, Any], what: str) -> None:
     if spec.config_model is None:
         return
@@ -154,6 +191,37 @@ def _check(spec: HandlerSpec, config: dict[str, Any], what: str) -> None:
 
 
 default_registry = HandlerRegistry()
+
+#: Entry-point group through which installed packages provide custom handlers.
+ENTRY_POINT_GROUP = "dbcron.handlers"
+_plugins_loaded = False
+
+
+def load_plugins(registry: HandlerRegistry | None = None) -> list[str]:
+    """Load every ``dbcron.handlers`` entry point once; return the names loaded.
+
+    An entry point may name a module (whose ``@dbcron.handler`` decorators register
+    handlers when it is imported) or a function (registered under the entry point's
+    name).
+    """
+    global _plugins_loaded
+    target = registry or default_registry
+    if _plugins_loaded and registry is None:
+        return []
+    loaded: list[str] = []
+    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            obj = entry.load()
+        except Exception as exc:
+            raise JobTypeError(
+                f"cannot load handler plugin {entry.name!r} ({entry.value}): {exc}"
+            ) from None
+        if callable(obj) and not isinstance(obj, type) and target.get_custom(entry.name) is None:
+            target.register_custom(HandlerSpec(entry.name, (obj.__doc__ or "").strip(), func=obj))
+        loaded.append(entry.name)
+    if registry is None:
+        _plugins_loaded = True
+    return loaded
 
 
 def handler(

@@ -1,0 +1,98 @@
+"""The ``shell`` job type: run a command; exit status 0 is success.
+
+The command is an argument list (no shell involved) unless ``shell: true`` asks for a
+string run through ``/bin/sh``. It runs in its own process group, so that a timeout
+kills the command and everything it started. Its stdout and stderr go to the
+execution's logs; the result holds the exit status and the time taken.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from typing import IO, Any
+
+from dbcron.handlers.configs import ShellConfig
+from dbcron.handlers.context import HandlerContext, HandlerFailed, HandlerTimedOut
+
+#: Seconds between SIGTERM and SIGKILL when a command overruns.
+KILL_GRACE_SECONDS = 0.5
+
+
+def run(ctx: HandlerContext) -> dict[str, Any]:
+    """Run the configured command under the job's deadline."""
+    config = ShellConfig.model_validate(ctx.config)
+    env = None
+    if config.env:
+        env = {**os.environ, **{k: str(ctx.resolve(_plain(v))) for k, v in config.env.items()}}
+    if config.shell:
+        argv: list[str] | str = (
+            config.command if isinstance(config.command, str) else " ".join(config.command)
+        )
+    else:
+        argv = [config.command] if isinstance(config.command, str) else list(config.command)
+    started = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            argv,
+            shell=config.shell,
+            cwd=config.cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except (OSError, ValueError) as exc:
+        raise HandlerFailed(f"cannot start command: {exc}") from None
+    readers = [
+        threading.Thread(target=_pump, args=(proc.stdout, ctx, "stdout"), daemon=True),
+        threading.Thread(target=_pump, args=(proc.stderr, ctx, "stderr"), daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
+    try:
+        code = proc.wait(timeout=ctx.remaining())
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        for reader in readers:
+            reader.join(timeout=1)
+        elapsed = time.monotonic() - started
+        raise HandlerTimedOut(
+            f"command still running after {elapsed:.1f}s; its process group was killed"
+        ) from None
+    for reader in readers:
+        reader.join(timeout=5)
+    duration = round(time.monotonic() - started, 6)
+    if code != 0:
+        how = f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
+        raise HandlerFailed(f"command {how}")
+    return {"exit_code": code, "duration_seconds": duration}
+
+
+def _plain(value: Any) -> Any:
+    return value.model_dump() if hasattr(value, "model_dump") else value
+
+
+def _pump(stream: IO[bytes] | None, ctx: HandlerContext, name: str) -> None:
+    if stream is None:
+        return
+    with stream:
+        for raw in stream:
+            ctx.logger.info("[%s] %s", name, raw.decode("utf-8", "replace").rstrip("\n"))
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    for sig, wait in ((signal.SIGTERM, KILL_GRACE_SECONDS), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
