@@ -152,6 +152,8 @@ class SchedulerSettings(_Section):
     """How long a stopping scheduler waits for running executions."""
     node_name: str | None = None
     """Name shown for this scheduler in ``status``; None uses host and pid."""
+    pid_file: str = Field(default="dbcron.pid", min_length=1)
+    """Where ``dbcron start --daemon`` records its pid, for ``dbcron stop``."""
 
     @field_validator("executor", mode="before")
     @classmethod

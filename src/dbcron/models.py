@@ -179,3 +179,33 @@ class JobStats:
         """Successful runs over finished runs, or None when nothing finished."""
         finished = self.success + self.failed + self.timeout
         return None if finished == 0 else self.success / finished
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How one running execution ended, ready to be written back.
+
+    The write is accepted only while the execution is still ``running`` with the same
+    ``fencing_token``: a node whose lease was taken over cannot overwrite the rescue.
+    ``retry`` is the next attempt's pending execution, inserted only if accepted.
+    """
+
+    execution_id: str
+    job_id: str
+    fencing_token: int
+    status: ExecutionStatus
+    finished_at: datetime
+    duration_seconds: float | None
+    result: Any = None
+    error_message: str | None = None
+    logs: str | None = None
+    retry: Execution | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimSummary:
+    """What one claim of due fires did."""
+
+    jobs: int
+    pending: int
+    missed: int

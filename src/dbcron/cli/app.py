@@ -22,7 +22,7 @@ from dbcron.cli.context import CliContext
 from dbcron.cli.timefmt import local, relative
 from dbcron.cron import parse_schedule, preview, validate_timezone
 from dbcron.errors import DbcronError, ValidationError
-from dbcron.models import Job, JobStatus
+from dbcron.models import ExecutionStatus, Job, JobStatus
 from dbcron.serialize import to_jsonable
 
 app = typer.Typer(
@@ -547,6 +547,117 @@ def delete(
         out.print(f"Purged job {job.job_id} ({job.name}) and its history.")
     else:
         out.print(f"Deleted job {job.job_id} ({job.name}); its history is kept.")
+
+
+@app.command()
+def start(
+    ctx: typer.Context,
+    daemon: Annotated[
+        bool, typer.Option("--daemon", "-d", help="Detach and run in the background.")
+    ] = False,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Concurrent executions (max_workers).")
+    ] = None,
+    executor: Annotated[
+        str | None, typer.Option("--executor", help="process (hard timeouts) or thread.")
+    ] = None,
+    pid_file: Annotated[
+        Path | None, typer.Option("--pid-file", help="Pid file (scheduler.pid_file).")
+    ] = None,
+    log_file: Annotated[
+        str | None, typer.Option("--log-file", help="Log file (logging.file).")
+    ] = None,
+) -> None:
+    """Start the scheduler (in the foreground, or detached with --daemon)."""
+    from dbcron.daemon import (
+        claim_pid_file,
+        daemonize,
+        install_signal_handlers,
+        release_pid_file,
+        setup_logging,
+    )
+    from dbcron.scheduler import Scheduler
+
+    state = _ctx(ctx)
+    settings = state.settings
+    sched = settings.scheduler
+    changes: dict[str, Any] = {}
+    if workers is not None:
+        if workers < 1:
+            raise ValidationError("--workers must be at least 1")
+        changes["max_workers"] = workers
+    if executor is not None:
+        if executor not in ("process", "thread"):
+            raise ValidationError("--executor must be process or thread")
+        changes["executor"] = executor
+    if changes:
+        sched = sched.model_copy(update=changes)
+    pid_path = (pid_file or Path(sched.pid_file)).absolute()
+    log_name = log_file or settings.logging.file
+    log_path = str(Path(log_name).absolute()) if log_name else None
+    state.open_store()  # fail now, in the foreground, if the database is not usable
+    state.close()
+    if daemon:
+        daemonize(pid_path)
+    else:
+        claim_pid_file(pid_path)
+    setup_logging(settings.logging.level, log_path, to_stderr=not daemon)
+    try:
+        store = state.open_store()
+        scheduler = Scheduler(store, sched, database_url=settings.database.url)
+        install_signal_handlers(scheduler.stop)
+        scheduler.run()
+    finally:
+        release_pid_file(pid_path)
+
+
+@app.command()
+def stop(
+    ctx: typer.Context,
+    pid_file: Annotated[
+        Path | None, typer.Option("--pid-file", help="Pid file of the scheduler.")
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="Seconds to wait for it to stop.")
+    ] = None,
+) -> None:
+    """Stop a scheduler started with --daemon (gracefully: SIGTERM, then wait)."""
+    from dbcron.daemon import stop_process
+
+    settings = _ctx(ctx).settings
+    path = (pid_file or Path(settings.scheduler.pid_file)).absolute()
+    wait = timeout if timeout is not None else settings.scheduler.shutdown_grace_seconds + 15
+    pid = stop_process(path, wait)
+    out.print(f"Stopped the scheduler (pid {pid}).")
+
+
+@app.command("run")
+def run_job(
+    ctx: typer.Context,
+    job_id: JobId,
+    executor: Annotated[
+        str, typer.Option("--executor", help="process (hard timeout) or thread.")
+    ] = "process",
+    as_json: JsonFlag = False,
+) -> None:
+    """Run one job once, now, in the foreground, and record it (trigger manual)."""
+    from dbcron.runner import run_once
+
+    if executor not in ("process", "thread"):
+        raise ValidationError("--executor must be process or thread")
+    state = _ctx(ctx)
+    job = state.manager.get_job(job_id)
+    if job.status is JobStatus.DELETED:
+        raise ValidationError(f"job {job.job_id} is deleted; it cannot be run")
+    execution = run_once(
+        state.open_store(), job, database_url=state.settings.database.url, mode=executor
+    )
+    if as_json:
+        render.print_json(out, to_jsonable(execution))
+    else:
+        out.print(render.execution_detail(execution))
+    if execution.status is not ExecutionStatus.SUCCESS:
+        raise typer.Exit(1)
 
 
 @app.command()

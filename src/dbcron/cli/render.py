@@ -204,3 +204,29 @@ def status_view(report: StatusReport) -> RenderableType:
 def print_json(console: Console, value: object) -> None:
     """Print a JSON document exactly (no wrapping, no markup)."""
     console.file.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+
+
+def execution_detail(ex: Execution) -> RenderableType:
+    """One execution in full: state, timing, result, error and logs."""
+    info = Table.grid(padding=(0, 2))
+    info.add_column(style="bold")
+    info.add_column()
+    duration = "-" if ex.duration_seconds is None else f"{ex.duration_seconds:.3f}s"
+    for key, value in (
+        ("execution", ex.execution_id),
+        ("job", ex.job_id),
+        ("status", _status(ex.status)),
+        ("trigger", f"{ex.trigger.value}, attempt {ex.retry_attempt}"),
+        ("scheduled", local(ex.scheduled_for, "UTC", seconds=True)),
+        ("started", local(ex.started_at, "UTC", seconds=True)),
+        ("finished", local(ex.finished_at, "UTC", seconds=True)),
+        ("duration", duration),
+        ("result", "-" if ex.result is None else json.dumps(ex.result, ensure_ascii=False)),
+    ):
+        info.add_row(key, value)
+    parts: list[RenderableType] = [info]
+    if ex.error_message:
+        parts += [Text("error", style="bold red"), Text(ex.error_message)]
+    if ex.logs:
+        parts += [Text("logs", style="bold"), Text(ex.logs.rstrip())]
+    return Group(*parts)

@@ -12,7 +12,7 @@ import math
 import re
 import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
@@ -20,12 +20,14 @@ from typing import Any, Protocol
 from dbcron.clock import Clock, SystemClock
 from dbcron.errors import ConflictError, NotFoundError, ValidationError
 from dbcron.models import (
+    ClaimSummary,
     Execution,
     ExecutionStatus,
     Job,
     JobStats,
     JobStatus,
     MisfirePolicy,
+    Outcome,
     OverlapPolicy,
     RetryBackoff,
     SchedulerNode,
@@ -111,6 +113,26 @@ class SqlStore(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release every connection."""
+
+    @abstractmethod
+    def _ids_param(self, ids: Sequence[str]) -> Any:
+        """A list of ids as the backend binds it (JSON text on SQLite, an array on PG)."""
+
+    def _returning_many(
+        self, cur: Cursor, sql: str, params_seq: Sequence[Mapping[str, Any]]
+    ) -> list[Row]:
+        """Run one ``... RETURNING`` statement per parameter set; the rows returned."""
+        rows: list[Row] = []
+        for params in params_seq:
+            cur.execute(sql, params)
+            row = cur.fetchone()
+            if row is not None:
+                rows.append(row)
+        return rows
+
+    @abstractmethod
+    def _notify(self, cur: Cursor) -> None:
+        """Tell listening schedulers, in the current transaction, that something changed."""
 
     # -- helpers -------------------------------------------------------------------
 
@@ -230,6 +252,7 @@ class SqlStore(ABC):
         try:
             with self.transaction() as cur:
                 cur.execute(self.sql("insert_job"), self._job_params(stored))
+                self._notify(cur)
         except ConflictError as exc:
             raise ConflictError(f"a job with id {job.job_id} already exists") from exc
         return stored
@@ -256,6 +279,7 @@ class SqlStore(ABC):
         with self.transaction() as cur:
             cur.execute(self.sql("update_job"), params)
             if cur.rowcount == 1:
+                self._notify(cur)
                 return stored
             cur.execute(self.sql("get_job_version"), {"job_id": job.job_id})
             row = cur.fetchone()
@@ -338,6 +362,7 @@ class SqlStore(ABC):
         try:
             with self.transaction() as cur:
                 cur.execute(self.sql("insert_execution"), self._execution_params(execution))
+                self._notify(cur)
         except ConflictError as exc:
             raise ConflictError(
                 f"job {execution.job_id} already has an execution for "
@@ -404,6 +429,248 @@ class SqlStore(ABC):
                 )
             )
         return nodes
+
+    # -- the engine ---------------------------------------------------------------
+
+    def database_now(self) -> datetime:
+        """See :meth:`Store.database_now`; the local clock unless the backend has one."""
+        return self.clock.now()
+
+    def claim_due(
+        self,
+        now: datetime,
+        planner: Callable[[Job, int], tuple[list[Execution], datetime | None]],
+        limit: int = 500,
+    ) -> ClaimSummary:
+        """See :meth:`Store.claim_due`."""
+        with self.transaction() as cur:
+            cur.execute(self.sql("lock_due_jobs"), {"now": self._encode_ts(now), "limit": limit})
+            jobs = [self._job(row) for row in cur.fetchall()]
+            if not jobs:
+                return ClaimSummary(0, 0, 0)
+            cur.execute(
+                self.sql("active_counts"), {"ids": self._ids_param([j.job_id for j in jobs])}
+            )
+            active = {row["job_id"]: int(row["n"]) for row in cur.fetchall()}
+            inserts: list[dict[str, Any]] = []
+            advances: list[dict[str, Any]] = []
+            pending = missed = 0
+            for job in jobs:
+                executions, next_execution = planner(job, active.get(job.job_id, 0))
+                last_fire = None
+                for execution in executions:
+                    inserts.append(self._execution_params(execution))
+                    if execution.status is ExecutionStatus.PENDING:
+                        pending += 1
+                        last_fire = execution.scheduled_for
+                    else:
+                        missed += 1
+                advances.append(
+                    {
+                        "job_id": job.job_id,
+                        "next_execution": self._encode_ts(next_execution),
+                        "previous": self._encode_ts(job.next_execution),
+                        "last_fire": self._encode_ts(last_fire),
+                    }
+                )
+            if inserts:
+                cur.executemany(self.sql("insert_execution_if_new"), inserts)
+            cur.executemany(self.sql("advance_job"), advances)
+            return ClaimSummary(len(jobs), pending, missed)
+
+    def acquire(
+        self, now: datetime, node_id: str, lease_until: datetime, limit: int
+    ) -> list[tuple[Execution, Job]]:
+        """See :meth:`Store.acquire`."""
+        if limit <= 0:
+            return []
+        with self.transaction() as cur:
+            cur.execute(
+                self.sql("lock_runnable"), {"now": self._encode_ts(now), "limit": limit * 2}
+            )
+            candidates = [self._execution(row) for row in cur.fetchall()]
+            if not candidates:
+                return []
+            ids = self._ids_param(sorted({e.job_id for e in candidates}))
+            cur.execute(self.sql("jobs_by_ids"), {"ids": ids})
+            jobs = {row["job_id"]: self._job(row) for row in cur.fetchall()}
+            cur.execute(self.sql("running_counts"), {"ids": ids})
+            running = {row["job_id"]: int(row["n"]) for row in cur.fetchall()}
+            chosen: list[tuple[Execution, Job]] = []
+            cancelled: list[dict[str, Any]] = []
+            for execution in candidates:
+                job = jobs.get(execution.job_id)
+                if job is None:  # its job row is locked by a claim right now: next round
+                    continue
+                if job.status is JobStatus.DELETED:
+                    cancelled.append(
+                        {
+                            "execution_id": execution.execution_id,
+                            "now": self._encode_ts(now),
+                            "reason": "cancelled: the job was deleted",
+                        }
+                    )
+                    continue
+                count = running.get(job.job_id, 0)
+                if job.overlap_policy is not OverlapPolicy.ALLOW and count >= job.max_concurrency:
+                    continue
+                running[job.job_id] = count + 1
+                chosen.append((execution, job))
+                if len(chosen) >= limit:
+                    break
+            if cancelled:
+                cur.executemany(self.sql("cancel_execution"), cancelled)
+            if not chosen:
+                return []
+            stamp, lease = self._encode_ts(now), self._encode_ts(lease_until)
+            rows = self._returning_many(
+                cur,
+                self.sql("start_execution"),
+                [
+                    {
+                        "execution_id": e.execution_id,
+                        "now": stamp,
+                        "node_id": node_id,
+                        "lease_expires_at": lease,
+                    }
+                    for e, _ in chosen
+                ],
+            )
+            if len(rows) != len(chosen):  # pragma: no cover - the rows are locked
+                raise ConflictError("an execution changed while it was being started")
+            return [
+                (
+                    e.with_changes(
+                        status=ExecutionStatus.RUNNING,
+                        started_at=now,
+                        node_id=node_id,
+                        lease_expires_at=lease_until,
+                        fencing_token=int(row["fencing_token"]),
+                    ),
+                    job,
+                )
+                for (e, job), row in zip(chosen, rows, strict=True)
+            ]
+
+    def complete(self, outcomes: Sequence[Outcome]) -> set[str]:
+        """See :meth:`Store.complete`."""
+        if not outcomes:
+            return set()
+        params = [
+            {
+                "execution_id": o.execution_id,
+                "fencing_token": o.fencing_token,
+                "status": o.status.value,
+                "finished_at": self._encode_ts(o.finished_at),
+                "duration_seconds": o.duration_seconds,
+                "result": None if o.result is None else self._encode_json(o.result),
+                "error_message": o.error_message,
+                "logs": o.logs,
+            }
+            for o in outcomes
+        ]
+        with self.transaction() as cur:
+            rows = self._returning_many(cur, self.sql("finish_execution"), params)
+            accepted = {row["execution_id"] for row in rows}
+            retries = [
+                self._execution_params(o.retry)
+                for o in outcomes
+                if o.retry is not None and o.execution_id in accepted
+            ]
+            if retries:
+                cur.executemany(self.sql("insert_execution_if_new"), retries)
+                self._notify(cur)
+        return accepted
+
+    def extend_leases(self, node_id: str, until: datetime) -> int:
+        """See :meth:`Store.extend_leases`."""
+        with self.transaction() as cur:
+            cur.execute(
+                self.sql("extend_leases"), {"node_id": node_id, "until": self._encode_ts(until)}
+            )
+            return max(cur.rowcount, 0)
+
+    def rescue_expired(
+        self,
+        now: datetime,
+        retry_for: Callable[[Execution, Job | None], Execution | None],
+        limit: int = 500,
+    ) -> list[Execution]:
+        """See :meth:`Store.rescue_expired`."""
+        with self.transaction() as cur:
+            cur.execute(self.sql("lock_expired"), {"now": self._encode_ts(now), "limit": limit})
+            expired = [self._execution(row) for row in cur.fetchall()]
+            if not expired:
+                return []
+            cur.execute(
+                self.sql("jobs_by_ids"),
+                {"ids": self._ids_param(sorted({e.job_id for e in expired}))},
+            )
+            jobs = {row["job_id"]: self._job(row) for row in cur.fetchall()}
+            params = []
+            retries = []
+            for e in expired:
+                lease = e.lease_expires_at.isoformat() if e.lease_expires_at else "?"
+                params.append(
+                    {
+                        "execution_id": e.execution_id,
+                        "fencing_token": e.fencing_token,
+                        "status": ExecutionStatus.FAILED.value,
+                        "finished_at": self._encode_ts(now),
+                        "duration_seconds": (
+                            (now - e.started_at).total_seconds() if e.started_at else None
+                        ),
+                        "result": None,
+                        "error_message": (
+                            f"node lost: scheduler {e.node_id} stopped renewing the lease "
+                            f"(expired {lease})"
+                        ),
+                        "logs": e.logs,
+                    }
+                )
+                retry = retry_for(e, jobs.get(e.job_id))
+                if retry is not None:
+                    retries.append(self._execution_params(retry))
+            cur.executemany(self.sql("fail_expired"), params)
+            if retries:
+                cur.executemany(self.sql("insert_execution_if_new"), retries)
+            return expired
+
+    def next_wakeup(self) -> datetime | None:
+        """See :meth:`Store.next_wakeup`."""
+        row = self._fetchone("next_wakeup", {})
+        if row is None:
+            return None
+        times = [self._decode_ts(row["next_fire"]), self._decode_ts(row["next_run"])]
+        present = [t for t in times if t is not None]
+        return min(present) if present else None
+
+    def register_node(self, node: SchedulerNode) -> None:
+        """See :meth:`Store.register_node`."""
+        with self.transaction() as cur:
+            cur.execute(
+                self.sql("register_node"),
+                {
+                    "node_id": node.node_id,
+                    "host": node.host,
+                    "pid": node.pid,
+                    "version": node.version,
+                    "started_at": self._encode_ts(node.started_at),
+                    "last_heartbeat": self._encode_ts(node.last_heartbeat),
+                },
+            )
+
+    def heartbeat_node(self, node_id: str, now: datetime) -> None:
+        """See :meth:`Store.heartbeat_node`."""
+        with self.transaction() as cur:
+            cur.execute(
+                self.sql("heartbeat_node"), {"node_id": node_id, "now": self._encode_ts(now)}
+            )
+
+    def stop_node(self, node_id: str, now: datetime) -> None:
+        """See :meth:`Store.stop_node`."""
+        with self.transaction() as cur:
+            cur.execute(self.sql("stop_node"), {"node_id": node_id, "now": self._encode_ts(now)})
 
 
 def _percentile(sorted_values: Sequence[float], fraction: float) -> float | None:

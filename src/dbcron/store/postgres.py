@@ -8,10 +8,12 @@ pooler such as PgBouncer or Supabase's port 6543.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
+from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -26,7 +28,7 @@ from dbcron.errors import (
     SchemaError,
     StoreError,
 )
-from dbcron.store.base import Cursor, SqlStore
+from dbcron.store.base import Cursor, Row, SqlStore
 from dbcron.urls import redact_url
 
 
@@ -53,6 +55,8 @@ class PostgresStore(SqlStore):
         """Connect to ``url``; an unreachable server is a DatabaseUnavailableError that
         names the URL without its password."""
         super().__init__(clock)
+        #: Whether to LISTEN for changes: None decides from the URL (not on port 6543).
+        self.listen_enabled: bool | None = None
         self._url = url
         self._display = redact_url(url)
         kwargs: dict[str, Any] = {
@@ -104,6 +108,81 @@ class PostgresStore(SqlStore):
             ) from exc
         except psycopg.Error as exc:
             raise StoreError(f"PostgreSQL error on {self._display}: {_first_line(exc)}") from exc
+
+    def _ids_param(self, ids: Sequence[str]) -> Any:
+        return list(ids)
+
+    def _returning_many(
+        self, cur: Cursor, sql: str, params_seq: Sequence[Mapping[str, Any]]
+    ) -> list[Row]:
+        # One pipelined round trip for the whole batch instead of one per row.
+        rows: list[Row] = []
+        if not params_seq:
+            return rows
+        pg_cur = cast("psycopg.Cursor[dict[str, Any]]", cur)
+        pg_cur.executemany(sql, params_seq, returning=True)
+        while True:
+            row = pg_cur.fetchone()
+            if row is not None:
+                rows.append(row)
+            if not pg_cur.nextset():
+                break
+        return rows
+
+    def _notify(self, cur: Cursor) -> None:
+        cur.execute(self.sql("notify_wakeup"), {})
+
+    def database_now(self) -> datetime:
+        """PostgreSQL's clock: every scheduler sharing the database agrees on it."""
+        row = self._fetchone("db_now", {})
+        assert row is not None
+        value: datetime = row["now"]
+        return value.astimezone(UTC)
+
+    def listen(self, callback: Callable[[], None]) -> Callable[[], None] | None:
+        """Call ``callback`` whenever dbcron's NOTIFY arrives; returns a stop function.
+
+        LISTEN needs a session of its own, so it is not used through a transaction-mode
+        pooler (Supabase's port 6543, or when ``listen=False`` was given): returns None
+        there, and the scheduler polls instead.
+        """
+        if not self.listen_supported:
+            return None
+        stop = threading.Event()
+
+        def loop() -> None:
+            delay = 0.2
+            while not stop.is_set():
+                try:
+                    with psycopg.connect(self._url, autocommit=True, connect_timeout=5) as conn:
+                        conn.execute(self.sql("listen"))
+                        delay = 0.2
+                        callback()  # anything that changed while we were not listening
+                        while not stop.is_set():
+                            for _ in conn.notifies(timeout=0.5, stop_after=1):
+                                callback()
+                except psycopg.Error:
+                    if stop.wait(delay):
+                        return
+                    delay = min(delay * 2, 2.0)
+
+        threading.Thread(target=loop, name="dbcron-listen", daemon=True).start()
+        return stop.set
+
+    @property
+    def listen_supported(self) -> bool:
+        """False for transaction-mode poolers, where a session cannot be kept."""
+        if self.listen_enabled is not None:
+            return self.listen_enabled
+        try:
+            return urlsplit(self._url).port != 6543
+        except ValueError:
+            return True
+
+    @property
+    def url(self) -> str:
+        """The full connection URL (with its password): for LISTEN connections only."""
+        return self._url
 
     def _lock_migrations(self, cur: Cursor) -> None:
         cur.execute(self.sql("migration_lock"), {})

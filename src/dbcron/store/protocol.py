@@ -14,15 +14,18 @@ them. Contracts that hold for every method:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
 from dbcron.models import (
+    ClaimSummary,
     Execution,
     ExecutionStatus,
     Job,
     JobStats,
     JobStatus,
+    Outcome,
     SchedulerNode,
 )
 
@@ -124,6 +127,83 @@ class Store(Protocol):
 
     def list_nodes(self) -> list[SchedulerNode]:
         """Every recorded scheduler node, most recent heartbeat first."""
+        ...
+
+    # -- the engine -------------------------------------------------------------------
+
+    def database_now(self) -> datetime:
+        """The clock that due times and leases are compared against: PostgreSQL's own
+        clock (so that host clock skew between schedulers cannot double or lose a
+        fire), the local clock on SQLite (one host)."""
+        ...
+
+    def claim_due(
+        self,
+        now: datetime,
+        planner: Callable[[Job, int], tuple[list[Execution], datetime | None]],
+        limit: int = 500,
+    ) -> ClaimSummary:
+        """Turn due schedules into execution rows, in one transaction.
+
+        Locks up to ``limit`` active jobs whose ``next_execution <= now`` (skipping rows
+        another scheduler holds), calls ``planner(job, active_executions)`` for each,
+        inserts the executions it returns (pending or missed; a fire already recorded is
+        left alone thanks to the UNIQUE key) and moves ``next_execution`` on to what the
+        planner says, only if nobody moved it meanwhile.
+        """
+        ...
+
+    def acquire(
+        self, now: datetime, node_id: str, lease_until: datetime, limit: int
+    ) -> list[tuple[Execution, Job]]:
+        """Start up to ``limit`` pending executions whose ``run_after <= now``, in one
+        transaction: highest priority first, then oldest; never more running executions
+        of one job than its ``max_concurrency`` (unless its overlap policy is
+        ``allow``). Each becomes ``running`` on ``node_id`` with a lease until
+        ``lease_until`` and a new fencing token. Pending executions of deleted jobs are
+        cancelled on the way. Returns the started executions with their jobs.
+        """
+        ...
+
+    def complete(self, outcomes: Sequence[Outcome]) -> set[str]:
+        """Write how executions ended, in one transaction; return the ids accepted.
+
+        An outcome is accepted only while its execution is still ``running`` with the
+        same fencing token (a rescued execution rejects a late completion). The retry
+        of an accepted outcome is inserted in the same transaction.
+        """
+        ...
+
+    def extend_leases(self, node_id: str, until: datetime) -> int:
+        """Extend the lease of every running execution of ``node_id``; return how many."""
+        ...
+
+    def rescue_expired(
+        self,
+        now: datetime,
+        retry_for: Callable[[Execution, Job | None], Execution | None],
+        limit: int = 500,
+    ) -> list[Execution]:
+        """Fail running executions whose lease expired before ``now`` ("node lost"),
+        inserting the retry ``retry_for`` returns for each, in one transaction.
+        Returns the executions rescued (as they were before)."""
+        ...
+
+    def next_wakeup(self) -> datetime | None:
+        """The earliest ``next_execution`` of an active job or ``run_after`` of a pending
+        execution: when the scheduler next has work (None when it has none)."""
+        ...
+
+    def register_node(self, node: SchedulerNode) -> None:
+        """Record a scheduler process that starts."""
+        ...
+
+    def heartbeat_node(self, node_id: str, now: datetime) -> None:
+        """Record that the scheduler ``node_id`` is alive."""
+        ...
+
+    def stop_node(self, node_id: str, now: datetime) -> None:
+        """Record that the scheduler ``node_id`` stopped cleanly."""
         ...
 
     def close(self) -> None:

@@ -11,7 +11,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -152,6 +152,18 @@ class SQLiteStore(SqlStore):
 
     def _encode_ts(self, value: datetime | None) -> Any:
         return encode_timestamp(value)
+
+    def _notify(self, cur: Cursor) -> None:
+        """Nothing to send: schedulers on SQLite notice commits through ``data_version``."""
+
+    def _ids_param(self, ids: Sequence[str]) -> Any:
+        return json.dumps(list(ids))
+
+    def data_version(self) -> int:
+        """SQLite's ``PRAGMA data_version`` of this thread's connection: it changes
+        whenever another connection commits, which makes change polling nearly free."""
+        row = self._connect().execute("PRAGMA data_version").fetchone()
+        return int(row[0])
 
     def _decode_ts(self, value: Any) -> datetime | None:
         return decode_timestamp(value)

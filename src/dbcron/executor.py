@@ -1,0 +1,479 @@
+"""The executor: runs one execution of a job's handler and reports how it ended.
+
+Two modes:
+
+- ``process`` (default): each worker slot owns a child process. A handler that overruns
+  its timeout is stopped for real: the child (and its process group) is killed, the
+  execution is recorded ``timeout``, and a fresh child takes the slot.
+- ``thread``: handlers run in threads of the scheduler process, for light and trusted
+  handlers. A watchdog records ``timeout`` at the deadline and frees the slot's
+  accounting, but a thread cannot be killed: it keeps running until its handler returns.
+
+Either way the handler's logging (and, in process mode, its stdout and stderr) is
+captured into the execution's ``logs``, bounded in size with the truncation marked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import multiprocessing
+import os
+import queue
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+from dbcron.handlers.context import (
+    HandlerContext,
+    HandlerFailed,
+    HandlerTimedOut,
+    RetryRequested,
+)
+from dbcron.handlers.registry import default_registry, load_plugins
+from dbcron.models import Execution, ExecutionStatus, Job
+
+log = logging.getLogger("dbcron.executor")
+
+#: Largest ``logs`` kept per execution; beyond it the middle is dropped and marked.
+MAX_LOG_BYTES = 64 * 1024
+#: Why an execution that was still running at shutdown failed.
+SHUTDOWN_MESSAGE = (
+    "the scheduler stopped before the execution finished (shutdown grace period over)"
+)
+#: How long past its timeout a process-mode handler may take before it is killed.
+KILL_GRACE_SECONDS = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    """Everything a worker needs to run one execution (picklable)."""
+
+    execution: Execution
+    job: Job
+    database_url: str | None = None
+
+    @property
+    def timeout(self) -> float | None:
+        """The job's timeout in seconds, or None."""
+        return None if self.job.timeout_seconds is None else float(self.job.timeout_seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """How one run of a handler ended (picklable)."""
+
+    status: ExecutionStatus
+    duration_seconds: float
+    result: Any = None
+    error_message: str | None = None
+    logs: str | None = None
+    retry_delay: float | None = None
+
+
+class BoundedLog(io.TextIOBase):
+    """A text sink that keeps the first and last parts of what is written to it."""
+
+    def __init__(self, limit: int = MAX_LOG_BYTES) -> None:
+        self._head: list[str] = []
+        self._head_size = 0
+        self._tail: list[str] = []
+        self._tail_size = 0
+        self._dropped = 0
+        self._limit = limit
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        """Append ``text``."""
+        with self._lock:
+            if self._head_size < self._limit * 3 // 4:
+                self._head.append(text)
+                self._head_size += len(text)
+                return len(text)
+            self._tail.append(text)
+            self._tail_size += len(text)
+            while self._tail_size > self._limit // 4 and len(self._tail) > 1:
+                dropped = self._tail.pop(0)
+                self._tail_size -= len(dropped)
+                self._dropped += len(dropped)
+            return len(text)
+
+    def getvalue(self) -> str | None:
+        """Everything kept, with a marker where the middle was dropped; None if empty."""
+        with self._lock:
+            head, tail = "".join(self._head), "".join(self._tail)
+            if self._dropped:
+                head += f"\n[... {self._dropped} characters of log output truncated ...]\n"
+            text = head + tail
+            return text or None
+
+
+class _ThreadFilter(logging.Filter):
+    def __init__(self, thread_id: int) -> None:
+        super().__init__()
+        self.thread_id = thread_id
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.thread == self.thread_id
+
+
+_FORMAT = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def run_work(work: Work, *, capture_stdio: bool = False) -> Report:
+    """Run the handler of ``work`` here and now; never raises (except BaseExceptions)."""
+    sink = BoundedLog()
+    handler = logging.StreamHandler(sink)
+    handler.setFormatter(_FORMAT)
+    handler.addFilter(_ThreadFilter(threading.get_ident()))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    job_logger = logging.getLogger(f"dbcron.job.{work.job.job_type}")
+    started = time.monotonic()
+    deadline = None if work.timeout is None else started + work.timeout
+    ctx = HandlerContext(
+        job=work.job,
+        execution=work.execution,
+        config=dict(work.job.config),
+        logger=job_logger,
+        deadline=deadline,
+        database_url=work.database_url,
+    )
+    stdio: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+    if capture_stdio:
+        stack = contextlib.ExitStack()
+        stack.enter_context(contextlib.redirect_stdout(sink))
+        stack.enter_context(contextlib.redirect_stderr(sink))
+        stdio = stack
+    previous_level = job_logger.level
+    if job_logger.getEffectiveLevel() > logging.INFO:
+        job_logger.setLevel(logging.INFO)
+    try:
+        with stdio:
+            report = _call(ctx, started)
+    finally:
+        root.removeHandler(handler)
+        job_logger.setLevel(previous_level)
+    logs = sink.getvalue()
+    return Report(
+        report.status,
+        report.duration_seconds,
+        report.result,
+        report.error_message,
+        logs,
+        report.retry_delay,
+    )
+
+
+def _call(ctx: HandlerContext, started: float) -> Report:
+    def took() -> float:
+        return round(time.monotonic() - started, 6)
+
+    try:
+        func = default_registry.get(ctx.job.job_type).resolve()
+        result = func(ctx)
+        json.dumps(result, allow_nan=False)
+    except HandlerTimedOut as exc:
+        return Report(ExecutionStatus.TIMEOUT, took(), error_message=str(exc))
+    except RetryRequested as exc:
+        return Report(
+            ExecutionStatus.FAILED, took(), error_message=str(exc), retry_delay=exc.delay_seconds
+        )
+    except HandlerFailed as exc:
+        return Report(ExecutionStatus.FAILED, took(), error_message=str(exc) or type(exc).__name__)
+    except (TypeError, ValueError) as exc:
+        if "JSON" in str(exc) or "serializable" in str(exc):
+            return Report(
+                ExecutionStatus.FAILED,
+                took(),
+                error_message=f"the handler's result is not JSON-serialisable: {exc}",
+            )
+        return Report(ExecutionStatus.FAILED, took(), error_message=_describe(exc))
+    except Exception as exc:
+        return Report(ExecutionStatus.FAILED, took(), error_message=_describe(exc))
+    return Report(ExecutionStatus.SUCCESS, took(), result=result)
+
+
+def _describe(exc: BaseException) -> str:
+    summary = f"{type(exc).__name__}: {exc}"
+    return summary + "\n" + "".join(traceback.format_exception(exc)).rstrip()
+
+
+OnDone = Callable[[Work, Report], None]
+
+
+class ThreadExecutor:
+    """Runs handlers in a pool of threads; a watchdog records timeouts."""
+
+    mode = "thread"
+
+    def __init__(self, workers: int, on_done: OnDone) -> None:
+        self.workers = workers
+        self._on_done = on_done
+        self._queue: queue.SimpleQueue[Work | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._busy = 0
+        self._inflight: dict[str, tuple[Work, float | None]] = {}
+        self._abandoned: set[str] = set()
+        self._threads: list[threading.Thread] = []
+        self._stopping = threading.Event()
+
+    def start(self) -> None:
+        """Start the worker threads and the watchdog."""
+        for n in range(self.workers):
+            thread = threading.Thread(target=self._worker, name=f"dbcron-run-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        threading.Thread(target=self._watchdog, name="dbcron-watchdog", daemon=True).start()
+
+    def free_slots(self) -> int:
+        """How many more executions can start now."""
+        with self._lock:
+            return self.workers - self._busy
+
+    def in_flight(self) -> list[Work]:
+        """Executions running now (not yet reported)."""
+        with self._lock:
+            return [w for w, _ in self._inflight.values()]
+
+    def submit(self, work: Work) -> None:
+        """Run ``work`` on a free slot."""
+        with self._lock:
+            self._busy += 1
+            deadline = None if work.timeout is None else time.monotonic() + work.timeout
+            self._inflight[work.execution.execution_id] = (work, deadline)
+        self._queue.put(work)
+
+    def _worker(self) -> None:
+        while True:
+            work = self._queue.get()
+            if work is None:
+                return
+            report = run_work(work)
+            key = work.execution.execution_id
+            with self._lock:
+                abandoned = key in self._abandoned
+                self._abandoned.discard(key)
+                if not abandoned:
+                    self._inflight.pop(key, None)
+                    self._busy -= 1
+            if abandoned:
+                with self._lock:
+                    self._busy -= 1
+                log.warning(
+                    "execution %s finished after its timeout was recorded; result discarded", key
+                )
+                continue
+            self._on_done(work, report)
+
+    def _watchdog(self) -> None:
+        while not self._stopping.wait(0.05):
+            now = time.monotonic()
+            overdue: list[Work] = []
+            with self._lock:
+                for key, (work, deadline) in list(self._inflight.items()):
+                    if deadline is not None and now >= deadline:
+                        overdue.append(work)
+                        self._inflight.pop(key)
+                        self._abandoned.add(key)
+            for work in overdue:
+                self._on_done(
+                    work,
+                    Report(
+                        ExecutionStatus.TIMEOUT,
+                        float(work.timeout or 0),
+                        error_message=(
+                            f"timed out after {work.timeout:g}s (thread mode: the handler "
+                            "could not be stopped and keeps its thread until it returns)"
+                        ),
+                    ),
+                )
+
+    def stop(self, kill: bool = False) -> list[Work]:
+        """Stop taking work; return what is still running (threads cannot be killed)."""
+        self._stopping.set()
+        for _ in self._threads:
+            self._queue.put(None)
+        return self.in_flight()
+
+
+def _child_main(conn: Connection) -> None:
+    """A process-mode worker: run works received on ``conn`` one at a time."""
+    with contextlib.suppress(OSError):
+        os.setpgrp()  # so that a kill of this worker reaches what its handler started
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    load_plugins()
+    while True:
+        try:
+            work = conn.recv()
+        except (EOFError, OSError):
+            return
+        if work is None:
+            return
+        conn.send(run_work(work, capture_stdio=True))
+
+
+class _Slot:
+    """One worker process and the parent thread that feeds it."""
+
+    def __init__(self, ctx: Any) -> None:
+        self._ctx = ctx
+        self.process: Any = None
+        self.conn: Connection | None = None
+        self.spawn()
+
+    def spawn(self) -> None:
+        parent, child = self._ctx.Pipe()
+        self.process = self._ctx.Process(target=_child_main, args=(child,), daemon=True)
+        self.process.start()
+        child.close()
+        self.conn = parent
+
+    def kill(self) -> None:
+        if self.process is None:
+            return
+        pid = self.process.pid
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+        self.process.join(timeout=5)
+        if self.conn is not None:
+            self.conn.close()
+
+    def close(self) -> None:
+        if self.conn is not None:
+            with contextlib.suppress(OSError, BrokenPipeError):
+                self.conn.send(None)
+        if self.process is not None:
+            self.process.join(timeout=2)
+            if self.process.is_alive():
+                self.kill()
+
+
+class ProcessExecutor:
+    """Runs handlers in worker processes; a timeout kills and replaces the worker."""
+
+    mode = "process"
+
+    def __init__(self, workers: int, on_done: OnDone, start_method: str = "spawn") -> None:
+        self.workers = workers
+        self._on_done = on_done
+        self._mp = multiprocessing.get_context(start_method)
+        self._queue: queue.SimpleQueue[Work | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._busy = 0
+        self._inflight: dict[str, Work] = {}
+        self._slots: list[_Slot] = []
+        self._threads: list[threading.Thread] = []
+        self._stopping = False
+
+    def start(self) -> None:
+        """Spawn the worker processes and their feeder threads."""
+        for n in range(self.workers):
+            slot = _Slot(self._mp)
+            self._slots.append(slot)
+            thread = threading.Thread(
+                target=self._feed, args=(slot,), name=f"dbcron-slot-{n}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def pids(self) -> list[int]:
+        """Process ids of the current workers."""
+        return [s.process.pid for s in self._slots if s.process is not None]
+
+    def free_slots(self) -> int:
+        """How many more executions can start now."""
+        with self._lock:
+            return self.workers - self._busy
+
+    def in_flight(self) -> list[Work]:
+        """Executions running now (not yet reported)."""
+        with self._lock:
+            return list(self._inflight.values())
+
+    def submit(self, work: Work) -> None:
+        """Run ``work`` on a free worker."""
+        with self._lock:
+            self._busy += 1
+            self._inflight[work.execution.execution_id] = work
+        self._queue.put(work)
+
+    def _feed(self, slot: _Slot) -> None:
+        while True:
+            work = self._queue.get()
+            if work is None:
+                slot.close()
+                return
+            report = self._run_on(slot, work)
+            with self._lock:
+                self._inflight.pop(work.execution.execution_id, None)
+                self._busy -= 1
+            self._on_done(work, report)
+
+    def _run_on(self, slot: _Slot, work: Work) -> Report:
+        started = time.monotonic()
+        try:
+            assert slot.conn is not None
+            slot.conn.send(work)
+            limit = None if work.timeout is None else work.timeout + KILL_GRACE_SECONDS
+            if slot.conn.poll(limit):
+                report: Report = slot.conn.recv()
+                return report
+        except (EOFError, OSError) as exc:
+            code = slot.process.exitcode if slot.process is not None else None
+            slot.kill()
+            took = round(time.monotonic() - started, 6)
+            if self._stopping:
+                return Report(ExecutionStatus.FAILED, took, error_message=SHUTDOWN_MESSAGE)
+            slot.spawn()
+            return Report(
+                ExecutionStatus.FAILED,
+                took,
+                error_message=(
+                    f"worker process died while running the handler (exit code {code}): {exc}"
+                ),
+            )
+        slot.kill()
+        if not self._stopping:
+            slot.spawn()
+        return Report(
+            ExecutionStatus.TIMEOUT,
+            round(time.monotonic() - started, 6),
+            error_message=(
+                f"timed out after {work.timeout:g}s; the worker process was killed and replaced"
+            ),
+        )
+
+    def stop(self, kill: bool = False) -> list[Work]:
+        """Stop the workers (killing busy ones when ``kill``); return unfinished works."""
+        self._stopping = True
+        unfinished = self.in_flight()
+        if kill:
+            for slot in self._slots:
+                slot.kill()
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout=5)
+        return unfinished
+
+
+Executor = ThreadExecutor | ProcessExecutor
+
+
+def make_executor(mode: str, workers: int, on_done: OnDone) -> Executor:
+    """A ``thread`` or ``process`` executor with ``workers`` slots."""
+    if mode == "thread":
+        return ThreadExecutor(workers, on_done)
+    if mode == "process":
+        return ProcessExecutor(workers, on_done)
+    raise ValueError(f"unknown executor mode {mode!r} (thread or process)")

@@ -1,0 +1,83 @@
+"""``dbcron run <id>``: run one job once, in the foreground, through the real executor.
+
+The execution is recorded like any other (trigger ``manual``), holds a lease that is
+renewed while it runs (so that no scheduler rescues it), gets the job's hard timeout in
+a worker process, and its outcome, logs and result are written back.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from datetime import timedelta
+
+from dbcron.clock import Clock, SystemClock
+from dbcron.executor import Report, Work, make_executor
+from dbcron.models import Execution, ExecutionStatus, Job, Outcome, Trigger, new_id
+from dbcron.store.protocol import Store
+
+LEASE = timedelta(seconds=30)
+
+
+def run_once(
+    store: Store,
+    job: Job,
+    *,
+    database_url: str | None = None,
+    mode: str = "process",
+    clock: Clock | None = None,
+) -> Execution:
+    """Run ``job`` now and return its finished execution (no retries are scheduled)."""
+    clock = clock or SystemClock()
+    node_id = f"run-{socket.gethostname()}-{os.getpid()}-{new_id()[:8]}"
+    now = clock.now()
+    execution = store.insert_execution(
+        Execution(
+            job_id=job.job_id,
+            scheduled_for=now,
+            run_after=now,
+            created_at=now,
+            started_at=now,
+            status=ExecutionStatus.RUNNING,
+            trigger=Trigger.MANUAL,
+            node_id=node_id,
+            lease_expires_at=now + LEASE,
+            fencing_token=1,
+            priority=job.priority,
+        )
+    )
+    finished = threading.Event()
+    reports: list[Report] = []
+
+    def on_done(_: Work, report: Report) -> None:
+        reports.append(report)
+        finished.set()
+
+    executor = make_executor(mode, 1, on_done)
+    executor.start()
+    try:
+        executor.submit(Work(execution, job, database_url))
+        while not finished.wait(LEASE.total_seconds() / 3):
+            store.extend_leases(node_id, clock.now() + LEASE)
+    finally:
+        executor.stop(kill=not finished.is_set())
+    report = reports[0]
+    store.complete(
+        [
+            Outcome(
+                execution_id=execution.execution_id,
+                job_id=job.job_id,
+                fencing_token=execution.fencing_token,
+                status=report.status,
+                finished_at=clock.now(),
+                duration_seconds=report.duration_seconds,
+                result=report.result,
+                error_message=report.error_message,
+                logs=report.logs,
+            )
+        ]
+    )
+    done = store.get_execution(execution.execution_id)
+    assert done is not None
+    return done

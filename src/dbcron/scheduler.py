@@ -1,0 +1,468 @@
+"""The scheduler: turns due schedules into executions and gets them run.
+
+One :class:`Scheduler` is one node. Its loop, each turn:
+
+1. **claims** due fires (``Store.claim_due``): one transaction turns due schedules into
+   pending (or missed) execution rows and moves each job's ``next_execution`` on;
+2. **acquires** as many runnable executions as it has free worker slots
+   (``Store.acquire``), each with a lease and a fencing token, and hands them to the
+   executor;
+3. **completes** finished executions in batches (``Store.complete``), inserting retries;
+4. keeps its leases alive, sends heartbeats, and **rescues** executions whose node died.
+
+Then it sleeps until the earliest due time (or until woken by a finished execution, a
+change notification, or ``check_interval_seconds`` at most). Any number of schedulers
+can share one database: the row locks and the UNIQUE fire key make every fire run once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from dbcron import __version__
+from dbcron.clock import Clock
+from dbcron.config import SchedulerSettings
+from dbcron.cron import parse_schedule
+from dbcron.errors import CronError, DbcronError, StoreError
+from dbcron.executor import SHUTDOWN_MESSAGE, Executor, Report, Work, make_executor
+from dbcron.misfire import plan_fires
+from dbcron.models import (
+    Execution,
+    ExecutionStatus,
+    Job,
+    JobStatus,
+    Outcome,
+    SchedulerNode,
+    Trigger,
+    new_id,
+)
+from dbcron.retry import next_retry_at
+from dbcron.store.protocol import Store
+
+log = logging.getLogger("dbcron.scheduler")
+
+#: Jobs claimed per transaction; a larger backlog is claimed in several turns.
+CLAIM_BATCH = 500
+#: How often SQLite is checked for commits by other processes (a trigger, an update).
+CHANGE_POLL_SECONDS = 0.25
+#: The longest the scheduler waits between retries while the database is down.
+MAX_BACKOFF_SECONDS = 2.0
+
+
+class DatabaseClock:
+    """The database's clock, read cheaply: the offset between it and the local clock is
+    measured every ``refresh`` seconds and applied to the local clock in between."""
+
+    def __init__(self, store: Store, local: Clock, refresh: float = 10.0) -> None:
+        self._store = store
+        self._local = local
+        self._refresh = refresh
+        self._offset = timedelta(0)
+        self._measured = -1e9
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        """The database's current time (by the last measured offset)."""
+        mono = self._local.monotonic()
+        if mono - self._measured > self._refresh:
+            self.measure()
+        with self._lock:
+            return self._local.now() + self._offset
+
+    def monotonic(self) -> float:
+        """The local monotonic clock."""
+        return self._local.monotonic()
+
+    def measure(self) -> None:
+        """Measure the offset now (half the round trip is assumed each way)."""
+        before = self._local.now()
+        remote = self._store.database_now()
+        after = self._local.now()
+        with self._lock:
+            self._offset = remote - (before + (after - before) / 2)
+            self._measured = self._local.monotonic()
+
+
+@dataclass
+class _Timer:
+    """Something the loop does every ``every`` seconds."""
+
+    every: float
+    last: float = -1e9
+
+    def due(self, mono: float) -> bool:
+        return mono - self.last >= self.every
+
+    def done(self, mono: float) -> None:
+        self.last = mono
+
+    def remaining(self, mono: float) -> float:
+        return max(0.0, self.every - (mono - self.last))
+
+
+class Scheduler:
+    """One scheduler node over one database."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: SchedulerSettings | None = None,
+        *,
+        clock: Clock | None = None,
+        database_url: str | None = None,
+        executor: str | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings or SchedulerSettings()
+        from dbcron.clock import SystemClock
+
+        local = SystemClock()
+        if clock is not None:
+            self.clock: Clock = clock
+        elif store.backend == "postgresql":
+            self.clock = DatabaseClock(store, local)
+        else:
+            self.clock = local
+        self.database_url = database_url
+        self.node_id = (
+            f"{self.settings.node_name or socket.gethostname()}-{os.getpid()}-{new_id()[:8]}"
+        )
+        self.executor: Executor = make_executor(
+            executor or self.settings.executor, self.settings.max_workers, self._on_done
+        )
+        self._rng = rng or random.Random()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._done: list[Outcome] = []
+        self._done_lock = threading.Lock()
+        self._started_at: datetime | None = None
+        self._ready = threading.Event()
+        self._stopped = threading.Event()
+        self._db_ok = True
+        self._stop_listener: Callable[[], None] | None = None
+        lease = float(self.settings.lease_seconds)
+        self._lease = timedelta(seconds=lease)
+        self._lease_timer = _Timer(max(0.5, lease / 3))
+        self._heartbeat_timer = _Timer(max(0.5, min(10.0, lease / 3)))
+        self._rescue_timer = _Timer(max(0.5, lease / 4))
+        self._change_timer = _Timer(CHANGE_POLL_SECONDS)
+        self._data_version: int | None = None
+        self.stats = {"claimed": 0, "missed": 0, "started": 0, "completed": 0, "rejected": 0}
+
+    # -- public control ----------------------------------------------------------------
+
+    @property
+    def ready(self) -> threading.Event:
+        """Set once the node is registered and the workers are up."""
+        return self._ready
+
+    def stop(self) -> None:
+        """Ask the loop to stop (safe from any thread and from signal handlers)."""
+        self._stop.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Ask the loop to look for work now."""
+        self._wake.set()
+
+    def run(self) -> None:
+        """Run until :meth:`stop` is called; then shut down gracefully."""
+        self._startup()
+        try:
+            self._loop()
+        finally:
+            self._shutdown()
+
+    def start_in_thread(self) -> threading.Thread:
+        """Run in a background thread (for the Python API); returns the thread."""
+        thread = threading.Thread(target=self.run, name="dbcron-scheduler", daemon=True)
+        thread.start()
+        return thread
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    def _startup(self) -> None:
+        self.executor.start()
+        self._retrying(self._register, "registering the scheduler node")
+        self._stop_listener = self._listen()
+        if self.settings.run_on_startup:
+            self._retrying(self._run_on_startup, "queueing run_on_startup executions")
+        log.info(
+            "scheduler %s started (%s executor, %d workers, database %s)",
+            self.node_id,
+            self.executor.mode,
+            self.settings.max_workers,
+            self.store.display_url,
+        )
+        self._ready.set()
+
+    def _register(self) -> None:
+        now = self.clock.now()
+        self._started_at = now
+        self.store.register_node(
+            SchedulerNode(
+                node_id=self.node_id,
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                version=__version__,
+                started_at=now,
+                last_heartbeat=now,
+            )
+        )
+
+    def _listen(self) -> Callable[[], None] | None:
+        listen = getattr(self.store, "listen", None)
+        if listen is None:
+            return None
+        stopper: Callable[[], None] | None = listen(self.wake)
+        return stopper
+
+    def _run_on_startup(self) -> None:
+        now = self.clock.now()
+        for job in self.store.list_jobs(status=JobStatus.ACTIVE):
+            execution = Execution(
+                job_id=job.job_id,
+                scheduled_for=now,
+                run_after=now,
+                created_at=now,
+                trigger=Trigger.MANUAL,
+                priority=job.priority,
+                logs="queued by scheduler.run_on_startup",
+            )
+            self.store.insert_execution(execution)
+
+    def _retrying(self, action: Callable[[], None], what: str) -> None:
+        delay = 0.2
+        while True:
+            try:
+                action()
+                self._database_back()
+                return
+            except StoreError as exc:
+                self._database_down(exc, what)
+                if self._stop.wait(delay):
+                    raise
+                delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+
+    def _database_down(self, exc: DbcronError, what: str) -> None:
+        if self._db_ok:
+            log.warning("database problem while %s: %s; retrying until it answers", what, exc)
+        self._db_ok = False
+
+    def _database_back(self) -> None:
+        if not self._db_ok:
+            log.warning("database answers again; resuming")
+        self._db_ok = True
+
+    def _loop(self) -> None:
+        backoff = 0.2
+        while not self._stop.is_set():
+            try:
+                sleep = self._turn()
+                self._database_back()
+                backoff = 0.2
+            except StoreError as exc:
+                self._database_down(exc, "scheduling")
+                sleep = backoff
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+            if sleep > 0:
+                self._wake.wait(sleep)
+            self._wake.clear()
+
+    def _turn(self) -> float:
+        """One turn of the loop; returns how long to sleep."""
+        mono = self.clock.monotonic()
+        self._flush()
+        if self._heartbeat_timer.due(mono):
+            self.store.heartbeat_node(self.node_id, self.clock.now())
+            self._heartbeat_timer.done(mono)
+        if self._lease_timer.due(mono):
+            self.store.extend_leases(self.node_id, self.clock.now() + self._lease)
+            self._lease_timer.done(mono)
+        if self._rescue_timer.due(mono):
+            rescued = self.store.rescue_expired(self.clock.now(), self._retry_for_rescue)
+            for e in rescued:
+                log.warning(
+                    "rescued execution %s of job %s: node %s lost its lease",
+                    e.execution_id,
+                    e.job_id,
+                    e.node_id,
+                )
+            self._rescue_timer.done(mono)
+        now = self.clock.now()
+        while True:
+            summary = self.store.claim_due(now, self._planner(now), limit=CLAIM_BATCH)
+            self.stats["claimed"] += summary.pending
+            self.stats["missed"] += summary.missed
+            if summary.jobs < CLAIM_BATCH or self._stop.is_set():
+                break
+        self._dispatch(now)
+        return self._sleep_time(now)
+
+    def _dispatch(self, now: datetime) -> None:
+        free = self.executor.free_slots()
+        while free > 0 and not self._stop.is_set():
+            started = self.store.acquire(now, self.node_id, now + self._lease, free)
+            for execution, job in started:
+                self.executor.submit(Work(execution, job, self.database_url))
+            self.stats["started"] += len(started)
+            if len(started) < free:
+                break
+            free = self.executor.free_slots()
+
+    def _sleep_time(self, now: datetime) -> float:
+        mono = self.clock.monotonic()
+        limits = [
+            float(self.settings.check_interval_seconds),
+            self._heartbeat_timer.remaining(mono),
+            self._lease_timer.remaining(mono),
+            self._rescue_timer.remaining(mono),
+        ]
+        if self._stop_listener is None:
+            limits.append(CHANGE_POLL_SECONDS)
+        nxt = self.store.next_wakeup()
+        if nxt is not None:
+            limits.append(max(0.0, (nxt - self.clock.now()).total_seconds()))
+        if self.executor.free_slots() == 0:
+            # Slots are full: a finished execution wakes us; don't spin on due work.
+            limits = [x for x in limits if x > 0] or [0.05]
+        with self._done_lock:
+            if self._done:
+                return 0.0
+        return max(0.0, min(limits))
+
+    # -- planning --------------------------------------------------------------------------
+
+    def _planner(
+        self, now: datetime
+    ) -> Callable[[Job, int], tuple[list[Execution], datetime | None]]:
+        def plan(job: Job, active: int) -> tuple[list[Execution], datetime | None]:
+            try:
+                schedule = parse_schedule(job.schedule_expression, job.timezone)
+            except CronError as exc:  # stored before a stricter release: never fire it
+                log.error("job %s has an invalid schedule (%s); it will not fire", job.job_id, exc)
+                return [], None
+            fire_plan = plan_fires(job, schedule, now, active)
+            executions = [
+                Execution(
+                    job_id=job.job_id,
+                    scheduled_for=fire.scheduled_for,
+                    status=fire.status,
+                    trigger=fire.trigger,
+                    run_after=fire.scheduled_for,
+                    created_at=now,
+                    finished_at=now if fire.status is ExecutionStatus.MISSED else None,
+                    error_message=fire.reason,
+                    priority=job.priority,
+                )
+                for fire in fire_plan.fires
+            ]
+            return executions, fire_plan.next_execution
+
+        return plan
+
+    def _retry_for(
+        self, execution: Execution, job: Job | None, now: datetime, delay: float | None
+    ) -> Execution | None:
+        if job is None or job.status is JobStatus.DELETED:
+            return None
+        at = next_retry_at(job, execution.retry_attempt, now, self._rng, delay)
+        if at is None:
+            return None
+        return Execution(
+            job_id=execution.job_id,
+            scheduled_for=execution.scheduled_for,
+            retry_attempt=execution.retry_attempt + 1,
+            trigger=Trigger.RETRY,
+            run_after=at,
+            created_at=now,
+            priority=execution.priority,
+        )
+
+    def _retry_for_rescue(self, execution: Execution, job: Job | None) -> Execution | None:
+        return self._retry_for(execution, job, self.clock.now(), None)
+
+    # -- completions -----------------------------------------------------------------------
+
+    def _on_done(self, work: Work, report: Report) -> None:
+        now = self.clock.now()
+        retry = None
+        if report.status in (ExecutionStatus.FAILED, ExecutionStatus.TIMEOUT):
+            retry = self._retry_for(work.execution, work.job, now, report.retry_delay)
+        outcome = Outcome(
+            execution_id=work.execution.execution_id,
+            job_id=work.job.job_id,
+            fencing_token=work.execution.fencing_token,
+            status=report.status,
+            finished_at=now,
+            duration_seconds=report.duration_seconds,
+            result=report.result,
+            error_message=report.error_message,
+            logs=report.logs,
+            retry=retry,
+        )
+        with self._done_lock:
+            self._done.append(outcome)
+        self._wake.set()
+
+    def _flush(self) -> None:
+        with self._done_lock:
+            batch, self._done = self._done, []
+        if not batch:
+            return
+        try:
+            accepted = self.store.complete(batch)
+        except BaseException:
+            with self._done_lock:
+                self._done[:0] = batch
+            raise
+        self.stats["completed"] += len(accepted)
+        for outcome in batch:
+            if outcome.execution_id not in accepted:
+                self.stats["rejected"] += 1
+                log.warning(
+                    "completion of execution %s rejected: it was rescued or finished elsewhere",
+                    outcome.execution_id,
+                )
+
+    def _shutdown(self) -> None:
+        log.info("scheduler %s stopping: no new work; waiting for running executions", self.node_id)
+        deadline = time.monotonic() + float(self.settings.shutdown_grace_seconds)
+        while self.executor.in_flight() and time.monotonic() < deadline:
+            self._safely(self._flush)
+            time.sleep(0.05)
+        leftover = self.executor.stop(kill=True)
+        now = self.clock.now()
+        for work in leftover:
+            if self.executor.mode == "thread":
+                self._on_done(
+                    work, Report(ExecutionStatus.FAILED, 0.0, error_message=SHUTDOWN_MESSAGE)
+                )
+        # process-mode leftovers are reported by their feeder threads as they die
+        end = time.monotonic() + 5
+        while time.monotonic() < end:
+            self._safely(self._flush)
+            with self._done_lock:
+                if not self._done and not self.executor.in_flight():
+                    break
+            time.sleep(0.05)
+        if self._stop_listener is not None:
+            self._stop_listener()
+        self._safely(lambda: self.store.stop_node(self.node_id, now))
+        self._stopped.set()
+        log.info("scheduler %s stopped", self.node_id)
+
+    def _safely(self, action: Callable[[], None]) -> None:
+        try:
+            action()
+        except StoreError as exc:
+            log.warning("database problem during shutdown: %s", exc)

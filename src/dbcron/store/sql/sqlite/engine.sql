@@ -1,0 +1,92 @@
+-- The scheduling engine's queries for SQLite. Row locks are not needed: every write
+-- transaction is BEGIN IMMEDIATE, so only one writer at a time touches the file.
+
+-- name: lock_due_jobs
+SELECT * FROM jobs
+WHERE status = 'active' AND next_execution <= :now
+ORDER BY next_execution, priority DESC, job_id
+LIMIT :limit;
+
+-- name: active_counts
+SELECT job_id, count(*) AS n FROM job_executions
+WHERE status IN ('pending', 'running') AND job_id IN (SELECT value FROM json_each(:ids))
+GROUP BY job_id;
+
+-- name: running_counts
+SELECT job_id, count(*) AS n FROM job_executions
+WHERE status = 'running' AND job_id IN (SELECT value FROM json_each(:ids))
+GROUP BY job_id;
+
+-- name: jobs_by_ids
+SELECT * FROM jobs WHERE job_id IN (SELECT value FROM json_each(:ids));
+
+-- name: insert_execution_if_new
+INSERT INTO job_executions (
+    execution_id, job_id, status, started_at, finished_at, duration_seconds, result,
+    error_message, retry_attempt, logs, created_at, scheduled_for, trigger, run_after,
+    node_id, lease_expires_at, fencing_token, priority
+) VALUES (
+    :execution_id, :job_id, :status, :started_at, :finished_at, :duration_seconds, :result,
+    :error_message, :retry_attempt, :logs, :created_at, :scheduled_for, :trigger, :run_after,
+    :node_id, :lease_expires_at, :fencing_token, :priority
+) ON CONFLICT (job_id, scheduled_for, retry_attempt) DO NOTHING;
+
+-- name: advance_job
+UPDATE jobs SET next_execution = :next_execution,
+    last_execution = coalesce(:last_fire, last_execution)
+WHERE job_id = :job_id AND next_execution = :previous;
+
+-- name: lock_runnable
+SELECT * FROM job_executions
+WHERE status = 'pending' AND run_after <= :now
+ORDER BY priority DESC, run_after, created_at
+LIMIT :limit;
+
+-- name: start_execution
+UPDATE job_executions
+SET status = 'running', started_at = :now, node_id = :node_id,
+    lease_expires_at = :lease_expires_at, fencing_token = fencing_token + 1
+WHERE execution_id = :execution_id AND status = 'pending'
+RETURNING fencing_token;
+
+-- name: cancel_execution
+UPDATE job_executions
+SET status = 'cancelled', finished_at = :now, error_message = :reason
+WHERE execution_id = :execution_id AND status = 'pending';
+
+-- name: finish_execution
+UPDATE job_executions
+SET status = :status, finished_at = :finished_at, duration_seconds = :duration_seconds,
+    result = :result, error_message = :error_message, logs = :logs, lease_expires_at = NULL
+WHERE execution_id = :execution_id AND status = 'running' AND fencing_token = :fencing_token
+RETURNING execution_id;
+
+-- name: fail_expired
+UPDATE job_executions
+SET status = :status, finished_at = :finished_at, duration_seconds = :duration_seconds,
+    result = :result, error_message = :error_message, logs = :logs, lease_expires_at = NULL
+WHERE execution_id = :execution_id AND status = 'running' AND fencing_token = :fencing_token;
+
+-- name: extend_leases
+UPDATE job_executions SET lease_expires_at = :until
+WHERE node_id = :node_id AND status = 'running';
+
+-- name: lock_expired
+SELECT * FROM job_executions
+WHERE status = 'running' AND lease_expires_at < :now
+ORDER BY lease_expires_at
+LIMIT :limit;
+
+-- name: next_wakeup
+SELECT (SELECT min(next_execution) FROM jobs WHERE status = 'active') AS next_fire,
+       (SELECT min(run_after) FROM job_executions WHERE status = 'pending') AS next_run;
+
+-- name: register_node
+INSERT INTO scheduler_nodes (node_id, host, pid, version, started_at, last_heartbeat, stopped_at)
+VALUES (:node_id, :host, :pid, :version, :started_at, :last_heartbeat, NULL);
+
+-- name: heartbeat_node
+UPDATE scheduler_nodes SET last_heartbeat = :now WHERE node_id = :node_id;
+
+-- name: stop_node
+UPDATE scheduler_nodes SET stopped_at = :now, last_heartbeat = :now WHERE node_id = :node_id;

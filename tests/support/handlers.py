@@ -1,0 +1,50 @@
+"""Handlers for engine tests, called through the ``python`` job type by dotted path."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from dbcron.handlers.context import RetryRequested
+
+log = logging.getLogger("tests.handlers")
+
+
+def noop() -> dict[str, Any]:
+    """Do nothing, quickly."""
+    return {"ok": True}
+
+
+def echo(**kwargs: Any) -> dict[str, Any]:
+    """Return the keyword arguments and log a line and print one."""
+    log.info("echo handler ran with %s", sorted(kwargs))
+    print("printed by echo")
+    return kwargs
+
+
+def sleep(seconds: float = 3600.0, marker: str | None = None) -> dict[str, Any]:
+    """Sleep (forever by default); touch ``marker`` first so tests can wait on it."""
+    if marker:
+        Path(marker).write_text(str(os.getpid()))
+    time.sleep(seconds)
+    return {"slept": seconds}
+
+
+def fail(message: str = "boom") -> None:
+    """Raise an ordinary exception."""
+    raise RuntimeError(message)
+
+
+def retry_soon(delay: float = 0.0) -> None:
+    """Ask for a retry after ``delay`` seconds."""
+    raise RetryRequested("not yet", delay_seconds=delay)
+
+
+def count(path: str) -> int:
+    """Append a line to ``path`` and return how many lines it has (a run counter)."""
+    with open(path, "a") as handle:
+        handle.write(f"{os.getpid()}\n")
+    return len(Path(path).read_text().splitlines())
