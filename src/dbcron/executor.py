@@ -127,8 +127,25 @@ class _ThreadFilter(logging.Filter):
 _FORMAT = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+def ensure_capture_level(level: int = logging.INFO) -> None:
+    """Let INFO records of any logger reach the per-execution capture.
+
+    Lowers the root logger to ``level`` if it is higher, while raising the existing root
+    handlers to the old level, so that what they print does not change.
+    """
+    root = logging.getLogger()
+    previous = root.getEffectiveLevel()
+    if previous <= level:
+        return
+    for handler in root.handlers:
+        if handler.level < previous:
+            handler.setLevel(previous)
+    root.setLevel(level)
+
+
 def run_work(work: Work, *, capture_stdio: bool = False) -> Report:
     """Run the handler of ``work`` here and now; never raises (except BaseExceptions)."""
+    ensure_capture_level()
     sink = BoundedLog()
     handler = logging.StreamHandler(sink)
     handler.setFormatter(_FORMAT)
@@ -152,15 +169,11 @@ def run_work(work: Work, *, capture_stdio: bool = False) -> Report:
         stack.enter_context(contextlib.redirect_stdout(sink))
         stack.enter_context(contextlib.redirect_stderr(sink))
         stdio = stack
-    previous_level = job_logger.level
-    if job_logger.getEffectiveLevel() > logging.INFO:
-        job_logger.setLevel(logging.INFO)
     try:
         with stdio:
             report = _call(ctx, started)
     finally:
         root.removeHandler(handler)
-        job_logger.setLevel(previous_level)
     logs = sink.getvalue()
     return Report(
         report.status,
@@ -346,7 +359,9 @@ class _Slot:
             os.kill(pid, signal.SIGKILL)
         self.process.join(timeout=5)
         if self.conn is not None:
-            self.conn.close()
+            with contextlib.suppress(OSError):
+                self.conn.close()
+            self.conn = None
 
     def close(self) -> None:
         if self.conn is not None:
@@ -422,7 +437,8 @@ class ProcessExecutor:
     def _run_on(self, slot: _Slot, work: Work) -> Report:
         started = time.monotonic()
         try:
-            assert slot.conn is not None
+            if slot.conn is None:
+                raise EOFError("the worker was stopped")
             slot.conn.send(work)
             limit = None if work.timeout is None else work.timeout + KILL_GRACE_SECONDS
             if slot.conn.poll(limit):

@@ -79,8 +79,9 @@ def plan_fires(
     - Of the fires inside the window, ``run_once`` runs the newest and records the others
       as missed ("coalesced"), ``run_all`` runs them all, and ``skip`` runs the newest
       only when it is on time (within ``grace``) and records the others as missed.
-    - A fire that would run while ``max_concurrency`` executions are active is missed
-      ("overlap") under the ``skip`` overlap policy; ``queue`` and ``allow`` keep it.
+    - A fire that would run while ``max_concurrency`` executions (from earlier claims)
+      are active is missed ("overlap") under the ``skip`` overlap policy; ``queue`` and
+      ``allow`` keep it. The catch-up runs of one claim queue behind each other.
     """
     first = job.next_execution
     if first is None or first > now:
@@ -127,22 +128,25 @@ def plan_fires(
                 else "late after downtime (misfire policy skip)"
             )
             fires.append(PlannedFire(t, ExecutionStatus.MISSED, Trigger.CATCHUP, reason))
-    active = active_executions
+    # Only executions that were active before this claim count as an overlap: the
+    # catch-up runs of one claim queue behind each other (acquire enforces the limit).
+    overlapping = (
+        job.overlap_policy is OverlapPolicy.SKIP and active_executions >= job.max_concurrency
+    )
     for t in run:
         on_time = now - t <= grace
         trigger = Trigger.SCHEDULE if on_time else Trigger.CATCHUP
-        if job.overlap_policy is OverlapPolicy.SKIP and active >= job.max_concurrency:
+        if overlapping:
             fires.append(
                 PlannedFire(
                     t,
                     ExecutionStatus.MISSED,
                     trigger,
-                    f"overlap: {active} execution(s) of this job still active "
+                    f"overlap: {active_executions} execution(s) of this job still active "
                     f"(max_concurrency {job.max_concurrency}, overlap policy skip)",
                 )
             )
-            continue
-        fires.append(PlannedFire(t, ExecutionStatus.PENDING, trigger))
-        active += 1
+        else:
+            fires.append(PlannedFire(t, ExecutionStatus.PENDING, trigger))
     fires.sort(key=lambda f: f.scheduled_for)
     return FirePlan(fires, schedule.next_fire(now))

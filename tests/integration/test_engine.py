@@ -1,0 +1,370 @@
+"""The scheduler engine in-process, on real SQLite files and PostgreSQL databases."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dbcron.config import SchedulerSettings
+from dbcron.executor import SHUTDOWN_MESSAGE
+from dbcron.manager import JobManager
+from dbcron.models import (
+    Execution,
+    ExecutionStatus,
+    Job,
+    MisfirePolicy,
+    OverlapPolicy,
+    Trigger,
+)
+from dbcron.scheduler import Scheduler
+from dbcron.store import Store, open_store
+from tests.support.waiting import wait_for
+
+H = "tests.support.handlers"
+
+
+@contextmanager
+def running(
+    store: Store, url: str, executor: str = "thread", **settings: Any
+) -> Iterator[Scheduler]:
+    values: dict[str, Any] = {"max_workers": 4, "lease_seconds": 5, "shutdown_grace_seconds": 5}
+    values.update(settings)
+    scheduler = Scheduler(store, SchedulerSettings(**values), executor=executor, database_url=url)
+    thread = scheduler.start_in_thread()
+    assert scheduler.ready.wait(30)
+    try:
+        yield scheduler
+    finally:
+        scheduler.stop()
+        thread.join(30)
+        assert not thread.is_alive()
+
+
+def py_job(manager: JobManager, func: str, schedule: str = "0 0 1 1 *", **fields: Any) -> Job:
+    kwargs = fields.pop("kwargs", {})
+    values: dict[str, Any] = {"retry_count": 0, "timeout_seconds": 30}
+    values.update(fields)
+    return manager.create_job(
+        Job(
+            name=func,
+            job_type="python",
+            schedule_expression=schedule,
+            config={"callable": f"{H}:{func}", "kwargs": kwargs},
+            **values,
+        )
+    )
+
+
+def history(store: Store, job_id: str) -> list[Execution]:
+    return sorted(
+        store.list_executions(job_id=job_id, limit=1000),
+        key=lambda e: (e.scheduled_for, e.retry_attempt),
+    )
+
+
+def finished(store: Store, job_id: str, n: int) -> list[Execution]:
+    rows = [e for e in history(store, job_id) if e.status.is_final]
+    return rows if len(rows) >= n else []
+
+
+@pytest.fixture
+def manager(store: Store) -> JobManager:
+    return JobManager(store)
+
+
+def test_schedule_fires_run_once_on_time(store: Store, db_url: str, manager: JobManager) -> None:
+    job = py_job(manager, "echo", "@every 1s", kwargs={"n": 1})
+    with running(store, db_url):
+        rows = wait_for(lambda: finished(store, job.job_id, 3), 15, what="three runs")
+    keys = [(e.scheduled_for, e.retry_attempt) for e in history(store, job.job_id)]
+    assert len(keys) == len(set(keys))
+    for e in rows[:3]:
+        assert e.status is ExecutionStatus.SUCCESS, e.error_message
+        assert e.trigger is Trigger.SCHEDULE
+        assert e.scheduled_for.microsecond == 0
+        assert e.started_at is not None
+        assert (e.started_at - e.scheduled_for) < timedelta(seconds=1)
+        assert e.result == {"n": 1}
+        assert e.logs is not None and "echo handler ran" in e.logs
+        assert e.node_id is not None
+    stored = manager.get_job(job.job_id)
+    assert stored.last_execution is not None
+    assert stored.next_execution is not None and stored.next_execution > rows[2].scheduled_for
+
+
+def test_manual_trigger_starts_within_a_second(
+    store: Store, db_url: str, manager: JobManager
+) -> None:
+    job = py_job(manager, "noop")
+    with running(store, db_url, check_interval_seconds=60) as scheduler:
+        other = open_store(db_url)  # another connection, as the CLI would be
+        try:
+            # let the scheduler settle into its long sleep first
+            wait_for(lambda: scheduler.stats["completed"] == 0, 1)
+            threading.Event().wait(0.5)
+            execution = JobManager(other).trigger_job(job.job_id)
+        finally:
+            other.close()
+        done = wait_for(lambda: finished(store, job.job_id, 1), 5)[0]
+    assert done.execution_id == execution.execution_id
+    assert done.status is ExecutionStatus.SUCCESS
+    assert done.started_at is not None and execution.created_at is not None
+    assert done.started_at - execution.created_at < timedelta(seconds=1)
+
+
+def test_failures_keep_the_traceback_and_retry(
+    store: Store, db_url: str, manager: JobManager
+) -> None:
+    job = py_job(manager, "fail", retry_count=2, retry_delay_seconds=0)
+    manager.trigger_job(job.job_id)
+    with running(store, db_url):
+        rows = wait_for(lambda: finished(store, job.job_id, 3), 15)
+    assert [(e.retry_attempt, e.trigger, e.status) for e in rows] == [
+        (0, Trigger.MANUAL, ExecutionStatus.FAILED),
+        (1, Trigger.RETRY, ExecutionStatus.FAILED),
+        (2, Trigger.RETRY, ExecutionStatus.FAILED),
+    ]
+    assert rows[0].error_message is not None
+    assert rows[0].error_message.startswith("RuntimeError: boom")
+    assert "Traceback" in rows[0].error_message
+    assert len({e.scheduled_for for e in rows}) == 1
+
+
+def test_handler_can_ask_for_a_retry_after_a_delay(
+    store: Store, db_url: str, manager: JobManager
+) -> None:
+    job = py_job(
+        manager, "retry_soon", retry_count=1, retry_delay_seconds=3600, kwargs={"delay": 0.2}
+    )
+    manager.trigger_job(job.job_id)
+    with running(store, db_url):
+        rows = wait_for(lambda: finished(store, job.job_id, 2), 10)
+    retry = rows[1]
+    assert retry.trigger is Trigger.RETRY
+    assert retry.run_after is not None and rows[0].finished_at is not None
+    assert retry.run_after - rows[0].finished_at < timedelta(seconds=1)
+
+
+def test_process_mode_timeout_kills_and_replaces_the_worker(
+    store: Store, db_url: str, manager: JobManager, tmp_path: Path
+) -> None:
+    marker = tmp_path / "started"
+    job = py_job(
+        manager,
+        "sleep",
+        timeout_seconds=2,
+        retry_count=1,
+        retry_delay_seconds=0,
+        kwargs={"marker": str(marker)},
+    )
+    quick = py_job(manager, "noop")
+    manager.trigger_job(job.job_id)
+    with running(store, db_url, executor="process", max_workers=1) as scheduler:
+        before = set(scheduler.executor.pids())  # type: ignore[union-attr]
+        wait_for(marker.exists, 30, what="the handler to start")
+        victim = int(marker.read_text())
+        rows = wait_for(lambda: finished(store, job.job_id, 2), 20)
+        assert [e.status for e in rows] == [ExecutionStatus.TIMEOUT, ExecutionStatus.TIMEOUT]
+        for e in rows:
+            assert e.duration_seconds is not None and e.duration_seconds < 3
+            assert "killed" in (e.error_message or "")
+        with pytest.raises(ProcessLookupError):
+            os.kill(victim, 0)
+        assert set(scheduler.executor.pids()).isdisjoint(before)  # type: ignore[union-attr]
+        manager.trigger_job(quick.job_id)
+        assert (
+            wait_for(lambda: finished(store, quick.job_id, 1), 20)[0].status
+            is ExecutionStatus.SUCCESS
+        )
+
+
+def test_thread_mode_records_the_timeout(store: Store, db_url: str, manager: JobManager) -> None:
+    job = py_job(manager, "sleep", timeout_seconds=1, kwargs={"seconds": 3})
+    manager.trigger_job(job.job_id)
+    with running(store, db_url, shutdown_grace_seconds=0):
+        row = wait_for(lambda: finished(store, job.job_id, 1), 5)[0]
+    assert row.status is ExecutionStatus.TIMEOUT
+    assert "thread mode" in (row.error_message or "")
+
+
+def test_process_mode_captures_stdout_and_logging(
+    store: Store, db_url: str, manager: JobManager
+) -> None:
+    job = py_job(manager, "echo", kwargs={"x": 1})
+    manager.trigger_job(job.job_id)
+    with running(store, db_url, executor="process", max_workers=1):
+        row = wait_for(lambda: finished(store, job.job_id, 1), 30)[0]
+    assert row.status is ExecutionStatus.SUCCESS
+    assert "printed by echo" in (row.logs or "")
+    assert "echo handler ran" in (row.logs or "")
+
+
+def test_overlap_skip_records_missed_fires(store: Store, db_url: str, manager: JobManager) -> None:
+    job = py_job(
+        manager, "sleep", "@every 1s", kwargs={"seconds": 2.5}, overlap_policy=OverlapPolicy.SKIP
+    )
+    with running(store, db_url, shutdown_grace_seconds=5):
+        wait_for(
+            lambda: [e for e in history(store, job.job_id) if e.status is ExecutionStatus.MISSED],
+            10,
+        )
+    missed = [e for e in history(store, job.job_id) if e.status is ExecutionStatus.MISSED]
+    assert "overlap" in (missed[0].error_message or "")
+
+
+def test_overlap_queue_never_runs_two_at_once(
+    store: Store, db_url: str, manager: JobManager
+) -> None:
+    job = py_job(
+        manager, "sleep", "@every 1s", kwargs={"seconds": 0.7}, overlap_policy=OverlapPolicy.QUEUE
+    )
+    with running(store, db_url, max_workers=4):
+        wait_for(lambda: finished(store, job.job_id, 4), 15)
+    runs = [e for e in history(store, job.job_id) if e.started_at and e.finished_at]
+    spans = sorted((e.started_at, e.finished_at) for e in runs)  # type: ignore[type-var]
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        assert start >= end - timedelta(milliseconds=5)
+    assert not [e for e in history(store, job.job_id) if e.status is ExecutionStatus.MISSED]
+
+
+def _make_late(manager: JobManager, job: Job, minutes: int) -> datetime:
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    first = now - timedelta(minutes=minutes)
+    manager.store.update_job(job.with_changes(next_execution=first), job.version)
+    return first
+
+
+@pytest.mark.parametrize(
+    ("policy", "runs", "missed"),
+    [(MisfirePolicy.RUN_ONCE, 1, 5), (MisfirePolicy.RUN_ALL, 6, 0), (MisfirePolicy.SKIP, 1, 5)],
+)
+def test_misfire_policy_after_downtime(
+    store: Store,
+    db_url: str,
+    manager: JobManager,
+    policy: MisfirePolicy,
+    runs: int,
+    missed: int,
+) -> None:
+    job = py_job(
+        manager, "noop", "* * * * *", misfire_policy=policy, overlap_policy=OverlapPolicy.QUEUE
+    )
+    _make_late(manager, job, 5)  # the scheduler was down for five minutes
+    with running(store, db_url):
+        wait_for(lambda: finished(store, job.job_id, runs + missed), 15)
+    rows = history(store, job.job_id)
+    done = [e for e in rows if e.status is ExecutionStatus.SUCCESS]
+    gone = [e for e in rows if e.status is ExecutionStatus.MISSED]
+    assert (len(done), len(gone)) == (runs, missed)
+    assert len(rows) == 6
+    assert all(e.error_message for e in gone)
+
+
+def test_run_on_startup(store: Store, db_url: str, manager: JobManager) -> None:
+    job = py_job(manager, "noop")
+    with running(store, db_url, run_on_startup=True):
+        row = wait_for(lambda: finished(store, job.job_id, 1), 10)[0]
+    assert row.status is ExecutionStatus.SUCCESS
+    assert row.trigger is Trigger.MANUAL
+
+
+def test_dead_nodes_executions_are_rescued_and_retried(
+    store: Store, db_url: str, manager: JobManager
+) -> None:
+    job = py_job(manager, "noop", retry_count=1, retry_delay_seconds=0)
+    long_ago = datetime.now(UTC) - timedelta(minutes=1)
+    store.insert_execution(
+        Execution(
+            job_id=job.job_id,
+            scheduled_for=long_ago,
+            status=ExecutionStatus.RUNNING,
+            started_at=long_ago,
+            created_at=long_ago,
+            node_id="dead-node",
+            lease_expires_at=long_ago + timedelta(seconds=5),
+            fencing_token=1,
+        )
+    )
+    with running(store, db_url, lease_seconds=2):
+        rows = wait_for(lambda: finished(store, job.job_id, 2), 10)
+    assert rows[0].status is ExecutionStatus.FAILED
+    assert (rows[0].error_message or "").startswith("node lost: scheduler dead-node")
+    assert rows[1].status is ExecutionStatus.SUCCESS
+    assert rows[1].trigger is Trigger.RETRY
+    assert not store.list_executions(status=ExecutionStatus.RUNNING)
+
+
+def test_graceful_shutdown(
+    store: Store, db_url: str, manager: JobManager, tmp_path: Path
+) -> None:
+    marker = tmp_path / "short-started"
+    short = py_job(manager, "sleep", kwargs={"seconds": 0.5, "marker": str(marker)})
+    stuck = py_job(manager, "sleep", retry_count=1, retry_delay_seconds=0)
+    with running(store, db_url, executor="process", max_workers=2, shutdown_grace_seconds=3) as s:
+        manager.trigger_job(short.job_id)
+        manager.trigger_job(stuck.job_id)
+        wait_for(lambda: len(store.list_executions(status=ExecutionStatus.RUNNING)) == 2, 30)
+        wait_for(marker.exists, 30)
+    assert history(store, short.job_id)[0].status is ExecutionStatus.SUCCESS
+    stopped = history(store, stuck.job_id)
+    assert stopped[0].status is ExecutionStatus.FAILED
+    assert stopped[0].error_message == SHUTDOWN_MESSAGE
+    assert stopped[1].status is ExecutionStatus.PENDING
+    assert stopped[1].trigger is Trigger.RETRY
+    nodes = {n.node_id: n for n in store.list_nodes()}
+    assert nodes[s.node_id].stopped_at is not None
+
+
+def test_stale_completion_is_rejected_by_the_fencing_token(
+    store: Store, manager: JobManager
+) -> None:
+    from dbcron.models import Outcome
+
+    job = py_job(manager, "noop")
+    manager.trigger_job(job.job_id)
+    now = datetime.now(UTC)
+    [(execution, _)] = store.acquire(now, "node-a", now - timedelta(seconds=1), 10)
+    rescued = store.rescue_expired(now, lambda e, j: None)
+    assert [e.execution_id for e in rescued] == [execution.execution_id]
+    late = Outcome(
+        execution_id=execution.execution_id,
+        job_id=job.job_id,
+        fencing_token=execution.fencing_token,
+        status=ExecutionStatus.SUCCESS,
+        finished_at=now,
+        duration_seconds=0.1,
+    )
+    assert store.complete([late]) == set()
+    row = store.get_execution(execution.execution_id)
+    assert row is not None and row.status is ExecutionStatus.FAILED
+
+
+def test_two_schedulers_share_one_database(store: Store, db_url: str, manager: JobManager) -> None:
+    jobs = [py_job(manager, "noop", "@every 1s") for _ in range(10)]
+    second = open_store(db_url)
+    try:
+        with running(store, db_url), running(second, db_url):
+            start = datetime.now(UTC)
+            threading.Event().wait(3.5)
+        end = datetime.now(UTC)
+    finally:
+        second.close()
+    for job in jobs:
+        rows = history(store, job.job_id)
+        fires = [e.scheduled_for for e in rows]
+        assert len(fires) == len(set(fires))
+        inside = [
+            t for t in fires if start + timedelta(seconds=1) <= t <= end - timedelta(seconds=1)
+        ]
+        assert len(inside) >= 1
+        # no fire lost between the first and the last one recorded
+        assert fires == [fires[0] + timedelta(seconds=i) for i in range(len(fires))]
+        assert all(e.status is ExecutionStatus.SUCCESS for e in rows if e.status.is_final)
