@@ -48,3 +48,10 @@ def count(path: str) -> int:
     with open(path, "a") as handle:
         handle.write(f"{os.getpid()}\n")
     return len(Path(path).read_text().splitlines())
+
+
+def sleep_first_attempt(seconds: float, ctx: Any) -> dict[str, Any]:
+    """Sleep on the first attempt only (retries return at once)."""
+    if ctx.execution.retry_attempt == 0:
+        time.sleep(seconds)
+    return {"attempt": ctx.execution.retry_attempt}
