@@ -19,6 +19,9 @@ run: $(STAMP)
 	$(BIN)/dbcron --db $(DB) init
 	$(BIN)/dbcron --db $(DB) seed
 	$(BIN)/dbcron --db $(DB) list
+	@echo "Starting the scheduler (Ctrl-C stops it gracefully). In another terminal:"
+	@echo "  .venv/bin/dbcron history    .venv/bin/dbcron status"
+	$(BIN)/dbcron --db $(DB) start
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -14,16 +14,21 @@ job_id = scheduler.create_job(name="Daily Paper Fetch", job_type="paper_fetch",
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dbcron.clock import Clock
 from dbcron.config import Settings, load_settings
+from dbcron.errors import DbcronError
 from dbcron.manager import JobManager, StatusReport
 from dbcron.models import Execution, Job, JobStatus
 from dbcron.store import Store, open_store
+
+if TYPE_CHECKING:
+    from dbcron.scheduler import Scheduler
 
 
 def create_database_manager(
@@ -71,7 +76,8 @@ def _settings(config: Settings | Mapping[str, Any] | str | Path | None) -> Setti
 class DatabaseJobScheduler:
     """The specification's scheduler object, backed by :class:`JobManager`.
 
-    Every call works against the database at once, whether or not a scheduler runs.
+    Job management works against the database at once, whether or not a scheduler
+    runs; :meth:`start` and :meth:`stop` run the engine in a background thread.
     """
 
     def __init__(
@@ -84,6 +90,8 @@ class DatabaseJobScheduler:
         self.store = db_manager
         self.settings = settings or Settings()
         self.manager = JobManager(db_manager, clock=clock, defaults=self.settings.job_defaults)
+        self._engine: Scheduler | None = None
+        self._engine_thread: threading.Thread | None = None
 
     def create_job(
         self,
@@ -134,6 +142,36 @@ class DatabaseJobScheduler:
     def trigger_job(self, job_id: str) -> Execution:
         """Run a job now: records a manual pending execution."""
         return self.manager.trigger_job(job_id)
+
+    def start(self, *, executor: str | None = None) -> None:
+        """Start the scheduling engine in a background thread of this process."""
+        from dbcron.scheduler import Scheduler
+
+        if self._engine is not None:
+            raise DbcronError("the scheduler is already running")
+        self._engine = Scheduler(
+            self.store,
+            self.settings.scheduler,
+            database_url=self.settings.database.url,
+            executor=executor,
+        )
+        self._engine_thread = self._engine.start_in_thread()
+        self._engine.ready.wait(60)
+
+    def stop(self) -> None:
+        """Stop the engine gracefully (running executions get the shutdown grace period)."""
+        if self._engine is None:
+            return
+        self._engine.stop()
+        if self._engine_thread is not None:
+            self._engine_thread.join()
+        self._engine = None
+        self._engine_thread = None
+
+    @property
+    def running(self) -> bool:
+        """True while :meth:`start` has started the engine and :meth:`stop` not stopped it."""
+        return self._engine is not None
 
     def get_status(self, window: timedelta = timedelta(hours=24)) -> StatusReport:
         """Nodes, running executions, upcoming fires and statistics."""

@@ -57,6 +57,8 @@ EDITABLE_FIELDS = frozenset(
     }
 )
 MAX_NAME_LENGTH = 200
+#: A node whose heartbeat is older than this (and that did not stop cleanly) is dead.
+NODE_DEAD_AFTER = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ class StatusReport:
     per_job: list[tuple[Job, JobStats]]
     window: timedelta
     jobs_by_status: dict[str, int]
+    node_states: dict[str, str]
+    """node_id -> ``running``, ``stopped`` or ``dead`` (no heartbeat for NODE_DEAD_AFTER)."""
 
 
 class JobManager:
@@ -343,10 +347,22 @@ class JobManager:
             key=lambda pair: pair[1],
         )[:upcoming]
         per_job = [(job, self.store.job_stats(since, job.job_id)) for job in jobs]
+        nodes = self.store.list_nodes()
+        states = {
+            n.node_id: (
+                "stopped"
+                if n.stopped_at
+                else "dead"
+                if now - n.last_heartbeat > NODE_DEAD_AFTER
+                else "running"
+            )
+            for n in nodes
+        }
         return StatusReport(
             generated_at=now,
             database=self.store.display_url,
-            nodes=self.store.list_nodes(),
+            nodes=nodes,
+            node_states=states,
             running=self.store.list_executions(status=ExecutionStatus.RUNNING, limit=100),
             pending=len(self.store.list_executions(status=ExecutionStatus.PENDING, limit=10_000)),
             upcoming=[(job, fire) for job, fire in fires if fire is not None],

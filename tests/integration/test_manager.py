@@ -241,3 +241,25 @@ def test_next_fires_and_status_report(manager: JobManager) -> None:
     assert report.jobs_by_status == {"active": 1}
     assert report.upcoming[0][1] == datetime(2026, 3, 7, 12, 1, tzinfo=UTC)
     assert report.overall.pending == 1
+
+
+def test_status_flags_dead_nodes(manager: JobManager, store: Store, clock: FakeClock) -> None:
+    from dbcron.models import SchedulerNode
+
+    for name, beat in (("alive", NOW - timedelta(seconds=5)), ("gone", NOW - timedelta(minutes=5))):
+        store.register_node(
+            SchedulerNode(
+                node_id=name, host="h", pid=1, version="0", started_at=beat, last_heartbeat=beat
+            )
+        )
+    store.register_node(
+        SchedulerNode(
+            node_id="done", host="h", pid=2, version="0", started_at=NOW, last_heartbeat=NOW
+        )
+    )
+    store.stop_node("done", NOW)
+    assert manager.status_report().node_states == {
+        "alive": "running",
+        "gone": "dead",
+        "done": "stopped",
+    }

@@ -59,3 +59,28 @@ def test_url_string_and_reopen(url: str) -> None:
     again = create_database_manager(url, create=False)
     assert [j.name for j in DatabaseJobScheduler(again).list_jobs()] == ["a"]
     again.close()
+
+
+def test_start_and_stop_run_the_engine(url: str) -> None:
+    from dbcron.config import Settings
+    from tests.support.waiting import wait_for
+
+    db_manager = create_database_manager(url)
+    settings = Settings.model_validate(
+        {"database": {"url": url}, "scheduler": {"executor": "thread"}}
+    )
+    scheduler = DatabaseJobScheduler(db_manager, settings=settings)
+    job_id = scheduler.create_job(
+        "every second", "python", "@every 1s", {"callable": "tests.support.handlers:noop"}
+    )
+    scheduler.start()
+    try:
+        assert scheduler.running
+        wait_for(lambda: scheduler.manager.history(job_id, status="success"), 10)
+        report = scheduler.get_status()
+        assert list(report.node_states.values()) == ["running"]
+    finally:
+        scheduler.stop()
+    assert not scheduler.running
+    assert list(scheduler.get_status().node_states.values()) == ["stopped"]
+    db_manager.close()

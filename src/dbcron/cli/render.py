@@ -152,8 +152,9 @@ def status_view(report: StatusReport) -> RenderableType:
         )
         for column in ("NODE", "HOST", "PID", "VERSION", "UP", "HEARTBEAT", "STATE"):
             nodes.add_column(column)
+        styles = {"running": "green", "stopped": "dim", "dead": "bold red"}
         for node in report.nodes:
-            state = "stopped" if node.stopped_at else "running"
+            state = report.node_states.get(node.node_id, "running")
             nodes.add_row(
                 node.node_id[:12],
                 node.host,
@@ -161,7 +162,7 @@ def status_view(report: StatusReport) -> RenderableType:
                 node.version,
                 relative(node.started_at, now).replace(" ago", ""),
                 relative(node.last_heartbeat, now),
-                state,
+                Text(state, style=styles.get(state, "")),
             )
         parts.append(nodes)
     else:
