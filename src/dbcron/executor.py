@@ -149,10 +149,19 @@ def run_work(work: Work, *, capture_stdio: bool = False) -> Report:
     sink = BoundedLog()
     handler = logging.StreamHandler(sink)
     handler.setFormatter(_FORMAT)
-    handler.addFilter(_ThreadFilter(threading.get_ident()))
+    # ctx.logger: a private logger (not kept in logging's registry) that captures what
+    # the handler logs from any thread it starts, e.g. the shell handler's output pumps.
+    job_logger = logging.Logger(f"dbcron.job.{work.job.job_type}", logging.INFO)
+    job_logger.propagate = False
+    job_logger.addHandler(handler)
+    # Other loggers reach the capture through the root logger. In thread mode several
+    # executions share the process, so only records of this thread are taken there.
+    root_handler = logging.StreamHandler(sink)
+    root_handler.setFormatter(_FORMAT)
+    if not capture_stdio:
+        root_handler.addFilter(_ThreadFilter(threading.get_ident()))
     root = logging.getLogger()
-    root.addHandler(handler)
-    job_logger = logging.getLogger(f"dbcron.job.{work.job.job_type}")
+    root.addHandler(root_handler)
     started = time.monotonic()
     deadline = None if work.timeout is None else started + work.timeout
     ctx = HandlerContext(
@@ -173,7 +182,7 @@ def run_work(work: Work, *, capture_stdio: bool = False) -> Report:
         with stdio:
             report = _call(ctx, started)
     finally:
-        root.removeHandler(handler)
+        root.removeHandler(root_handler)
     logs = sink.getvalue()
     return Report(
         report.status,
@@ -436,15 +445,16 @@ class ProcessExecutor:
 
     def _run_on(self, slot: _Slot, work: Work) -> Report:
         started = time.monotonic()
+        conn = slot.conn  # kept locally: a shutdown may kill the slot meanwhile
         try:
-            if slot.conn is None:
+            if conn is None:
                 raise EOFError("the worker was stopped")
-            slot.conn.send(work)
+            conn.send(work)
             limit = None if work.timeout is None else work.timeout + KILL_GRACE_SECONDS
-            if slot.conn.poll(limit):
-                report: Report = slot.conn.recv()
+            if conn.poll(limit):
+                report: Report = conn.recv()
                 return report
-        except (EOFError, OSError) as exc:
+        except (EOFError, OSError, ValueError) as exc:
             code = slot.process.exitcode if slot.process is not None else None
             slot.kill()
             took = round(time.monotonic() - started, 6)
@@ -459,11 +469,13 @@ class ProcessExecutor:
                 ),
             )
         slot.kill()
-        if not self._stopping:
-            slot.spawn()
+        took = round(time.monotonic() - started, 6)
+        if self._stopping:
+            return Report(ExecutionStatus.FAILED, took, error_message=SHUTDOWN_MESSAGE)
+        slot.spawn()
         return Report(
             ExecutionStatus.TIMEOUT,
-            round(time.monotonic() - started, 6),
+            took,
             error_message=(
                 f"timed out after {work.timeout:g}s; the worker process was killed and replaced"
             ),

@@ -268,6 +268,25 @@ class JobManager:
         """Active jobs whose next_execution is at or before ``now`` (default: the clock)."""
         return self.store.due_jobs(now or self.clock.now())
 
+    def ensure_maintenance_job(self) -> Job | None:
+        """Create the daily maintenance job unless a (not deleted) one exists.
+
+        Returns the job created, or None when one was already there.
+        """
+        if self.store.list_jobs(job_type="maintenance"):
+            return None
+        return self.create_job(
+            Job(
+                name="Nightly maintenance",
+                job_type="maintenance",
+                schedule_expression="0 3 * * *",
+                config={"retention_days": 30, "keep_last": 100},
+                description="Prunes old execution records and optimises the database.",
+                timezone=self.defaults.timezone,
+                retry_count=1,
+            )
+        )
+
     # -- state changes ---------------------------------------------------------------
 
     def pause_job(self, job_id: str) -> Job:

@@ -70,10 +70,14 @@ class DatabaseClock:
         self._lock = threading.Lock()
 
     def now(self) -> datetime:
-        """The database's current time (by the last measured offset)."""
+        """The database's current time (by the last measured offset; while the database
+        cannot be reached, the last offset known)."""
         mono = self._local.monotonic()
         if mono - self._measured > self._refresh:
-            self.measure()
+            try:
+                self.measure()
+            except StoreError:
+                self._measured = mono  # try again after the next refresh period
         with self._lock:
             return self._local.now() + self._offset
 
@@ -154,8 +158,8 @@ class Scheduler:
         self._lease_timer = _Timer(max(0.5, lease / 3))
         self._heartbeat_timer = _Timer(max(0.5, min(10.0, lease / 3)))
         self._rescue_timer = _Timer(max(0.5, lease / 4))
-        self._change_timer = _Timer(CHANGE_POLL_SECONDS)
         self._data_version: int | None = None
+        self._woken = True
         self.stats = {"claimed": 0, "missed": 0, "started": 0, "completed": 0, "rejected": 0}
 
     # -- public control ----------------------------------------------------------------
@@ -265,28 +269,47 @@ class Scheduler:
 
     def _loop(self) -> None:
         backoff = 0.2
+        next_turn = 0.0  # monotonic time of the next full turn
         while not self._stop.is_set():
+            mono = self.clock.monotonic()
             try:
-                sleep = self._turn()
+                self._maintenance(mono)
+                if self._woken or mono >= next_turn or self._changed_elsewhere():
+                    next_turn = mono + self._turn()
                 self._database_back()
                 backoff = 0.2
             except StoreError as exc:
                 self._database_down(exc, "scheduling")
-                sleep = backoff
+                next_turn = mono + backoff
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
-            if sleep > 0:
-                self._wake.wait(sleep)
+            wait = max(0.0, next_turn - self.clock.monotonic())
+            wait = min(wait, *(t.remaining(self.clock.monotonic()) for t in self._timers()))
+            if self._stop_listener is None and hasattr(self.store, "data_version"):
+                wait = min(wait, CHANGE_POLL_SECONDS)
+            self._woken = self._wake.wait(wait) if wait > 0 else True
             self._wake.clear()
 
-    def _turn(self) -> float:
-        """One turn of the loop; returns how long to sleep."""
-        mono = self.clock.monotonic()
-        self._flush()
+    def _timers(self) -> list[_Timer]:
+        return [self._heartbeat_timer, self._lease_timer, self._rescue_timer]
+
+    def _changed_elsewhere(self) -> bool:
+        """SQLite only: did another connection commit since we last looked?"""
+        probe = getattr(self.store, "data_version", None)
+        if probe is None:
+            return False
+        version = int(probe())
+        changed = self._data_version is not None and version != self._data_version
+        self._data_version = version
+        return changed
+
+    def _maintenance(self, mono: float) -> None:
+        """Heartbeat, lease renewal and rescue, each only when its timer is due."""
         if self._heartbeat_timer.due(mono):
             self.store.heartbeat_node(self.node_id, self.clock.now())
             self._heartbeat_timer.done(mono)
         if self._lease_timer.due(mono):
-            self.store.extend_leases(self.node_id, self.clock.now() + self._lease)
+            if self.executor.in_flight():
+                self.store.extend_leases(self.node_id, self.clock.now() + self._lease)
             self._lease_timer.done(mono)
         if self._rescue_timer.due(mono):
             rescued = self.store.rescue_expired(self.clock.now(), self._retry_for_rescue)
@@ -298,6 +321,11 @@ class Scheduler:
                     e.node_id,
                 )
             self._rescue_timer.done(mono)
+
+    def _turn(self) -> float:
+        """Write completions, claim due fires, start what fits; returns seconds until the
+        next turn is needed."""
+        self._flush()
         now = self.clock.now()
         while True:
             summary = self.store.claim_due(now, self._planner(now), limit=CLAIM_BATCH)
@@ -306,7 +334,7 @@ class Scheduler:
             if summary.jobs < CLAIM_BATCH or self._stop.is_set():
                 break
         self._dispatch(now)
-        return self._sleep_time(now)
+        return self._sleep_time()
 
     def _dispatch(self, now: datetime) -> None:
         free = self.executor.free_slots()
@@ -319,26 +347,18 @@ class Scheduler:
                 break
             free = self.executor.free_slots()
 
-    def _sleep_time(self, now: datetime) -> float:
-        mono = self.clock.monotonic()
-        limits = [
-            float(self.settings.check_interval_seconds),
-            self._heartbeat_timer.remaining(mono),
-            self._lease_timer.remaining(mono),
-            self._rescue_timer.remaining(mono),
-        ]
-        if self._stop_listener is None:
-            limits.append(CHANGE_POLL_SECONDS)
-        nxt = self.store.next_wakeup()
-        if nxt is not None:
-            limits.append(max(0.0, (nxt - self.clock.now()).total_seconds()))
-        if self.executor.free_slots() == 0:
-            # Slots are full: a finished execution wakes us; don't spin on due work.
-            limits = [x for x in limits if x > 0] or [0.05]
+    def _sleep_time(self) -> float:
         with self._done_lock:
             if self._done:
                 return 0.0
-        return max(0.0, min(limits))
+        limit = float(self.settings.check_interval_seconds)
+        nxt = self.store.next_wakeup()
+        if nxt is not None:
+            limit = min(limit, max(0.0, (nxt - self.clock.now()).total_seconds()))
+        if limit == 0.0 and self.executor.free_slots() == 0:
+            # Work is due but every slot is busy: a finishing execution wakes us.
+            return float(self.settings.check_interval_seconds)
+        return limit
 
     # -- planning --------------------------------------------------------------------------
 

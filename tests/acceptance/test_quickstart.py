@@ -6,7 +6,7 @@ from tests.acceptance.conftest import Cli
 
 
 def test_quickstart(cli: Cli) -> None:
-    assert "schema version 1" in cli.ok("init").out
+    assert "schema version 2" in cli.ok("init").out
     assert "already up to date" in cli.ok("init").out
 
     created = cli.ok("create", "Daily Fetch", "paper_fetch", "0 9 * * *", "--json").json()
@@ -17,7 +17,12 @@ def test_quickstart(cli: Cli) -> None:
     listing = cli.ok("list").out
     assert "Daily Fetch" in listing
     assert job_id[:8] in listing
-    assert [j["job_id"] for j in cli.ok("list", "--json").json()] == [job_id]
+    assert [j["job_id"] for j in cli.ok("list", "--type", "paper_fetch", "--json").json()] == [
+        job_id
+    ]
+    assert [j["name"] for j in cli.ok("list", "--type", "maintenance", "--json").json()] == [
+        "Nightly maintenance"
+    ]
 
     shown = cli.ok("show", job_id[:8]).out
     assert "Daily Fetch" in shown
@@ -38,7 +43,7 @@ def test_quickstart(cli: Cli) -> None:
     assert [e["execution_id"] for e in history] == [triggered["execution_id"]]
 
     assert "history is kept" in cli.ok("delete", job_id).out
-    assert cli.ok("list", "--json").json() == []
+    assert cli.ok("list", "--type", "paper_fetch", "--json").json() == []
     assert cli.ok("list", "--status", "deleted", "--json").json()[0]["job_id"] == job_id
     assert len(cli.ok("history", job_id, "--json").json()) == 1
 

@@ -108,7 +108,7 @@ def count(url: str, where: str = "TRUE", *params: Any) -> int:
 
 def test_daemon_start_status_stop(tmp_path: Path) -> None:
     cli = Cli(f"sqlite:///{tmp_path / 'dbcron.db'}", tmp_path, make_env(tmp_path))
-    cli.ok("init")
+    cli.ok("init", "--no-maintenance")
     cli.env.update(scheduler_env(cli.cwd))
     add_jobs(cli.url, 1, "noop", "@every 1s", retry_count=0)
     started = cli("start", "--daemon", "--executor", "thread")
@@ -137,7 +137,7 @@ def test_daemon_start_status_stop(tmp_path: Path) -> None:
 
 def test_kill_9_is_rescued_and_retried(make_pg_database: Callable[[], str], tmp_path: Path) -> None:
     url = make_pg_database()
-    Cli(url, tmp_path, make_env(tmp_path)).ok("init")
+    Cli(url, tmp_path, make_env(tmp_path)).ok("init", "--no-maintenance")
     jobs = add_jobs(
         url,
         5,
@@ -176,7 +176,7 @@ def test_three_schedulers_on_one_postgres(
     make_pg_database: Callable[[], str], tmp_path: Path
 ) -> None:
     url = make_pg_database()
-    Cli(url, tmp_path, make_env(tmp_path)).ok("init")
+    Cli(url, tmp_path, make_env(tmp_path)).ok("init", "--no-maintenance")
     add_jobs(url, 100, "noop", "@every 1s", retry_count=0)
     with (
         scheduler_process(url, tmp_path, "--executor", "thread", "--workers", "16"),
@@ -212,7 +212,7 @@ def test_postgres_restart_is_survived(tmp_path: Path) -> None:
     server = make_private_server()
     try:
         url = server.url.rsplit("/", 1)[0] + "/postgres"
-        Cli(url, tmp_path, make_env(tmp_path)).ok("init")
+        Cli(url, tmp_path, make_env(tmp_path)).ok("init", "--no-maintenance")
         add_jobs(url, 5, "noop", "@every 1s", retry_count=0)
         with scheduler_process(url, tmp_path, "--executor", "thread") as proc:
             wait_for(lambda: count(url, "status = 'success'") >= 10, 30)

@@ -302,9 +302,7 @@ def test_dead_nodes_executions_are_rescued_and_retried(
     assert not store.list_executions(status=ExecutionStatus.RUNNING)
 
 
-def test_graceful_shutdown(
-    store: Store, db_url: str, manager: JobManager, tmp_path: Path
-) -> None:
+def test_graceful_shutdown(store: Store, db_url: str, manager: JobManager, tmp_path: Path) -> None:
     marker = tmp_path / "short-started"
     short = py_job(manager, "sleep", kwargs={"seconds": 0.5, "marker": str(marker)})
     stuck = py_job(manager, "sleep", retry_count=1, retry_delay_seconds=0)

@@ -55,3 +55,9 @@ def sleep_first_attempt(seconds: float, ctx: Any) -> dict[str, Any]:
     if ctx.execution.retry_attempt == 0:
         time.sleep(seconds)
     return {"attempt": ctx.execution.retry_attempt}
+
+
+def custom_greet(ctx: Any) -> dict[str, Any]:
+    """A custom handler named by dotted path: greets whom its config says."""
+    ctx.logger.info("greeting %s", ctx.config.get("who"))
+    return {"greeting": f"hello {ctx.config.get('who', 'world')}"}

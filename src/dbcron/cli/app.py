@@ -81,13 +81,26 @@ def main_options(
 
 
 @app.command()
-def init(ctx: typer.Context) -> None:
+def init(
+    ctx: typer.Context,
+    maintenance: Annotated[
+        bool,
+        typer.Option(
+            "--maintenance/--no-maintenance",
+            help="Create the daily maintenance job unless one exists (default: yes).",
+        ),
+    ] = True,
+) -> None:
     """Create dbcron's tables (idempotent; safe while schedulers run)."""
     state = _ctx(ctx)
     store = state.open_store(create=True, check_schema=False)
     applied = store.migrate()
     what = f"applied migrations {applied}" if applied else "already up to date"
     out.print(f"Initialised {store.display_url}: schema version {store.schema_version()} ({what}).")
+    if maintenance:
+        created = state.manager.ensure_maintenance_job()
+        if created is not None:
+            out.print(f"Created the daily maintenance job {created.job_id[:8]} (03:00).")
 
 
 @app.command()
@@ -666,6 +679,15 @@ def shell(ctx: typer.Context) -> None:
     from dbcron.cli.shell import JobShell
 
     JobShell(_ctx(ctx).manager, out).cmdloop()
+
+
+def _register_extensions() -> None:
+    from dbcron.cli import papers
+
+    papers.register(app)
+
+
+_register_extensions()
 
 
 # -- entry point -------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Strict(BaseModel):
@@ -40,6 +40,12 @@ class PaperFetchConfig(_Strict):
     max_retries: int = Field(default=3, ge=0)
     download_pdfs: bool = False
     download_dir: str | None = None
+    incremental: bool = True
+    """Only fetch papers submitted since the job's last successful run (minus the overlap)."""
+    incremental_overlap_hours: float = Field(default=96.0, ge=0)
+    """arXiv lists a paper a day or more (over a weekend, three) after its submission
+    time: an incremental run looks back this much before the last successful run."""
+    request_timeout_seconds: float = Field(default=60.0, gt=0)
 
 
 class MaintenanceConfig(_Strict):
@@ -78,6 +84,13 @@ class HttpConfig(_Strict):
     expected_status: list[int] = Field(default_factory=lambda: [200, 201, 202, 204])
     request_timeout_seconds: float = Field(default=30.0, gt=0)
     max_body_bytes: int = Field(default=4096, ge=0)
+    follow_redirects: bool = False
+
+    @model_validator(mode="after")
+    def _one_body(self) -> HttpConfig:
+        if self.json_body is not None and self.body is not None:
+            raise ValueError("give either json or body, not both")
+        return self
 
 
 class PythonConfig(_Strict):

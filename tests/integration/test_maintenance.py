@@ -1,0 +1,253 @@
+"""The maintenance handler and store.maintenance over both backends."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dbcron.handlers._stores import close_shared_stores
+from dbcron.handlers.context import HandlerContext, HandlerTimedOut
+from dbcron.handlers.maintenance import run
+from dbcron.models import Execution, ExecutionStatus, Job
+from dbcron.store import Store, open_store
+from dbcron.store.maintenance import optimize, prune_executions
+
+S = ExecutionStatus
+
+
+@pytest.fixture
+def url(db_url: str) -> Iterator[str]:
+    yield db_url
+    close_shared_stores()
+
+
+def add_job(store: Store, name: str) -> Job:
+    now = datetime.now(UTC)
+    return store.insert_job(
+        Job(
+            name=name,
+            job_type="shell",
+            schedule_expression="0 * * * *",
+            config={"command": ["true"]},
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
+def add_execution(
+    store: Store, job: Job, days_ago: float, status: ExecutionStatus = S.SUCCESS
+) -> str:
+    at = datetime.now(UTC) - timedelta(days=days_ago)
+    execution = store.insert_execution(
+        Execution(
+            job_id=job.job_id,
+            scheduled_for=at,
+            status=status,
+            created_at=at,
+            started_at=None if status is S.PENDING else at,
+            finished_at=at if status.is_final else None,
+            duration_seconds=1.0 if status.is_final else None,
+            logs="x" * 200,
+        )
+    )
+    return execution.execution_id
+
+
+def add_node(
+    store: Store, node_id: str, *, stopped_days_ago: float | None, beat_days_ago: float
+) -> None:
+    now = datetime.now(UTC)
+    enc = store._encode_ts  # type: ignore[attr-defined]
+    values = {
+        "node_id": node_id,
+        "host": "host-a",
+        "pid": 123,
+        "version": "0.1.0",
+        "started_at": enc(now - timedelta(days=beat_days_ago + 1)),
+        "last_heartbeat": enc(now - timedelta(days=beat_days_ago)),
+        "stopped_at": None
+        if stopped_days_ago is None
+        else enc(now - timedelta(days=stopped_days_ago)),
+    }
+    columns = ", ".join(values)
+    if store.backend == "sqlite":
+        marks = ", ".join(f":{k}" for k in values)
+    else:
+        marks = ", ".join(f"%({k})s" for k in values)
+    with store.transaction() as cur:  # type: ignore[attr-defined]
+        cur.execute(f"INSERT INTO scheduler_nodes ({columns}) VALUES ({marks})", values)
+
+
+def make_ctx(url: str, config: dict[str, Any], timeout: float = 30.0) -> HandlerContext:
+    job = Job(name="Maintenance", job_type="maintenance", schedule_expression="0 3 * * *")
+    return HandlerContext(
+        job=job,
+        execution=Execution(job_id=job.job_id, scheduled_for=datetime.now(UTC)),
+        config=config,
+        logger=logging.getLogger("test.maintenance"),
+        deadline=time.monotonic() + timeout,
+        database_url=url,
+    )
+
+
+def surviving(store: Store) -> set[str]:
+    return {e.execution_id for e in store.list_executions(limit=10_000)}
+
+
+def test_prunes_old_rows_beyond_keep_last_and_never_pending_or_running(url: str) -> None:
+    store = open_store(url)
+    try:
+        busy = add_job(store, "busy")
+        recent = [add_execution(store, busy, d, S.FAILED) for d in (1, 2)]
+        newest_old = add_execution(store, busy, 40)
+        doomed = [
+            add_execution(store, busy, d, s)
+            for d, s in ((41, S.SUCCESS), (42, S.TIMEOUT), (43, S.MISSED), (44, S.CANCELLED))
+        ]
+        pending = add_execution(store, busy, 50, S.PENDING)
+        running = add_execution(store, busy, 51, S.RUNNING)
+        quiet = add_job(store, "quiet")
+        quiet_old = [add_execution(store, quiet, d) for d in (100, 101)]
+        add_node(store, "stopped-long-ago", stopped_days_ago=40, beat_days_ago=40)
+        add_node(store, "stopped-yesterday", stopped_days_ago=1, beat_days_ago=1)
+        add_node(store, "dead-never-stopped", stopped_days_ago=None, beat_days_ago=100)
+        before = surviving(store)
+
+        result = run(make_ctx(url, {"retention_days": 30, "keep_last": 3, "batch_size": 3}))
+
+        assert result["deleted"] == {"job_executions": 4, "scheduler_nodes": 1}
+        assert result["batches"] == 2  # 3 rows, then the last one
+        assert result["optimized"] is True
+        assert isinstance(result["bytes_reclaimed"], int)
+        assert result["seconds"] >= 0
+        after = surviving(store)
+        assert after == before - set(doomed)
+        assert {*recent, newest_old, pending, running, *quiet_old} <= after
+        assert sorted(n.node_id for n in store.list_nodes()) == [
+            "dead-never-stopped",
+            "stopped-yesterday",
+        ]
+    finally:
+        store.close()
+
+
+def test_keep_last_zero_leaves_only_recent_and_unfinished_rows(url: str) -> None:
+    store = open_store(url)
+    try:
+        job = add_job(store, "job")
+        young = add_execution(store, job, 29)
+        old = [add_execution(store, job, d) for d in (31, 60, 90)]
+        running = add_execution(store, job, 90.5, S.RUNNING)
+        result = run(make_ctx(url, {"retention_days": 30, "keep_last": 0, "optimize": False}))
+        assert result["deleted"]["job_executions"] == len(old)
+        assert result["optimized"] is False
+        assert result["bytes_reclaimed"] is None
+        assert surviving(store) == {young, running}
+    finally:
+        store.close()
+
+
+def test_young_rows_survive_whatever_keep_last_says(url: str) -> None:
+    store = open_store(url)
+    try:
+        job = add_job(store, "job")
+        rows = {add_execution(store, job, d / 10) for d in range(1, 8)}
+        result = run(make_ctx(url, {"retention_days": 1, "keep_last": 1}))
+        assert result["deleted"]["job_executions"] == 0
+        assert surviving(store) == rows
+    finally:
+        store.close()
+
+
+def test_batches_are_separate_transactions_of_bounded_size(store: Store) -> None:
+    job = add_job(store, "job")
+    for d in range(40, 47):
+        add_execution(store, job, d)
+    seen: list[int] = []
+
+    def stop_after_two_batches() -> bool:
+        # every earlier batch is already committed when this is asked
+        seen.append(len(store.list_executions(limit=100)))
+        return len(seen) > 2
+
+    partial = prune_executions(
+        store, retention_days=30, keep_last=0, batch_size=3, should_stop=stop_after_two_batches
+    )
+    assert (partial.deleted, partial.batches, partial.complete) == (6, 2, False)
+    assert seen == [7, 4, 1]
+    rest = prune_executions(store, retention_days=30, keep_last=0, batch_size=3)
+    assert (rest.deleted, rest.batches, rest.complete) == (1, 1, True)
+    assert store.list_executions(limit=100) == []
+
+
+def test_deadline_stops_pruning_as_a_timeout(url: str) -> None:
+    store = open_store(url)
+    try:
+        job = add_job(store, "job")
+        add_execution(store, job, 40)
+        with pytest.raises(HandlerTimedOut, match="deleting 0 executions"):
+            run(make_ctx(url, {"keep_last": 0}, timeout=0.5))
+        assert len(store.list_executions()) == 1
+    finally:
+        store.close()
+
+
+def test_optimize_reports_honestly(store: Store) -> None:
+    outcome = optimize(store)
+    assert outcome.optimized is True
+    assert outcome.bytes_reclaimed is not None and outcome.bytes_reclaimed >= 0
+    if store.backend == "sqlite":
+        assert any("not incremental" in note for note in outcome.notes)
+    # the store still works in transactions afterwards (PostgreSQL: autocommit was reset)
+    job = add_job(store, "after-vacuum")
+    marker = "%(job_id)s" if store.backend == "postgresql" else ":job_id"
+
+    def delete_then_fail() -> None:
+        with store.transaction() as cur:  # type: ignore[attr-defined]
+            cur.execute(f"DELETE FROM jobs WHERE job_id = {marker}", {"job_id": job.job_id})
+            raise RuntimeError("roll back")
+
+    with pytest.raises(RuntimeError):
+        delete_then_fail()
+    assert store.get_job(job.job_id) is not None
+    assert optimize(store).optimized is True
+
+
+def test_incremental_vacuum_shrinks_a_file_made_for_it(tmp_path: Path) -> None:
+    path = tmp_path / "incremental.db"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+    conn.execute("VACUUM")
+    conn.close()
+    url = f"sqlite:///{path}"
+    store = open_store(url, create=True, check_schema=False)
+    store.migrate()
+    try:
+        job = add_job(store, "chatty")
+        for d in range(40, 140):
+            at = datetime.now(UTC) - timedelta(days=d)
+            store.insert_execution(
+                Execution(
+                    job_id=job.job_id,
+                    scheduled_for=at,
+                    status=S.SUCCESS,
+                    created_at=at,
+                    logs="log line\n" * 2000,
+                )
+            )
+        pruned = prune_executions(store, retention_days=30, keep_last=0)
+        assert pruned.deleted == 100
+        outcome = optimize(store)
+        assert outcome.bytes_reclaimed is not None
+        assert outcome.bytes_reclaimed > 1_000_000
+        assert outcome.notes == []
+    finally:
+        store.close()
