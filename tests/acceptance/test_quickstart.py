@@ -6,7 +6,7 @@ from tests.acceptance.conftest import Cli
 
 
 def test_quickstart(cli: Cli) -> None:
-    assert "schema version 2" in cli.ok("init").out
+    assert "(applied migrations [1, 2" in cli.ok("init").out
     assert "already up to date" in cli.ok("init").out
 
     created = cli.ok("create", "Daily Fetch", "paper_fetch", "0 9 * * *", "--json").json()

@@ -117,6 +117,21 @@ def migrate(ctx: typer.Context) -> None:
         out.print(f"{store.display_url} is up to date (schema version {before}).")
 
 
+@app.command()
+def schema(
+    supabase: Annotated[
+        bool, typer.Option("--supabase", help="For Supabase: also revoke anon/authenticated.")
+    ] = False,
+    sqlite: Annotated[bool, typer.Option("--sqlite", help="The SQLite schema instead.")] = False,
+) -> None:
+    """Print the whole schema as one plain, idempotent SQL script."""
+    from dbcron.schema_export import schema_sql
+
+    if supabase and sqlite:
+        raise ValidationError("--supabase and --sqlite exclude each other")
+    out.file.write(schema_sql("sqlite" if sqlite else "postgres", supabase=supabase))
+
+
 EXAMPLE_JOBS: tuple[dict[str, Any], ...] = (
     {
         "name": "Heartbeat",
