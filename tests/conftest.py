@@ -16,9 +16,13 @@ import psycopg
 import pytest
 
 from dbcron.store import Store, open_store
+from tests.support.pgbouncer import Bouncer, start_bouncer
 from tests.support.pgserver import DEFAULT_URL, answers
 
 BACKENDS = ["sqlite", "postgres"]
+#: The backends of the store-level suites: PostgreSQL also through PgBouncer
+#: (transaction mode), as through Supabase's transaction pooler.
+STORE_BACKENDS = [*BACKENDS, "pgbouncer"]
 
 
 @pytest.fixture(scope="session")
@@ -81,14 +85,26 @@ def sqlite_url(tmp_path: Path) -> str:
     return url
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(scope="session")
+def bouncer(pg_admin_url: str) -> Iterator[Bouncer]:
+    """A PgBouncer in transaction mode in front of the test server."""
+    running = start_bouncer(pg_admin_url)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(params=STORE_BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A migrated, empty database of each backend in turn."""
+    """A migrated, empty database of each backend in turn (PostgreSQL directly and
+    through PgBouncer)."""
     if request.param == "sqlite":
         url: str = request.getfixturevalue("sqlite_url")
         return url
     url = request.getfixturevalue("pg_url")
     _truncate(url)
+    if request.param == "pgbouncer":
+        bouncer: Bouncer = request.getfixturevalue("bouncer")
+        return bouncer.url_for(url.rsplit("/", 1)[1])
     return url
 
 

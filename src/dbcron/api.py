@@ -50,6 +50,7 @@ def create_database_manager(
         check_schema=not create,
         pool_size=settings.database.pool_size,
         connect_timeout=settings.database.connect_timeout_seconds,
+        listen=settings.database.listen,
     )
     if create:
         store.migrate()

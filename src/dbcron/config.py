@@ -122,6 +122,9 @@ class DatabaseSettings(_Section):
     """Largest number of pooled PostgreSQL connections."""
     connect_timeout_seconds: float = Field(default=5, gt=0)
     """How long to wait for a database connection."""
+    listen: Literal["auto", "on", "off"] = "auto"
+    """PostgreSQL LISTEN/NOTIFY for instant wake-ups: ``auto`` uses it except on port
+    6543 (Supabase's transaction pooler); ``off`` for any transaction-mode pooler."""
 
     @field_validator("url")
     @classmethod

@@ -53,6 +53,9 @@ log = logging.getLogger("dbcron.scheduler")
 CLAIM_BATCH = 500
 #: How often SQLite is checked for commits by other processes (a trigger, an update).
 CHANGE_POLL_SECONDS = 0.25
+#: How often PostgreSQL without LISTEN (behind a transaction pooler) is asked whether
+#: work became due earlier than planned: one cheap query.
+POOLER_POLL_SECONDS = 0.5
 #: The longest the scheduler waits between retries while the database is down.
 MAX_BACKOFF_SECONDS = 2.0
 
@@ -160,6 +163,7 @@ class Scheduler:
         self._rescue_timer = _Timer(max(0.5, lease / 4))
         self._data_version: int | None = None
         self._woken = True
+        self._next_turn = 0.0
         self.stats = {"claimed": 0, "missed": 0, "started": 0, "completed": 0, "rejected": 0}
 
     # -- public control ----------------------------------------------------------------
@@ -282,10 +286,16 @@ class Scheduler:
                 self._database_down(exc, "scheduling")
                 next_turn = mono + backoff
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+            self._next_turn = next_turn
             wait = max(0.0, next_turn - self.clock.monotonic())
             wait = min(wait, *(t.remaining(self.clock.monotonic()) for t in self._timers()))
-            if self._stop_listener is None and hasattr(self.store, "data_version"):
-                wait = min(wait, CHANGE_POLL_SECONDS)
+            if self._stop_listener is None:
+                poll = (
+                    CHANGE_POLL_SECONDS
+                    if hasattr(self.store, "data_version")
+                    else POOLER_POLL_SECONDS
+                )
+                wait = min(wait, poll)
             self._woken = self._wake.wait(wait) if wait > 0 else True
             self._wake.clear()
 
@@ -293,10 +303,20 @@ class Scheduler:
         return [self._heartbeat_timer, self._lease_timer, self._rescue_timer]
 
     def _changed_elsewhere(self) -> bool:
-        """SQLite only: did another connection commit since we last looked?"""
+        """Without LISTEN: did work become due that the plan did not expect?
+
+        On SQLite, ``PRAGMA data_version`` says whether another connection committed;
+        on PostgreSQL behind a transaction pooler, the next due time is asked for.
+        """
+        if self._stop_listener is not None:
+            return False
         probe = getattr(self.store, "data_version", None)
         if probe is None:
-            return False
+            nxt = self.store.next_wakeup()
+            if nxt is None:
+                return False
+            due_in = (nxt - self.clock.now()).total_seconds()
+            return self.clock.monotonic() + due_in < self._next_turn - 0.001
         version = int(probe())
         changed = self._data_version is not None and version != self._data_version
         self._data_version = version

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 
 from dbcron.manager import JobManager
 from dbcron.models import Job
@@ -98,7 +99,7 @@ def rows(url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
             return list(conn.execute(sql.replace("%s", "?"), params))
         finally:
             conn.close()
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(url.split("?")[0]) as conn:
         return list(conn.execute(sql, params))  # type: ignore[call-overload]
 
 
@@ -172,10 +173,13 @@ def test_kill_9_is_rescued_and_retried(make_pg_database: Callable[[], str], tmp_
     assert count(url, "status = 'running'") == 0
 
 
+@pytest.mark.parametrize("route", ["direct", "pgbouncer"])
 def test_three_schedulers_on_one_postgres(
-    make_pg_database: Callable[[], str], tmp_path: Path
+    make_pg_database: Callable[[], str], tmp_path: Path, route: str, request: pytest.FixtureRequest
 ) -> None:
     url = make_pg_database()
+    if route == "pgbouncer":  # a transaction-mode pooler, as Supabase's port 6543
+        url = request.getfixturevalue("bouncer").url_for(url.rsplit("/", 1)[1])
     Cli(url, tmp_path, make_env(tmp_path)).ok("init", "--no-maintenance")
     add_jobs(url, 100, "noop", "@every 1s", retry_count=0)
     with (
@@ -201,6 +205,11 @@ def test_three_schedulers_on_one_postgres(
         assert n == int((last - first).total_seconds()) + 1  # no fire lost in between
         assert n >= 28
     assert count(url, "status IN ('failed', 'timeout', 'running')") == 0
+    for output in tmp_path.glob("scheduler-*.out"):
+        text = output.read_text()
+        assert "Traceback" not in text
+        assert " ERROR " not in text
+        assert "database problem" not in text
     # fires claimed in the last moment before the stop wait, pending, for the next start
     assert (
         count(url, "status = 'pending' AND scheduled_for < %s", stopping - timedelta(seconds=3))

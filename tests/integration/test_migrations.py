@@ -67,7 +67,7 @@ def describe(url: str) -> dict[str, Any]:
         finally:
             conn.close()
         return {"objects": objects, "columns": columns}
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(url.split("?")[0]) as conn:
         cols = conn.execute(
             "SELECT table_name, column_name, data_type, is_nullable, column_default "
             "FROM information_schema.columns WHERE table_schema = 'public' "

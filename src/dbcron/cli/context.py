@@ -43,6 +43,7 @@ class CliContext:
                 check_schema=check_schema,
                 pool_size=min(db.pool_size, 4),
                 connect_timeout=db.connect_timeout_seconds,
+                listen=db.listen,
             )
         return self._store
 

@@ -20,11 +20,14 @@ def open_store(
     check_schema: bool = True,
     pool_size: int = 10,
     connect_timeout: float = 5.0,
+    listen: str = "auto",
     clock: Clock | None = None,
 ) -> Store:
     """Open the database named by ``url`` (``sqlite:///path`` or ``postgresql://...``).
 
-    ``create`` lets a missing SQLite file be created (``dbcron init``). With
+    ``create`` lets a missing SQLite file be created (``dbcron init``). ``listen``
+    (``auto``/``on``/``off``) decides whether PostgreSQL LISTEN is used for wake-ups;
+    a ``dbcron_listen=off`` query parameter in the URL says the same. With
     ``check_schema`` the schema must be present and current, or a SchemaError says
     what to run. Raises ConfigError for an unsupported URL and
     DatabaseUnavailableError when the database cannot be reached.
@@ -38,9 +41,12 @@ def open_store(
     elif kind == "postgresql":
         from dbcron.store.postgres import PostgresStore
 
-        store = PostgresStore(
+        pg = PostgresStore(
             target, pool_size=pool_size, connect_timeout=connect_timeout, clock=clock
         )
+        if listen != "auto":
+            pg.listen_enabled = listen == "on"
+        store = pg
     else:  # pragma: no cover - parse_database_url only returns the two kinds
         raise ConfigError(f"unsupported database URL {redact_url(url)}")
     if check_schema:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, cast
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -37,6 +37,20 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def _take_listen_param(url: str) -> tuple[str, bool | None]:
+    """Remove dbcron's own ``dbcron_listen=on|off`` from the URL (libpq would refuse it)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url, None
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    mine = [v for k, v in pairs if k == "dbcron_listen"]
+    if not mine:
+        return url, None
+    rest = urlencode([(k, v) for k, v in pairs if k != "dbcron_listen"])
+    return urlunsplit(parts._replace(query=rest)), mine[-1].lower() in ("on", "true", "1")
+
+
 class PostgresStore(SqlStore):
     """A :class:`~dbcron.store.protocol.Store` in a PostgreSQL database."""
 
@@ -55,8 +69,9 @@ class PostgresStore(SqlStore):
         """Connect to ``url``; an unreachable server is a DatabaseUnavailableError that
         names the URL without its password."""
         super().__init__(clock)
+        url, listen = _take_listen_param(url)
         #: Whether to LISTEN for changes: None decides from the URL (not on port 6543).
-        self.listen_enabled: bool | None = None
+        self.listen_enabled: bool | None = listen
         self._url = url
         self._display = redact_url(url)
         kwargs: dict[str, Any] = {
