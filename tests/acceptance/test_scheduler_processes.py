@@ -246,3 +246,59 @@ def test_postgres_restart_is_survived(tmp_path: Path) -> None:
         assert "database answers again" in log
     finally:
         server.destroy()
+
+
+def test_database_down_at_startup_is_waited_for(tmp_path: Path) -> None:
+    server = make_private_server()
+    try:
+        url = server.url
+        Cli(url, tmp_path, make_env(tmp_path)).ok("init", "--no-maintenance")
+        add_jobs(url, 3, "noop", "@every 1s", retry_count=0)
+        server.stop("fast")
+        with scheduler_process(url, tmp_path, "--executor", "thread") as proc:
+            log = tmp_path / "job_scheduler.log"
+            wait_for(lambda: log.exists() and "database unreachable" in log.read_text(), 20)
+            time.sleep(2)  # it keeps waiting, quietly
+            assert proc.poll() is None
+            server.start()
+            back = datetime.now(UTC)
+            wait_for(
+                lambda: count(url, "status = 'success' AND started_at > %s", back) >= 3,
+                12,
+                what="executions soon after the database answers",
+            )
+        text = log.read_text()
+        assert text.count("database unreachable") == 1
+    finally:
+        server.destroy()
+
+
+def test_killed_backends_are_survived(
+    make_pg_database: Callable[[], str], tmp_path: Path, pg_admin_url: str
+) -> None:
+    url = make_pg_database()
+    name = url.rsplit("/", 1)[1]
+    Cli(url, tmp_path, make_env(tmp_path)).ok("init", "--no-maintenance")
+    add_jobs(url, 5, "noop", "@every 1s", retry_count=0)
+    with scheduler_process(url, tmp_path, "--executor", "thread") as proc:
+        wait_for(lambda: count(url, "status = 'success'") >= 10, 30)
+        for _ in range(3):
+            with psycopg.connect(pg_admin_url, autocommit=True) as admin:
+                killed = admin.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()",
+                    [name],
+                ).fetchone()
+            assert killed is not None and killed[0] >= 1
+            after = datetime.now(UTC)
+            wait_for(
+                lambda: count(url, "status = 'success' AND started_at > %s", after) >= 5,  # noqa: B023
+                5,
+                what="executions within 5 s of the backends being killed",
+            )
+        assert proc.poll() is None
+    duplicates = rows(
+        url, "SELECT job_id, scheduled_for FROM job_executions GROUP BY 1, 2 HAVING count(*) > 1"
+    )
+    assert duplicates == []
+    assert count(url, "status = 'running'") == 0

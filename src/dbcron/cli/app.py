@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -21,9 +22,10 @@ from dbcron.cli import render
 from dbcron.cli.context import CliContext
 from dbcron.cli.timefmt import local, relative
 from dbcron.cron import parse_schedule, preview, validate_timezone
-from dbcron.errors import DbcronError, ValidationError
+from dbcron.errors import DatabaseUnavailableError, DbcronError, ValidationError
 from dbcron.models import ExecutionStatus, Job, JobStatus
 from dbcron.serialize import to_jsonable
+from dbcron.store import Store
 
 app = typer.Typer(
     name="dbcron",
@@ -623,20 +625,48 @@ def start(
     pid_path = (pid_file or Path(sched.pid_file)).absolute()
     log_name = log_file or settings.logging.file
     log_path = str(Path(log_name).absolute()) if log_name else None
-    state.open_store()  # fail now, in the foreground, if the database is not usable
-    state.close()
     if daemon:
         daemonize(pid_path)
     else:
         claim_pid_file(pid_path)
     setup_logging(settings.logging.level, log_path, to_stderr=not daemon)
+    stopping = threading.Event()
+    install_signal_handlers(stopping.set)
     try:
-        store = state.open_store()
+        store = _wait_for_database(state, stopping)
+        if store is None:
+            return
         scheduler = Scheduler(store, sched, database_url=settings.database.url)
         install_signal_handlers(scheduler.stop)
+        if stopping.is_set():
+            return
         scheduler.run()
     finally:
         release_pid_file(pid_path)
+
+
+def _wait_for_database(state: CliContext, stopping: threading.Event) -> Store | None:
+    """Open the database, waiting with backoff (and saying so once) while it is down.
+
+    A scheduler often starts before its database (a container starting, a reboot); it
+    waits instead of dying. A missing schema or a bad URL still fails at once.
+    """
+    import logging
+
+    log = logging.getLogger("dbcron.scheduler")
+    delay, warned = 0.5, False
+    while True:
+        try:
+            return state.open_store()
+        except DatabaseUnavailableError as exc:
+            if state.settings.database.url.startswith("sqlite"):
+                raise  # a missing file is not going to appear by waiting
+            if not warned:
+                log.warning("database unreachable (%s); waiting for it, retrying with backoff", exc)
+                warned = True
+            if stopping.wait(delay):
+                return None
+            delay = min(delay * 2, 10.0)
 
 
 @app.command()
