@@ -251,7 +251,8 @@ def test_postgres_restart_is_survived(tmp_path: Path) -> None:
 def test_database_down_at_startup_is_waited_for(tmp_path: Path) -> None:
     server = make_private_server()
     try:
-        url = server.url
+        # trust auth ignores the password; it is here to prove it never reaches the log
+        url = server.url.replace("postgres@", "postgres:s3cretpw@")
         Cli(url, tmp_path, make_env(tmp_path)).ok("init", "--no-maintenance")
         add_jobs(url, 3, "noop", "@every 1s", retry_count=0)
         server.stop("fast")
@@ -269,6 +270,8 @@ def test_database_down_at_startup_is_waited_for(tmp_path: Path) -> None:
             )
         text = log.read_text()
         assert text.count("database unreachable") == 1
+        assert "s3cretpw" not in text
+        assert "postgres:***@" in text
     finally:
         server.destroy()
 

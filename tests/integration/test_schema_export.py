@@ -130,3 +130,18 @@ def test_supabase_schema_is_secure_and_idempotent(supabase_like: str, tmp_path: 
                         conn.execute("RESET ROLE")
         assert conn.execute("SELECT count(*) FROM jobs").fetchone() == (1,)
         assert conn.execute("SELECT count(*) FROM job_executions").fetchone() == (1,)
+
+
+def test_dbcron_init_on_supabase_is_as_secure(supabase_like: str) -> None:
+    store = open_store(supabase_like, check_schema=False)
+    store.migrate()
+    store.close()
+    with psycopg.connect(supabase_like, autocommit=True) as conn:
+        for role in ("anon", "authenticated"):
+            for table in POSTGRES_TABLES:
+                conn.execute(f"SET ROLE {role}")
+                try:
+                    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                        conn.execute(f"SELECT * FROM {table}")
+                finally:
+                    conn.execute("RESET ROLE")

@@ -199,6 +199,19 @@ class PostgresStore(SqlStore):
         """The full connection URL (with its password): for LISTEN connections only."""
         return self._url
 
+    def migrate(self) -> list[int]:
+        """Apply the migrations, then take every privilege from Supabase's public API
+        roles (``anon``, ``authenticated``) where they exist: Supabase grants them all
+        on new tables by default, and dbcron's tables are not for its REST API."""
+        applied = super().migrate()
+        with self.transaction() as cur:
+            cur.execute(self.sql("public_api_roles"), {})
+            roles = {row["rolname"] for row in cur.fetchall()}
+            if roles == {"anon", "authenticated"}:
+                cur.execute(self.sql("revoke_jobs"), {})
+                cur.execute(self.sql("revoke_papers"), {})
+        return applied
+
     def _lock_migrations(self, cur: Cursor) -> None:
         cur.execute(self.sql("migration_lock"), {})
 

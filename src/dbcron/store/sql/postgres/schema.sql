@@ -22,3 +22,12 @@ INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (%(version)
 
 -- name: max_version
 SELECT coalesce(max(version), 0) AS version FROM dbcron_schema_version;
+
+-- name: public_api_roles
+SELECT rolname FROM pg_roles WHERE rolname IN ('anon', 'authenticated') ORDER BY rolname;
+
+-- name: revoke_jobs
+REVOKE ALL ON TABLE jobs, job_executions, scheduler_nodes, dbcron_schema_version FROM anon, authenticated;
+
+-- name: revoke_papers
+REVOKE ALL ON TABLE papers FROM anon, authenticated;
