@@ -72,7 +72,7 @@ def pg_url(make_pg_database: Callable[[], str]) -> str:
 
 def _truncate(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("TRUNCATE job_executions, jobs, scheduler_nodes CASCADE")
+        conn.execute("TRUNCATE job_executions, jobs, scheduler_nodes, papers CASCADE")
 
 
 @pytest.fixture

@@ -309,8 +309,9 @@ def test_graceful_shutdown(store: Store, db_url: str, manager: JobManager, tmp_p
     with running(store, db_url, executor="process", max_workers=2, shutdown_grace_seconds=3) as s:
         manager.trigger_job(short.job_id)
         manager.trigger_job(stuck.job_id)
-        wait_for(lambda: len(store.list_executions(status=ExecutionStatus.RUNNING)) == 2, 30)
-        wait_for(marker.exists, 30)
+        # worker processes start slowly on a busy 2-core machine
+        wait_for(lambda: len(store.list_executions(status=ExecutionStatus.RUNNING)) == 2, 90)
+        wait_for(marker.exists, 90)
     assert history(store, short.job_id)[0].status is ExecutionStatus.SUCCESS
     stopped = history(store, stuck.job_id)
     assert stopped[0].status is ExecutionStatus.FAILED

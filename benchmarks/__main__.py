@@ -1,0 +1,229 @@
+"""``python -m benchmarks [w1 w2 w3 w4] [--quick] [--runs N]``: run dbcron's benchmarks.
+
+Prints a table of results against the issue's targets and writes JSON to
+``benchmarks/results/latest.json`` (the workloads run now replace their entries; others
+are kept) and to a timestamped file next to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks import w1_burst, w2_lateness, w3_idle, w4_cluster
+from benchmarks.common import environment
+
+RESULTS = Path(__file__).resolve().parent / "results"
+WORKLOADS = ("w1", "w2", "w3", "w4")
+
+
+def _verdict(value: float, target: float, *, higher_is_better: bool) -> str:
+    if math.isnan(value):
+        return "no figure"
+    if higher_is_better:
+        if value >= target:
+            return f"met (x{value / target:.2f})"
+        return f"MISSED ({value / target:.0%} of target, x{target / value:.1f} short)"
+    if value < target:
+        return f"met ({value / target:.0%} of limit)"
+    return f"MISSED (x{value / target:.1f} over)"
+
+
+def summary_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(workload, figure, measured, target and verdict) rows for the table."""
+    rows: list[tuple[str, str, str, str]] = []
+    w1 = results.get("w1")
+    if w1:
+        for c in w1["configs"]:
+            rate, target = c["median_rate_per_s"], c["target_per_s"]
+            rows.append(
+                (
+                    "W1 burst",
+                    f"{c['backend']} {c['mode']} ({c['workers']} workers), median of "
+                    f"{len(c['rates_per_s'])}",
+                    f"{rate:,.0f}/s",
+                    f">= {target:,.0f}/s: "
+                    + _verdict(rate, target, higher_is_better=True)
+                    + ("" if c["all_correct"] else "; WRONG ROW COUNT/DUPLICATES"),
+                )
+            )
+            inst = c.get("instrumented")
+            if inst:
+                k = inst["counts"]
+                extra = ""
+                if "server_commits_per_execution" in k:
+                    extra = f", server xact_commit {k['server_commits_per_execution']}/exec"
+                rows.append(
+                    (
+                        "W1 burst",
+                        f"{c['backend']} {c['mode']}: statements, commits per execution",
+                        f"{k['statements_per_execution']} stmts, "
+                        f"{k['commits_per_execution']} commits{extra}",
+                        "-",
+                    )
+                )
+    w2 = results.get("w2")
+    if w2:
+        for r in w2["runs"]:
+            s, h = r["started_at_minus_scheduled_ms"], r["handler_entry_minus_scheduled_ms"]
+            for key, limit in w2_lateness.TARGETS_MS.items():
+                rows.append(
+                    (
+                        "W2 lateness",
+                        f"{r['backend']} {key} (started_at; handler entry)",
+                        f"{s[key]:.1f} ms; {h[key]:.1f} ms",
+                        f"< {limit:.0f} ms: " + _verdict(s[key], limit, higher_is_better=False),
+                    )
+                )
+    w3 = results.get("w3")
+    if w3:
+        for r in w3["runs"]:
+            b = r["backend"]
+            rows.append(
+                (
+                    "W3 idle",
+                    f"{b} CPU of the process tree over {r['window_seconds']:.0f}s",
+                    f"{r['cpu_seconds_per_minute']:.3f} CPU-s/min",
+                    "< 0.1 CPU-s/min: "
+                    + _verdict(r["cpu_seconds_per_minute"], 0.1, higher_is_better=False),
+                )
+            )
+            rows.append(
+                (
+                    "W3 idle",
+                    f"{b} scheduler RSS",
+                    f"{r['scheduler_rss_mib']:.1f} MiB",
+                    "< 60 MiB: " + _verdict(r["scheduler_rss_mib"], 60, higher_is_better=False),
+                )
+            )
+            rows.append(
+                (
+                    "W3 idle",
+                    f"{b} worker pool RSS ({r['pool_processes']} processes; PSS)",
+                    f"{r['pool_rss_mib']:.1f} MiB ({r['pool_pss_mib']:.1f} MiB)",
+                    "-",
+                )
+            )
+            rows.append(
+                (
+                    "W3 idle",
+                    f"{b} time to ready",
+                    f"{r['ready_seconds']:.2f} s",
+                    "< 1 s: " + _verdict(r["ready_seconds"], 1.0, higher_is_better=False),
+                )
+            )
+    w4 = results.get("w4")
+    if w4:
+        rows.append(
+            (
+                "W4 cluster",
+                f"3 nodes x {w4_cluster.WORKERS} threads, PostgreSQL, median of {len(w4['runs'])}",
+                f"{w4['median_rate_per_s']:,.0f}/s",
+                "zero duplicates: " + ("yes" if w4["all_correct"] else "NO"),
+            )
+        )
+    return rows
+
+
+def print_table(rows: list[tuple[str, str, str, str]]) -> None:
+    """Print ``rows`` as an aligned text table."""
+    head = ("workload", "figure", "measured", "target")
+    widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(4)]
+    line = "  ".join("-" * w for w in widths)
+    print(line)
+    print("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)))
+    print(line)
+    for r in rows:
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)))
+    print(line)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the chosen workloads (all by default) and report."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("workloads", nargs="*", metavar="WORKLOAD", help="w1 w2 w3 w4 (all)")
+    parser.add_argument("--quick", action="store_true", help="small, fast smoke mode")
+    parser.add_argument("--runs", type=int, default=None, help="timed runs for W1 and W4")
+    args = parser.parse_args(argv)
+    unknown = [w for w in args.workloads if w not in WORKLOADS]
+    if unknown:
+        parser.error(f"unknown workload(s) {', '.join(unknown)} (choose from w1 w2 w3 w4)")
+    chosen = args.workloads or list(WORKLOADS)
+    runners: dict[str, Callable[[], dict[str, Any]]] = {
+        "w1": lambda: w1_burst.run(args.quick, args.runs),
+        "w2": lambda: w2_lateness.run(args.quick),
+        "w3": lambda: w3_idle.run(args.quick),
+        "w4": lambda: w4_cluster.run(args.quick, args.runs),
+    }
+    env = environment()
+    print(
+        f"dbcron {env['dbcron_version']} @ {env['dbcron_commit'][:10]}"
+        f"{' (src modified)' if env['src_dirty'] else ''}; {env['nproc']} x {env['cpu_model']}, "
+        f"{env['ram_gib']} GiB; Python {env['python']}, SQLite {env['sqlite']}, "
+        f"PostgreSQL {env['postgresql']}{'; QUICK mode' if args.quick else ''}",
+        flush=True,
+    )
+    results: dict[str, Any] = {}
+    failures: list[str] = []
+    started = time.monotonic()
+    for name in WORKLOADS:
+        if name in chosen:
+            t = time.monotonic()
+            print(f"{name} ...", flush=True)
+            try:
+                results[name] = runners[name]()
+            except Exception as exc:  # keep going: one broken workload must not lose the rest
+                traceback.print_exc()
+                failures.append(name)
+                print(f"{name} FAILED: {exc}", flush=True)
+                continue
+            results[name]["quick"] = args.quick
+            results[name]["seconds"] = round(time.monotonic() - t, 1)
+    total = time.monotonic() - started
+    rows = summary_rows(results)
+    print_table(rows)
+    print(f"total {total:.0f}s", flush=True)
+    _write(results, env, rows, args.quick)
+    if failures:
+        print(f"FAILED workloads: {' '.join(failures)}", flush=True)
+        return 1
+    return 0
+
+
+def _write(
+    results: dict[str, Any],
+    env: dict[str, Any],
+    rows: list[tuple[str, str, str, str]],
+    quick: bool,
+) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    run_doc = {"environment": env, "quick": quick, "workloads": results, "table": rows}
+    (RESULTS / f"{stamp}{'-quick' if quick else ''}.json").write_text(
+        json.dumps(run_doc, indent=2, default=str)
+    )
+    latest_path = RESULTS / "latest.json"
+    latest: dict[str, Any] = {}
+    if latest_path.exists():
+        try:
+            latest = json.loads(latest_path.read_text())
+        except ValueError:
+            latest = {}
+    latest.setdefault("workloads", {}).update(results)
+    latest["environment"] = env
+    latest["updated_at"] = datetime.now(UTC).isoformat()
+    latest["table"] = summary_rows(latest["workloads"])
+    latest_path.write_text(json.dumps(latest, indent=2, default=str))
+    print(f"results: {latest_path} (and {stamp}.json)")
+
+
+if __name__ == "__main__":  # the guard matters: process-mode workers re-import __main__
+    sys.exit(main())
