@@ -132,7 +132,16 @@ ALTER TABLE job_executions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE scheduler_nodes ENABLE ROW LEVEL SECURITY;
 ALTER TABLE dbcron_schema_version ENABLE ROW LEVEL SECURITY;
 
+-- migration 4: queue_index
+-- dbcron schema v4 for PostgreSQL: an index in the order pending executions are taken
+-- (priority first, then run_after), so that taking a batch reads only that batch
+-- instead of sorting every pending row.
+
+CREATE INDEX IF NOT EXISTS job_executions_queue_idx
+    ON job_executions (status, priority DESC, run_after);
+
 -- Record the migrations above, so that dbcron sees a current schema.
 INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (1, 'initial', now()) ON CONFLICT (version) DO NOTHING;
 INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (2, 'papers', now()) ON CONFLICT (version) DO NOTHING;
 INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (3, 'row_level_security', now()) ON CONFLICT (version) DO NOTHING;
+INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (4, 'queue_index', now()) ON CONFLICT (version) DO NOTHING;

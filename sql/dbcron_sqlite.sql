@@ -118,6 +118,15 @@ CREATE TABLE IF NOT EXISTS papers (
 CREATE INDEX IF NOT EXISTS papers_published_idx ON papers (published);
 CREATE INDEX IF NOT EXISTS papers_first_seen_idx ON papers (first_seen_at);
 
+-- migration 3: queue_index
+-- dbcron schema v3 for SQLite: an index in the order pending executions are taken
+-- (priority first, then run_after), so that taking a batch reads only that batch
+-- instead of sorting every pending row.
+
+CREATE INDEX IF NOT EXISTS job_executions_queue_idx
+    ON job_executions (status, priority DESC, run_after);
+
 -- Record the migrations above, so that dbcron sees a current schema.
 INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (1, 'initial', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) ON CONFLICT (version) DO NOTHING;
 INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (2, 'papers', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) ON CONFLICT (version) DO NOTHING;
+INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (3, 'queue_index', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) ON CONFLICT (version) DO NOTHING;

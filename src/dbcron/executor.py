@@ -48,6 +48,9 @@ MAX_LOG_BYTES = 64 * 1024
 SHUTDOWN_MESSAGE = (
     "the scheduler stopped before the execution finished (shutdown grace period over)"
 )
+#: Executions a worker slot may have queued behind the running one: the scheduler hands
+#: work over in larger batches (fewer transactions per execution) without idling slots.
+PREFETCH_PER_WORKER = 1
 #: How long past its timeout a process-mode handler may take before it is killed.
 KILL_GRACE_SECONDS = 0.5
 
@@ -256,21 +259,20 @@ class ThreadExecutor:
         threading.Thread(target=self._watchdog, name="dbcron-watchdog", daemon=True).start()
 
     def free_slots(self) -> int:
-        """How many more executions can start now."""
+        """How many more executions can be handed over now (running or queued)."""
         with self._lock:
-            return self.workers - self._busy
+            return self.workers * (1 + PREFETCH_PER_WORKER) - self._busy
 
     def in_flight(self) -> list[Work]:
-        """Executions running now (not yet reported)."""
+        """Executions handed over and not yet reported (running or queued)."""
         with self._lock:
             return [w for w, _ in self._inflight.values()]
 
     def submit(self, work: Work) -> None:
-        """Run ``work`` on a free slot."""
+        """Queue ``work`` for the next free thread."""
         with self._lock:
             self._busy += 1
-            deadline = None if work.timeout is None else time.monotonic() + work.timeout
-            self._inflight[work.execution.execution_id] = (work, deadline)
+            self._inflight[work.execution.execution_id] = (work, None)
         self._queue.put(work)
 
     def _worker(self) -> None:
@@ -278,8 +280,11 @@ class ThreadExecutor:
             work = self._queue.get()
             if work is None:
                 return
-            report = run_work(work)
             key = work.execution.execution_id
+            with self._lock:  # the timeout counts from when the handler starts
+                if key in self._inflight and work.timeout is not None:
+                    self._inflight[key] = (work, time.monotonic() + work.timeout)
+            report = run_work(work)
             with self._lock:
                 abandoned = key in self._abandoned
                 self._abandoned.discard(key)
@@ -415,12 +420,12 @@ class ProcessExecutor:
         return [s.process.pid for s in self._slots if s.process is not None]
 
     def free_slots(self) -> int:
-        """How many more executions can start now."""
+        """How many more executions can be handed over now (running or queued)."""
         with self._lock:
-            return self.workers - self._busy
+            return self.workers * (1 + PREFETCH_PER_WORKER) - self._busy
 
     def in_flight(self) -> list[Work]:
-        """Executions running now (not yet reported)."""
+        """Executions handed over and not yet reported (running or queued)."""
         with self._lock:
             return list(self._inflight.values())
 

@@ -47,10 +47,11 @@ class FirePlan:
 
 def due_fire_times(
     schedule: Schedule, first: datetime, now: datetime, limit: int
-) -> tuple[list[datetime], int]:
+) -> tuple[list[datetime], int, datetime]:
     """Fire times from ``first`` (itself a fire time) up to ``now``, newest ``limit`` kept.
 
-    Returns the kept times (oldest first) and how many older ones were dropped.
+    Returns the kept times (oldest first), how many older ones were dropped, and the
+    first fire after ``now`` (which is the first fire after the last due one).
     """
     times: list[datetime] = []
     dropped = 0
@@ -61,7 +62,7 @@ def due_fire_times(
             times.pop(0)
             dropped += 1
         current = schedule.next_fire(current)
-    return times, dropped
+    return times, dropped, current
 
 
 def plan_fires(
@@ -86,7 +87,7 @@ def plan_fires(
     first = job.next_execution
     if first is None or first > now:
         return FirePlan([], first)
-    times, dropped = due_fire_times(schedule, first, now, limit)
+    times, dropped, upcoming = due_fire_times(schedule, first, now, limit)
     window = timedelta(seconds=job.catchup_window_seconds)
     fires: list[PlannedFire] = []
     if dropped:
@@ -149,4 +150,4 @@ def plan_fires(
         else:
             fires.append(PlannedFire(t, ExecutionStatus.PENDING, trigger))
     fires.sort(key=lambda f: f.scheduled_for)
-    return FirePlan(fires, schedule.next_fire(now))
+    return FirePlan(fires, upcoming)

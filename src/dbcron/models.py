@@ -204,8 +204,10 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class ClaimSummary:
-    """What one claim of due fires did."""
+    """What one claim of due fires did; ``started`` are the executions it started on
+    the claiming node at once (already ``running``, with their jobs)."""
 
     jobs: int
     pending: int
     missed: int
+    started: tuple[tuple[Execution, Job], ...] = ()

@@ -49,8 +49,9 @@ from dbcron.store.protocol import Store
 
 log = logging.getLogger("dbcron.scheduler")
 
-#: Jobs claimed per transaction; a larger backlog is claimed in several turns.
-CLAIM_BATCH = 500
+#: Jobs claimed per transaction: small enough that the first fires of a large burst
+#: start within milliseconds, large enough to amortise the transaction.
+CLAIM_BATCH = 128
 #: How often SQLite is checked for commits by other processes (a trigger, an update).
 CHANGE_POLL_SECONDS = 0.25
 #: How often PostgreSQL without LISTEN (behind a transaction pooler) is asked whether
@@ -348,11 +349,22 @@ class Scheduler:
         self._flush()
         now = self.clock.now()
         while True:
-            summary = self.store.claim_due(now, self._planner(now), limit=CLAIM_BATCH)
+            summary = self.store.claim_due(
+                now,
+                self._planner(now),
+                limit=CLAIM_BATCH,
+                node_id=self.node_id,
+                lease_until=now + self._lease,
+                start_limit=self.executor.free_slots(),
+            )
+            for execution, job in summary.started:
+                self.executor.submit(Work(execution, job, self.database_url))
             self.stats["claimed"] += summary.pending
             self.stats["missed"] += summary.missed
+            self.stats["started"] += len(summary.started)
             if summary.jobs < CLAIM_BATCH or self._stop.is_set():
                 break
+            self._flush()
         self._dispatch(now)
         return self._sleep_time()
 

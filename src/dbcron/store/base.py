@@ -118,18 +118,6 @@ class SqlStore(ABC):
     def _ids_param(self, ids: Sequence[str]) -> Any:
         """A list of ids as the backend binds it (JSON text on SQLite, an array on PG)."""
 
-    def _returning_many(
-        self, cur: Cursor, sql: str, params_seq: Sequence[Mapping[str, Any]]
-    ) -> list[Row]:
-        """Run one ``... RETURNING`` statement per parameter set; the rows returned."""
-        rows: list[Row] = []
-        for params in params_seq:
-            cur.execute(sql, params)
-            row = cur.fetchone()
-            if row is not None:
-                rows.append(row)
-        return rows
-
     @abstractmethod
     def _notify(self, cur: Cursor) -> None:
         """Tell listening schedulers, in the current transaction, that something changed."""
@@ -441,6 +429,10 @@ class SqlStore(ABC):
         now: datetime,
         planner: Callable[[Job, int], tuple[list[Execution], datetime | None]],
         limit: int = 500,
+        *,
+        node_id: str | None = None,
+        lease_until: datetime | None = None,
+        start_limit: int = 0,
     ) -> ClaimSummary:
         """See :meth:`Store.claim_due`."""
         with self.transaction() as cur:
@@ -453,18 +445,40 @@ class SqlStore(ABC):
             )
             active = {row["job_id"]: int(row["n"]) for row in cur.fetchall()}
             inserts: list[dict[str, Any]] = []
+            starts: list[tuple[Execution, Job]] = []
             advances: list[dict[str, Any]] = []
             pending = missed = 0
             for job in jobs:
                 executions, next_execution = planner(job, active.get(job.job_id, 0))
                 last_fire = None
                 for execution in executions:
-                    inserts.append(self._execution_params(execution))
                     if execution.status is ExecutionStatus.PENDING:
                         pending += 1
                         last_fire = execution.scheduled_for
+                        if (
+                            node_id is not None
+                            and lease_until is not None
+                            and len(starts) < start_limit
+                            and active.get(job.job_id, 0) == 0
+                        ):
+                            # Start it here and now: one transaction instead of two.
+                            active[job.job_id] = 1
+                            starts.append(
+                                (
+                                    execution.with_changes(
+                                        status=ExecutionStatus.RUNNING,
+                                        started_at=now,
+                                        node_id=node_id,
+                                        lease_expires_at=lease_until,
+                                        fencing_token=1,
+                                    ),
+                                    job,
+                                )
+                            )
+                            continue
                     else:
                         missed += 1
+                    inserts.append(self._execution_params(execution))
                 advances.append(
                     {
                         "job_id": job.job_id,
@@ -475,8 +489,22 @@ class SqlStore(ABC):
                 )
             if inserts:
                 cur.executemany(self.sql("insert_execution_if_new"), inserts)
+            started: tuple[tuple[Execution, Job], ...] = ()
+            if starts:
+                # Only a row that this claim really inserted may run: a fire already
+                # recorded (the UNIQUE key) must never start a second time.
+                cur.executemany(
+                    self.sql("insert_execution_if_new"),
+                    [self._execution_params(e) for e, _ in starts],
+                )
+                cur.execute(
+                    self.sql("existing_executions"),
+                    {"ids": self._ids_param([e.execution_id for e, _ in starts])},
+                )
+                inserted = {row["execution_id"] for row in cur.fetchall()}
+                started = tuple((e, j) for e, j in starts if e.execution_id in inserted)
             cur.executemany(self.sql("advance_job"), advances)
-            return ClaimSummary(len(jobs), pending, missed)
+            return ClaimSummary(len(jobs), pending, missed, started)
 
     def acquire(
         self, now: datetime, node_id: str, lease_until: datetime, limit: int
@@ -486,7 +514,7 @@ class SqlStore(ABC):
             return []
         with self.transaction() as cur:
             cur.execute(
-                self.sql("lock_runnable"), {"now": self._encode_ts(now), "limit": limit * 2}
+                self.sql("lock_runnable"), {"now": self._encode_ts(now), "limit": limit + 16}
             )
             candidates = [self._execution(row) for row in cur.fetchall()]
             if not candidates:
@@ -523,21 +551,21 @@ class SqlStore(ABC):
             if not chosen:
                 return []
             stamp, lease = self._encode_ts(now), self._encode_ts(lease_until)
-            rows = self._returning_many(
-                cur,
-                self.sql("start_execution"),
+            # The rows are locked (or, on SQLite, the whole database is): the tokens read
+            # above are current, and every update below applies.
+            cur.executemany(
+                self.sql("start_execution_at"),
                 [
                     {
                         "execution_id": e.execution_id,
                         "now": stamp,
                         "node_id": node_id,
                         "lease_expires_at": lease,
+                        "fencing_token": e.fencing_token + 1,
                     }
                     for e, _ in chosen
                 ],
             )
-            if len(rows) != len(chosen):  # pragma: no cover - the rows are locked
-                raise ConflictError("an execution changed while it was being started")
             return [
                 (
                     e.with_changes(
@@ -545,11 +573,11 @@ class SqlStore(ABC):
                         started_at=now,
                         node_id=node_id,
                         lease_expires_at=lease_until,
-                        fencing_token=int(row["fencing_token"]),
+                        fencing_token=e.fencing_token + 1,
                     ),
                     job,
                 )
-                for (e, job), row in zip(chosen, rows, strict=True)
+                for e, job in chosen
             ]
 
     def complete(self, outcomes: Sequence[Outcome]) -> set[str]:
@@ -570,8 +598,18 @@ class SqlStore(ABC):
             for o in outcomes
         ]
         with self.transaction() as cur:
-            rows = self._returning_many(cur, self.sql("finish_execution"), params)
-            accepted = {row["execution_id"] for row in rows}
+            cur.execute(
+                self.sql("running_tokens"),
+                {"ids": self._ids_param([o.execution_id for o in outcomes])},
+            )
+            tokens = {row["execution_id"]: row["fencing_token"] for row in cur.fetchall()}
+            accepted = {
+                o.execution_id for o in outcomes if tokens.get(o.execution_id) == o.fencing_token
+            }
+            cur.executemany(
+                self.sql("finish_running"),
+                [p for p in params if p["execution_id"] in accepted],
+            )
             retries = [
                 self._execution_params(o.retry)
                 for o in outcomes
@@ -631,7 +669,7 @@ class SqlStore(ABC):
                 retry = retry_for(e, jobs.get(e.job_id))
                 if retry is not None:
                     retries.append(self._execution_params(retry))
-            cur.executemany(self.sql("fail_expired"), params)
+            cur.executemany(self.sql("finish_running"), params)
             if retries:
                 cur.executemany(self.sql("insert_execution_if_new"), retries)
             return expired

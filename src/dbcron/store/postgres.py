@@ -9,10 +9,10 @@ pooler such as PgBouncer or Supabase's port 6543.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
@@ -28,7 +28,7 @@ from dbcron.errors import (
     SchemaError,
     StoreError,
 )
-from dbcron.store.base import Cursor, Row, SqlStore
+from dbcron.store.base import Cursor, SqlStore
 from dbcron.urls import redact_url
 
 
@@ -64,18 +64,22 @@ class PostgresStore(SqlStore):
         pool_size: int = 10,
         connect_timeout: float = 5.0,
         application_name: str = "dbcron",
+        listen: bool | None = None,
         clock: Clock | None = None,
     ) -> None:
         """Connect to ``url``; an unreachable server is a DatabaseUnavailableError that
         names the URL without its password."""
         super().__init__(clock)
-        url, listen = _take_listen_param(url)
+        url, from_url = _take_listen_param(url)
         #: Whether to LISTEN for changes: None decides from the URL (not on port 6543).
-        self.listen_enabled: bool | None = listen
+        #: Off means a transaction-mode pooler: no prepared statements either.
+        self.listen_enabled: bool | None = from_url if from_url is not None else listen
         self._url = url
         self._display = redact_url(url)
         kwargs: dict[str, Any] = {
-            "prepare_threshold": None,
+            # Server-side prepared statements save planning on a direct connection but
+            # break transaction-mode poolers, which is where LISTEN is off too.
+            "prepare_threshold": 5 if self.listen_supported else None,
             "row_factory": dict_row,
             "connect_timeout": max(1, round(connect_timeout)),
             "application_name": application_name,
@@ -126,23 +130,6 @@ class PostgresStore(SqlStore):
 
     def _ids_param(self, ids: Sequence[str]) -> Any:
         return list(ids)
-
-    def _returning_many(
-        self, cur: Cursor, sql: str, params_seq: Sequence[Mapping[str, Any]]
-    ) -> list[Row]:
-        # One pipelined round trip for the whole batch instead of one per row.
-        rows: list[Row] = []
-        if not params_seq:
-            return rows
-        pg_cur = cast("psycopg.Cursor[dict[str, Any]]", cur)
-        pg_cur.executemany(sql, params_seq, returning=True)
-        while True:
-            row = pg_cur.fetchone()
-            if row is not None:
-                rows.append(row)
-            if not pg_cur.nextset():
-                break
-        return rows
 
     def _notify(self, cur: Cursor) -> None:
         cur.execute(self.sql("notify_wakeup"), {})

@@ -142,6 +142,10 @@ class Store(Protocol):
         now: datetime,
         planner: Callable[[Job, int], tuple[list[Execution], datetime | None]],
         limit: int = 500,
+        *,
+        node_id: str | None = None,
+        lease_until: datetime | None = None,
+        start_limit: int = 0,
     ) -> ClaimSummary:
         """Turn due schedules into execution rows, in one transaction.
 
@@ -150,6 +154,12 @@ class Store(Protocol):
         inserts the executions it returns (pending or missed; a fire already recorded is
         left alone thanks to the UNIQUE key) and moves ``next_execution`` on to what the
         planner says, only if nobody moved it meanwhile.
+
+        With ``node_id``, ``lease_until`` and ``start_limit``, up to ``start_limit`` of
+        the new pending executions (one per job with no active execution) are inserted
+        already ``running`` on ``node_id`` and returned in ``started``: the claiming node
+        runs them without a second transaction. Only rows the claim really inserted are
+        returned, so a fire recorded before can never start twice.
         """
         ...
 

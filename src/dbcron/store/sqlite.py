@@ -26,7 +26,6 @@ from dbcron.errors import (
 )
 from dbcron.store.base import Cursor, SqlStore
 
-_TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 #: How long a writer waits for another writer's lock before giving up.
 BUSY_TIMEOUT_SECONDS = 30.0
 
@@ -37,7 +36,8 @@ def encode_timestamp(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
-    return value.astimezone(UTC).strftime(_TS_FORMAT)
+    # isoformat is several times faster than strftime and gives the same text.
+    return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def decode_timestamp(value: str | None) -> datetime | None:

@@ -4,7 +4,7 @@
 -- name: lock_due_jobs
 SELECT * FROM jobs
 WHERE status = 'active' AND next_execution <= %(now)s
-ORDER BY next_execution, priority DESC, job_id
+ORDER BY next_execution
 LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED;
 
@@ -41,30 +41,16 @@ WHERE job_id = %(job_id)s AND next_execution = %(previous)s;
 -- name: lock_runnable
 SELECT * FROM job_executions
 WHERE status = 'pending' AND run_after <= %(now)s
-ORDER BY priority DESC, run_after, created_at
+ORDER BY priority DESC, run_after
 LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED;
-
--- name: start_execution
-UPDATE job_executions
-SET status = 'running', started_at = %(now)s, node_id = %(node_id)s,
-    lease_expires_at = %(lease_expires_at)s, fencing_token = fencing_token + 1
-WHERE execution_id = %(execution_id)s AND status = 'pending'
-RETURNING fencing_token;
 
 -- name: cancel_execution
 UPDATE job_executions
 SET status = 'cancelled', finished_at = %(now)s, error_message = %(reason)s
 WHERE execution_id = %(execution_id)s AND status = 'pending';
 
--- name: finish_execution
-UPDATE job_executions
-SET status = %(status)s, finished_at = %(finished_at)s, duration_seconds = %(duration_seconds)s,
-    result = %(result)s, error_message = %(error_message)s, logs = %(logs)s, lease_expires_at = NULL
-WHERE execution_id = %(execution_id)s AND status = 'running' AND fencing_token = %(fencing_token)s
-RETURNING execution_id;
-
--- name: fail_expired
+-- name: finish_running
 UPDATE job_executions
 SET status = %(status)s, finished_at = %(finished_at)s, duration_seconds = %(duration_seconds)s,
     result = %(result)s, error_message = %(error_message)s, logs = %(logs)s, lease_expires_at = NULL
@@ -103,3 +89,17 @@ SELECT pg_notify('dbcron_wakeup', '');
 
 -- name: listen
 LISTEN dbcron_wakeup;
+
+-- name: running_tokens
+SELECT execution_id, fencing_token FROM job_executions
+WHERE execution_id = ANY(%(ids)s) AND status = 'running'
+FOR UPDATE;
+
+-- name: existing_executions
+SELECT execution_id FROM job_executions WHERE execution_id = ANY(%(ids)s);
+
+-- name: start_execution_at
+UPDATE job_executions
+SET status = 'running', started_at = %(now)s, node_id = %(node_id)s,
+    lease_expires_at = %(lease_expires_at)s, fencing_token = %(fencing_token)s
+WHERE execution_id = %(execution_id)s AND status = 'pending';

@@ -4,7 +4,7 @@
 -- name: lock_due_jobs
 SELECT * FROM jobs
 WHERE status = 'active' AND next_execution <= :now
-ORDER BY next_execution, priority DESC, job_id
+ORDER BY next_execution
 LIMIT :limit;
 
 -- name: active_counts
@@ -39,29 +39,15 @@ WHERE job_id = :job_id AND next_execution = :previous;
 -- name: lock_runnable
 SELECT * FROM job_executions
 WHERE status = 'pending' AND run_after <= :now
-ORDER BY priority DESC, run_after, created_at
+ORDER BY priority DESC, run_after
 LIMIT :limit;
-
--- name: start_execution
-UPDATE job_executions
-SET status = 'running', started_at = :now, node_id = :node_id,
-    lease_expires_at = :lease_expires_at, fencing_token = fencing_token + 1
-WHERE execution_id = :execution_id AND status = 'pending'
-RETURNING fencing_token;
 
 -- name: cancel_execution
 UPDATE job_executions
 SET status = 'cancelled', finished_at = :now, error_message = :reason
 WHERE execution_id = :execution_id AND status = 'pending';
 
--- name: finish_execution
-UPDATE job_executions
-SET status = :status, finished_at = :finished_at, duration_seconds = :duration_seconds,
-    result = :result, error_message = :error_message, logs = :logs, lease_expires_at = NULL
-WHERE execution_id = :execution_id AND status = 'running' AND fencing_token = :fencing_token
-RETURNING execution_id;
-
--- name: fail_expired
+-- name: finish_running
 UPDATE job_executions
 SET status = :status, finished_at = :finished_at, duration_seconds = :duration_seconds,
     result = :result, error_message = :error_message, logs = :logs, lease_expires_at = NULL
@@ -90,3 +76,16 @@ UPDATE scheduler_nodes SET last_heartbeat = :now WHERE node_id = :node_id;
 
 -- name: stop_node
 UPDATE scheduler_nodes SET stopped_at = :now, last_heartbeat = :now WHERE node_id = :node_id;
+
+-- name: running_tokens
+SELECT execution_id, fencing_token FROM job_executions
+WHERE execution_id IN (SELECT value FROM json_each(:ids)) AND status = 'running';
+
+-- name: existing_executions
+SELECT execution_id FROM job_executions WHERE execution_id IN (SELECT value FROM json_each(:ids));
+
+-- name: start_execution_at
+UPDATE job_executions
+SET status = 'running', started_at = :now, node_id = :node_id,
+    lease_expires_at = :lease_expires_at, fencing_token = :fencing_token
+WHERE execution_id = :execution_id AND status = 'pending';
