@@ -57,6 +57,8 @@ EDITABLE_FIELDS = frozenset(
     }
 )
 MAX_NAME_LENGTH = 200
+#: At most this many fires missed during a pause are recorded one by one on resume.
+MAX_PAUSED_FIRES = 100
 #: A node whose heartbeat is older than this (and that did not stop cleanly) is dead.
 NODE_DEAD_AFTER = timedelta(seconds=60)
 
@@ -297,11 +299,43 @@ class JobManager:
         return self._apply(job, {"status": JobStatus.PAUSED}, expected_version=job.version)
 
     def resume_job(self, job_id: str) -> Job:
-        """Make a paused or inactive job active again; next_execution counts from now."""
+        """Make a paused or inactive job active again; next_execution counts from now.
+
+        The fires that fell while the job was paused (since it was last changed) are
+        recorded as ``missed`` executions with the reason, so that none is silently lost.
+        """
         job = self.get_job(job_id)
         if job.status is JobStatus.ACTIVE:
             return job
-        return self._apply(job, {"status": JobStatus.ACTIVE}, expected_version=job.version)
+        resumed = self._apply(job, {"status": JobStatus.ACTIVE}, expected_version=job.version)
+        if job.status is JobStatus.PAUSED and job.updated_at is not None:
+            self.store.insert_executions(self._paused_fires(job, job.updated_at, self.clock.now()))
+        return resumed
+
+    def _paused_fires(self, job: Job, since: datetime, now: datetime) -> list[Execution]:
+        schedule = parse_schedule(job.schedule_expression, job.timezone)
+        fires = schedule.fires_between(since, now, MAX_PAUSED_FIRES + 1)
+        rows = [
+            Execution(
+                job_id=job.job_id,
+                scheduled_for=fire,
+                status=ExecutionStatus.MISSED,
+                trigger=Trigger.SCHEDULE,
+                created_at=now,
+                finished_at=now,
+                error_message=f"missed: the job was paused (paused {since.isoformat()})",
+                priority=job.priority,
+            )
+            for fire in fires[:MAX_PAUSED_FIRES]
+        ]
+        if len(fires) > MAX_PAUSED_FIRES:
+            rows[-1] = rows[-1].with_changes(
+                error_message=(
+                    f"missed: the job was paused (paused {since.isoformat()}); later fires "
+                    f"until {now.isoformat()} were missed too and are not recorded one by one"
+                )
+            )
+        return rows
 
     def trigger_job(self, job_id: str) -> Execution:
         """Record a ``manual`` pending execution that runs as soon as a scheduler sees it."""

@@ -136,3 +136,20 @@ def test_status_and_types_and_config(cli: Cli) -> None:
     config = {row["key"]: row for row in cli.ok("config", "--json").json()}
     assert config["database.url"]["source"] == "flag --db"
     assert config["scheduler.check_interval_seconds"]["value"] == 60
+
+
+def test_run_one_job_in_the_foreground(cli: Cli) -> None:
+    cli.ok("init", "--no-maintenance")
+    ok_id = cli.ok(
+        "create", "cwd", "python", "@daily", "--config", '{"callable": "os:getcwd"}', "--json"
+    ).json()["job_id"]
+    ran = cli.ok("run", ok_id[:8], "--json").json()
+    assert (ran["status"], ran["trigger"], ran["result"]) == ("success", "manual", str(cli.cwd))
+    bad_id = cli.ok(
+        "create", "bad", "shell", "@daily", "--config", '{"command": ["false"]}', "--json"
+    ).json()["job_id"]
+    failed = cli("run", bad_id)
+    assert failed.code == 1
+    assert "command exited with status 1" in failed.out
+    history = cli.ok("history", "--json").json()
+    assert {(e["job_id"], e["status"]) for e in history} == {(ok_id, "success"), (bad_id, "failed")}

@@ -265,8 +265,8 @@ def test_database_down_at_startup_is_waited_for(tmp_path: Path) -> None:
             back = datetime.now(UTC)
             wait_for(
                 lambda: count(url, "status = 'success' AND started_at > %s", back) >= 3,
-                12,
-                what="executions soon after the database answers",
+                5,
+                what="executions within 5 s of the database answering",
             )
         text = log.read_text()
         assert text.count("database unreachable") == 1

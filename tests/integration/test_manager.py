@@ -263,3 +263,20 @@ def test_status_flags_dead_nodes(manager: JobManager, store: Store, clock: FakeC
         "gone": "dead",
         "done": "stopped",
     }
+
+
+def test_resume_records_the_fires_missed_while_paused(
+    manager: JobManager, clock: FakeClock
+) -> None:
+    created = manager.create_job(job(schedule_expression="*/10 * * * *"))
+    manager.pause_job(created.job_id)
+    clock.advance(3600)  # paused 12:00:30 .. 13:00:30: fires 12:10 .. 13:00
+    manager.resume_job(created.job_id)
+    missed = manager.history(created.job_id, limit=100)
+    assert sorted(e.scheduled_for.minute for e in missed) == [0, 10, 20, 30, 40, 50]
+    assert {e.status for e in missed} == {ExecutionStatus.MISSED}
+    assert all("paused" in (e.error_message or "") for e in missed)
+    manager.pause_job(created.job_id)
+    clock.advance(86400 * 2)
+    manager.resume_job(created.job_id)
+    assert len(manager.history(created.job_id, limit=1000)) == 6 + 100

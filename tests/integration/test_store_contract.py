@@ -277,3 +277,16 @@ def test_nodes_start_empty(store: Store) -> None:
 def _execute(store: Store, sql: str, params: dict[str, object]) -> None:
     with store.transaction() as cur:  # type: ignore[attr-defined]
         cur.execute(sql, params)
+
+
+def test_libpq_parameters_in_the_url_are_honoured(pg_url: str) -> None:
+    from dbcron.store import open_store as open_
+
+    url = f"{pg_url}?sslmode=disable&application_name=dbcron-contract&connect_timeout=3"
+    store = open_(url)
+    try:
+        with store.transaction() as cur:  # type: ignore[attr-defined]
+            cur.execute("SELECT current_setting('application_name') AS name", {})
+            assert cur.fetchone()["name"] == "dbcron-contract"
+    finally:
+        store.close()

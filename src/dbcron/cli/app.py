@@ -666,7 +666,7 @@ def _wait_for_database(state: CliContext, stopping: threading.Event) -> Store | 
                 warned = True
             if stopping.wait(delay):
                 return None
-            delay = min(delay * 2, 10.0)
+            delay = min(delay * 2, 2.0)  # so that it resumes within seconds of the database
 
 
 @app.command()

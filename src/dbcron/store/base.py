@@ -358,6 +358,22 @@ class SqlStore(ABC):
             ) from exc
         return execution
 
+    def insert_executions(self, executions: Sequence[Execution]) -> None:
+        """See :meth:`Store.insert_executions`."""
+        if not executions:
+            return
+        with self.transaction() as cur:
+            cur.executemany(
+                self.sql("insert_execution_if_new"),
+                [
+                    self._execution_params(
+                        e if e.run_after is not None else e.with_changes(run_after=e.scheduled_for)
+                    )
+                    for e in executions
+                ],
+            )
+            self._notify(cur)
+
     def get_execution(self, execution_id: str) -> Execution | None:
         """See :meth:`Store.get_execution`."""
         row = self._fetchone("get_execution", {"execution_id": execution_id})

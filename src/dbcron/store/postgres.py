@@ -82,8 +82,9 @@ class PostgresStore(SqlStore):
             "prepare_threshold": 5 if self.listen_supported else None,
             "row_factory": dict_row,
             "connect_timeout": max(1, round(connect_timeout)),
-            "application_name": application_name,
         }
+        if "application_name" not in url:  # the URL's own libpq parameters win
+            kwargs["application_name"] = application_name
         try:
             # One direct attempt first: it fails fast with the server's own reason.
             psycopg.connect(url, **kwargs).close()

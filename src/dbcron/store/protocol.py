@@ -108,6 +108,11 @@ class Store(Protocol):
         """
         ...
 
+    def insert_executions(self, executions: Sequence[Execution]) -> None:
+        """Insert many execution rows in one transaction; a fire already recorded
+        (the UNIQUE key) is left as it is."""
+        ...
+
     def get_execution(self, execution_id: str) -> Execution | None:
         """The execution with this id, or None."""
         ...
