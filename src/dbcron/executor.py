@@ -461,30 +461,29 @@ class ProcessExecutor:
                 return report
         except (EOFError, OSError, ValueError) as exc:
             code = slot.process.exitcode if slot.process is not None else None
-            slot.kill()
-            took = round(time.monotonic() - started, 6)
-            if self._stopping:
-                return Report(ExecutionStatus.FAILED, took, error_message=SHUTDOWN_MESSAGE)
-            slot.spawn()
-            return Report(
+            return self._replace_worker(
+                slot,
+                started,
                 ExecutionStatus.FAILED,
-                took,
-                error_message=(
-                    f"worker process died while running the handler (exit code {code}): {exc}"
-                ),
+                f"worker process died while running the handler (exit code {code}): {exc}",
             )
+        return self._replace_worker(
+            slot,
+            started,
+            ExecutionStatus.TIMEOUT,
+            f"timed out after {work.timeout:g}s; the worker process was killed and replaced",
+        )
+
+    def _replace_worker(
+        self, slot: _Slot, started: float, status: ExecutionStatus, message: str
+    ) -> Report:
+        """Kill the slot's worker and, unless we are stopping, start a fresh one."""
         slot.kill()
         took = round(time.monotonic() - started, 6)
         if self._stopping:
             return Report(ExecutionStatus.FAILED, took, error_message=SHUTDOWN_MESSAGE)
         slot.spawn()
-        return Report(
-            ExecutionStatus.TIMEOUT,
-            took,
-            error_message=(
-                f"timed out after {work.timeout:g}s; the worker process was killed and replaced"
-            ),
-        )
+        return Report(status, took, error_message=message)
 
     def stop(self, kill: bool = False) -> list[Work]:
         """Stop the workers (killing busy ones when ``kill``); return unfinished works."""
