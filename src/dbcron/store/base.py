@@ -505,6 +505,9 @@ class SqlStore(ABC):
                 )
             if inserts:
                 cur.executemany(self.sql("insert_execution_if_new"), inserts)
+                if pending > len(starts):
+                    # Pending work this node will not start now: wake the other nodes.
+                    self._notify(cur)
             started: tuple[tuple[Execution, Job], ...] = ()
             if starts:
                 # Only a row that this claim really inserted may run: a fire already
