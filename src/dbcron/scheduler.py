@@ -53,7 +53,7 @@ log = logging.getLogger("dbcron.scheduler")
 #: start within milliseconds, large enough to amortise the transaction.
 CLAIM_BATCH = 128
 #: How often SQLite is checked for commits by other processes (a trigger, an update).
-CHANGE_POLL_SECONDS = 0.25
+CHANGE_POLL_SECONDS = 0.4
 #: How often PostgreSQL without LISTEN (behind a transaction pooler) is asked whether
 #: work became due earlier than planned: one cheap query.
 POOLER_POLL_SECONDS = 0.5
@@ -65,7 +65,7 @@ class DatabaseClock:
     """The database's clock, read cheaply: the offset between it and the local clock is
     measured every ``refresh`` seconds and applied to the local clock in between."""
 
-    def __init__(self, store: Store, local: Clock, refresh: float = 10.0) -> None:
+    def __init__(self, store: Store, local: Clock, refresh: float = 30.0) -> None:
         self._store = store
         self._local = local
         self._refresh = refresh
@@ -160,8 +160,8 @@ class Scheduler:
         lease = float(self.settings.lease_seconds)
         self._lease = timedelta(seconds=lease)
         self._lease_timer = _Timer(max(0.5, lease / 3))
-        self._heartbeat_timer = _Timer(max(0.5, min(10.0, lease / 3)))
-        self._rescue_timer = _Timer(max(0.5, lease / 4))
+        self._heartbeat_timer = _Timer(max(0.5, min(15.0, lease / 2)))
+        self._rescue_timer = _Timer(max(0.5, lease / 3))
         self._data_version: int | None = None
         self._woken = True
         self._next_turn = 0.0

@@ -162,7 +162,7 @@ class PostgresStore(SqlStore):
                         delay = 0.2
                         callback()  # anything that changed while we were not listening
                         while not stop.is_set():
-                            for _ in conn.notifies(timeout=0.5, stop_after=1):
+                            for _ in conn.notifies(timeout=2.0, stop_after=1):
                                 callback()
                 except psycopg.Error:
                     if stop.wait(delay):
