@@ -147,12 +147,7 @@ class JobManager:
         _check_int("catchup_window_seconds", job.catchup_window_seconds, minimum=0)
         _check_int("max_concurrency", job.max_concurrency, minimum=1)
         _check_int("priority", job.priority, minimum=-1000, maximum=1000)
-        for name, enum in (
-            ("status", JobStatus),
-            ("misfire_policy", MisfirePolicy),
-            ("overlap_policy", OverlapPolicy),
-            ("retry_backoff", RetryBackoff),
-        ):
+        for name, enum in _ENUM_FIELDS.items():
             value = getattr(job, name)
             if not isinstance(value, enum):
                 allowed = ", ".join(m.value for m in enum)
@@ -168,11 +163,7 @@ class JobManager:
         ``paused``, never ``deleted``.
         """
         job = job.with_changes(
-            name=job.name.strip() if isinstance(job.name, str) else job.name,
-            status=_enum(JobStatus, job.status, "status"),
-            misfire_policy=_enum(MisfirePolicy, job.misfire_policy, "misfire_policy"),
-            overlap_policy=_enum(OverlapPolicy, job.overlap_policy, "overlap_policy"),
-            retry_backoff=_enum(RetryBackoff, job.retry_backoff, "retry_backoff"),
+            **_normalised({name: getattr(job, name) for name in ("name", *_ENUM_FIELDS)}),
             timeout_seconds=(
                 self.defaults.timeout_seconds
                 if job.timeout_seconds is None
@@ -222,17 +213,7 @@ class JobManager:
             "deleted",
         ):
             raise ValidationError(f"job {current.job_id} is deleted; it cannot be changed")
-        for name, enum in (
-            ("status", JobStatus),
-            ("misfire_policy", MisfirePolicy),
-            ("overlap_policy", OverlapPolicy),
-            ("retry_backoff", RetryBackoff),
-        ):
-            if name in changes:
-                changes[name] = _enum(enum, changes[name], name)
-        if isinstance(changes.get("name"), str):
-            changes["name"] = changes["name"].strip()
-        updated = current.with_changes(**changes)
+        updated = current.with_changes(**_normalised(changes))
         schedule = self.validate(updated)
         now = self.clock.now()
         timing_changed = any(
@@ -432,6 +413,26 @@ class JobManager:
         if job.status is not JobStatus.ACTIVE:
             return None
         return schedule.next_fire(now)
+
+
+#: Job fields whose values are enum members (given as members or as their text).
+_ENUM_FIELDS: dict[str, Any] = {
+    "status": JobStatus,
+    "misfire_policy": MisfirePolicy,
+    "overlap_policy": OverlapPolicy,
+    "retry_backoff": RetryBackoff,
+}
+
+
+def _normalised(fields_: dict[str, Any]) -> dict[str, Any]:
+    """``fields_`` with enum fields turned into members and the name stripped."""
+    out = dict(fields_)
+    for name, enum in _ENUM_FIELDS.items():
+        if name in out:
+            out[name] = _enum(enum, out[name], name)
+    if isinstance(out.get("name"), str):
+        out["name"] = out["name"].strip()
+    return out
 
 
 def _enum(enum: Any, value: Any, name: str) -> Any:

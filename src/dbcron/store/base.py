@@ -365,12 +365,7 @@ class SqlStore(ABC):
         with self.transaction() as cur:
             cur.executemany(
                 self.sql("insert_execution_if_new"),
-                [
-                    self._execution_params(
-                        e if e.run_after is not None else e.with_changes(run_after=e.scheduled_for)
-                    )
-                    for e in executions
-                ],
+                [self._execution_params(e) for e in executions],  # run_after defaults there
             )
             self._notify(cur)
 
