@@ -144,11 +144,33 @@ ALTER TABLE dbcron_schema_version ENABLE ROW LEVEL SECURITY;
 CREATE INDEX IF NOT EXISTS job_executions_queue_idx
     ON job_executions (status, priority DESC, run_after);
 
+-- migration 5: partial_engine_indexes
+-- dbcron schema v5 for PostgreSQL: the engine's indexes hold only the rows the engine
+-- looks for. Pending and running executions are a handful; the history is millions of rows.
+-- Full-table (status, ...) indexes made every history row cost index writes and let
+-- the planner scan all pending rows to count one job's; partial indexes do neither.
+
+DROP INDEX IF EXISTS job_executions_runnable_idx;
+DROP INDEX IF EXISTS job_executions_queue_idx;
+
+-- The order pending executions are taken in (priority first, then run_after).
+CREATE INDEX IF NOT EXISTS job_executions_queue_idx
+    ON job_executions (priority DESC, run_after) WHERE status = 'pending';
+
+-- The earliest pending execution (when the scheduler must wake up next).
+CREATE INDEX IF NOT EXISTS job_executions_next_run_idx
+    ON job_executions (run_after) WHERE status = 'pending';
+
+-- A job's active executions (overlap and concurrency checks).
+CREATE INDEX IF NOT EXISTS job_executions_active_idx
+    ON job_executions (job_id, status) WHERE status IN ('pending', 'running');
+
 -- Record the migrations above, so that dbcron sees a current schema.
 INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (1, 'initial', now()) ON CONFLICT (version) DO NOTHING;
 INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (2, 'papers', now()) ON CONFLICT (version) DO NOTHING;
 INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (3, 'row_level_security', now()) ON CONFLICT (version) DO NOTHING;
 INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (4, 'queue_index', now()) ON CONFLICT (version) DO NOTHING;
+INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (5, 'partial_engine_indexes', now()) ON CONFLICT (version) DO NOTHING;
 
 -- Undo Supabase's default grants on new tables to its public API roles.
 REVOKE ALL ON TABLE jobs FROM anon, authenticated;

@@ -474,6 +474,7 @@ class Schedule:
     expression: str
     timezone: str = "UTC"
     _compiled: _Compiled = field(init=False, repr=False, compare=False)
+    _memo: dict[datetime, datetime] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.expression, str):
@@ -493,6 +494,7 @@ class Schedule:
         object.__setattr__(self, "expression", expression)
         object.__setattr__(self, "timezone", zone_name)
         object.__setattr__(self, "_compiled", compiled)
+        object.__setattr__(self, "_memo", {})
 
     @property
     def is_interval(self) -> bool:
@@ -519,12 +521,21 @@ class Schedule:
         compiled = self._compiled
         if compiled.interval is not None:
             return _next_interval(after_utc, compiled.interval)
+        # Many jobs share a schedule and fire together (every job on "* * * * *" at a
+        # minute boundary): the answer for one is the answer for all, so remember it.
+        memo = self._memo
+        known = memo.get(after_utc)
+        if known is not None:
+            return known
         fire = self._w_next(after_utc) if compiled.w_dom else self._cron_next(after_utc)
         if fire is None:
             raise CronError(
                 f"schedule {self.expression!r} has no fire time within 50 years "
                 f"after {after_utc.isoformat()}"
             )
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        memo[after_utc] = fire
         return fire
 
     def fires(self, after: datetime) -> Iterator[datetime]:
@@ -647,6 +658,10 @@ class Schedule:
             fire_utc = fire.astimezone(UTC)
             if fire_utc > after_utc:
                 return fire_utc
+
+
+#: Answers of :meth:`Schedule.next_fire` remembered per schedule (cleared when full).
+_MEMO_SIZE = 256
 
 
 @functools.lru_cache(maxsize=16384)

@@ -118,16 +118,70 @@ class BoundedLog(io.TextIOBase):
             return text or None
 
 
-class _ThreadFilter(logging.Filter):
-    def __init__(self, thread_id: int) -> None:
-        super().__init__()
-        self.thread_id = thread_id
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.thread == self.thread_id
-
-
 _FORMAT = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+class _SinkHandler(logging.Handler):
+    """Writes records into one execution's :class:`BoundedLog`.
+
+    It lives for one execution only, so it skips ``logging.Handler.__init__``, which
+    takes logging's global lock twice (at-fork registration and the shutdown list): with
+    many executions a second in thread mode that lock was the workers' main contention.
+    """
+
+    def __init__(self, sink: BoundedLog) -> None:
+        logging.Filterer.__init__(self)
+        self._name = None
+        self.level = logging.NOTSET
+        self.formatter = _FORMAT
+        self._closed = False
+        self.lock = threading.RLock()
+        self.sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Append the formatted record."""
+        try:
+            self.sink.write(self.format(record) + "\n")
+        except Exception:  # a broken record must not break the execution
+            self.handleError(record)
+
+
+class _CaptureRouter(logging.Handler):
+    """The one root handler that routes records of other loggers to the capture of the
+    execution that logged them: by thread in thread mode, every record in a worker
+    process (where one execution runs at a time). Installed once, never per execution."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(_FORMAT)
+        self.by_thread: dict[int, BoundedLog] = {}
+        self.whole_process: BoundedLog | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Append the record to the sink of its thread (or of the process), if any."""
+        sink = self.whole_process or self.by_thread.get(record.thread or 0)
+        if sink is None:
+            return
+        try:
+            sink.write(self.format(record) + "\n")
+        except Exception:
+            self.handleError(record)
+
+
+_router: _CaptureRouter | None = None
+_router_lock = threading.Lock()
+
+
+def _capture_router() -> _CaptureRouter:
+    """The root logger's capture router, installed on first use."""
+    global _router
+    if _router is None:
+        with _router_lock:
+            if _router is None:
+                router = _CaptureRouter()
+                logging.getLogger().addHandler(router)
+                _router = router
+    return _router
 
 
 def ensure_capture_level(level: int = logging.INFO) -> None:
@@ -141,30 +195,31 @@ def ensure_capture_level(level: int = logging.INFO) -> None:
     if previous <= level:
         return
     for handler in root.handlers:
-        if handler.level < previous:
+        if handler.level < previous and not isinstance(handler, _CaptureRouter):
             handler.setLevel(previous)
     root.setLevel(level)
 
 
 def run_work(work: Work, *, capture_stdio: bool = False) -> Report:
-    """Run the handler of ``work`` here and now; never raises (except BaseExceptions)."""
+    """Run the handler of ``work`` here and now; never raises (except BaseExceptions).
+
+    ``capture_stdio`` (process mode, one execution per process) also captures stdout,
+    stderr and every thread's logging; otherwise only the calling thread's logging and
+    ``ctx.logger`` (from any thread) are captured.
+    """
+    router = _capture_router()
     ensure_capture_level()
     sink = BoundedLog()
-    handler = logging.StreamHandler(sink)
-    handler.setFormatter(_FORMAT)
     # ctx.logger: a private logger (not kept in logging's registry) that captures what
     # the handler logs from any thread it starts, e.g. the shell handler's output pumps.
     job_logger = logging.Logger(f"dbcron.job.{work.job.job_type}", logging.INFO)
     job_logger.propagate = False
-    job_logger.addHandler(handler)
-    # Other loggers reach the capture through the root logger. In thread mode several
-    # executions share the process, so only records of this thread are taken there.
-    root_handler = logging.StreamHandler(sink)
-    root_handler.setFormatter(_FORMAT)
-    if not capture_stdio:
-        root_handler.addFilter(_ThreadFilter(threading.get_ident()))
-    root = logging.getLogger()
-    root.addHandler(root_handler)
+    job_logger.handlers = [_SinkHandler(sink)]  # not addHandler: no global lock needed
+    thread_id = threading.get_ident()
+    if capture_stdio:
+        router.whole_process = sink
+    else:
+        router.by_thread[thread_id] = sink
     started = time.monotonic()
     deadline = None if work.timeout is None else started + work.timeout
     ctx = HandlerContext(
@@ -175,18 +230,20 @@ def run_work(work: Work, *, capture_stdio: bool = False) -> Report:
         deadline=deadline,
         database_url=work.database_url,
     )
-    stdio: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
-    if capture_stdio:
-        stack = contextlib.ExitStack()
-        stack.enter_context(contextlib.redirect_stdout(sink))
-        stack.enter_context(contextlib.redirect_stderr(sink))
-        stdio = stack
     try:
-        with stdio:
+        if capture_stdio:
+            with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+                report = _call(ctx, started)
+        else:
             report = _call(ctx, started)
     finally:
-        root.removeHandler(root_handler)
+        if capture_stdio:
+            router.whole_process = None
+        else:
+            router.by_thread.pop(thread_id, None)
     logs = sink.getvalue()
+    if logs is None:
+        return report
     return Report(
         report.status,
         report.duration_seconds,

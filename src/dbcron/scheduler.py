@@ -35,6 +35,7 @@ from dbcron.errors import CronError, DbcronError, StoreError
 from dbcron.executor import SHUTDOWN_MESSAGE, Executor, Report, Work, make_executor
 from dbcron.misfire import plan_fires
 from dbcron.models import (
+    ClaimSummary,
     Execution,
     ExecutionStatus,
     Job,
@@ -52,6 +53,11 @@ log = logging.getLogger("dbcron.scheduler")
 #: Jobs claimed per transaction: small enough that the first fires of a large burst
 #: start within milliseconds, large enough to amortise the transaction.
 CLAIM_BATCH = 128
+#: Due fires that no worker slot could take for this long are recorded as pending
+#: executions (any node may run them; they keep their place in line). Until then they
+#: wait in the jobs table, so that most fires cost one row insert and one update.
+#: Well below the misfire grace, so that waiting for a slot never makes a fire "late".
+QUEUE_AFTER_SECONDS = 2.0
 #: How often SQLite is checked for commits by other processes (a trigger, an update).
 CHANGE_POLL_SECONDS = 0.4
 #: How often PostgreSQL without LISTEN (behind a transaction pooler) is asked whether
@@ -344,29 +350,63 @@ class Scheduler:
             self._rescue_timer.done(mono)
 
     def _turn(self) -> float:
-        """Write completions, claim due fires, start what fits; returns seconds until the
-        next turn is needed."""
+        """Write completions, start recorded work, claim due fires; returns seconds
+        until the next turn is needed."""
         self._flush()
         now = self.clock.now()
-        while True:
+        # 1. Work already recorded and waiting (retries, triggers, queued fires) first:
+        #    it is older than anything claimed below.
+        self._dispatch(now)
+        # 2. Due fires this node has room for: claimed and started in one transaction
+        #    (one row insert and one completion update per execution).
+        saturated = self._claim_and_start(now)
+        # 3. Due fires that no slot could take for QUEUE_AFTER_SECONDS are recorded as
+        #    pending executions, on time: any node may then run them, in order.
+        if saturated and not self._stop.is_set():
+            self._queue_overdue(now)
+        return self._sleep_time()
+
+    def _claim_and_start(self, now: datetime) -> bool:
+        """Claim as many due jobs as there are free slots and start their fires; True
+        when the slots ran out before the due jobs did."""
+        while not self._stop.is_set():
+            free = self.executor.free_slots()
+            if free <= 0:
+                return True
+            limit = min(CLAIM_BATCH, free)
+            # Each batch reads the clock again: it is the recorded started_at.
+            now = self.clock.now()
+            lease_until = now + self._lease
+            planner = self._planner(now)
             summary = self.store.claim_due(
                 now,
-                self._planner(now),
-                limit=CLAIM_BATCH,
+                planner,
+                limit=limit,
                 node_id=self.node_id,
-                lease_until=now + self._lease,
-                start_limit=self.executor.free_slots(),
+                lease_until=lease_until,
+                start_limit=free,
             )
-            for execution, job in summary.started:
-                self.executor.submit(Work(execution, job, self.database_url))
-            self.stats["claimed"] += summary.pending
-            self.stats["missed"] += summary.missed
-            self.stats["started"] += len(summary.started)
-            if summary.jobs < CLAIM_BATCH or self._stop.is_set():
-                break
+            self._count_claim(summary)
+            if summary.jobs < limit:
+                return False
             self._flush()
-        self._dispatch(now)
-        return self._sleep_time()
+        return False
+
+    def _queue_overdue(self, now: datetime) -> None:
+        planner = self._planner(now)
+        cutoff = now - timedelta(seconds=QUEUE_AFTER_SECONDS)
+        while not self._stop.is_set():
+            summary = self.store.claim_due(now, planner, limit=CLAIM_BATCH, due_before=cutoff)
+            self._count_claim(summary)
+            if summary.jobs < CLAIM_BATCH:
+                return
+
+    def _count_claim(self, summary: ClaimSummary) -> None:
+        for execution, job in summary.started:
+            self.executor.submit(Work(execution, job, self.database_url))
+        self.stats["claimed"] += summary.pending
+        self.stats["missed"] += summary.missed
+        self.stats["started"] += len(summary.started)
 
     def _dispatch(self, now: datetime) -> None:
         free = self.executor.free_slots()
@@ -388,8 +428,9 @@ class Scheduler:
         if nxt is not None:
             limit = min(limit, max(0.0, (nxt - self.clock.now()).total_seconds()))
         if limit == 0.0 and self.executor.free_slots() == 0:
-            # Work is due but every slot is busy: a finishing execution wakes us.
-            return float(self.settings.check_interval_seconds)
+            # Work is due but every slot is busy: a finishing execution wakes us, and
+            # fires left waiting are queued after QUEUE_AFTER_SECONDS at the latest.
+            return min(float(self.settings.check_interval_seconds), QUEUE_AFTER_SECONDS)
         return limit
 
     # -- planning --------------------------------------------------------------------------

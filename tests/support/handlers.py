@@ -61,3 +61,22 @@ def custom_greet(ctx: Any) -> dict[str, Any]:
     """A custom handler named by dotted path: greets whom its config says."""
     ctx.logger.info("greeting %s", ctx.config.get("who"))
     return {"greeting": f"hello {ctx.config.get('who', 'world')}"}
+
+
+def log_from_threads(ctx: Any) -> str:
+    """Logs through ctx.logger and the root logger, from this thread and from another."""
+    import logging
+    import threading
+
+    ctx.logger.info("ctx logger, handler thread")
+    logging.getLogger("tests.own").info("root logging, handler thread")
+
+    def other() -> None:
+        ctx.logger.info("ctx logger, helper thread")
+        logging.getLogger("tests.other").info("root logging, helper thread")
+
+    helper = threading.Thread(target=other)
+    helper.start()
+    helper.join()
+    print("printed to stdout")
+    return "ok"

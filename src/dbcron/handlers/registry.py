@@ -8,6 +8,7 @@ point group of an installed package.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata
 import threading
@@ -43,7 +44,7 @@ class HandlerSpec:
             return self.func
         if self.func_path is None:
             raise JobTypeError(f"job type {self.name!r} has no handler function")
-        return import_callable(self.func_path)
+        return _import_cached(self.func_path)
 
     def json_schema(self) -> dict[str, Any]:
         """The config's JSON schema (an open object when the type declares none)."""
@@ -158,6 +159,13 @@ class HandlerRegistry:
                 own = {k: v for k, v in config.items() if k != "handler"}
                 _check(custom, own, f"config of custom handler {custom.name!r}")
         return config
+
+
+@functools.lru_cache(maxsize=256)
+def _import_cached(path: str) -> HandlerFunc:
+    """:func:`import_callable`, looked up once per path (a built-in type's handler is
+    resolved for every execution; failures are not cached)."""
+    return import_callable(path)
 
 
 def import_callable(path: str) -> HandlerFunc:

@@ -37,6 +37,15 @@ from dbcron.store.sqlfiles import load_migrations, load_queries
 
 _PREFIX = re.compile(r"^[0-9a-f-]{1,36}$")
 
+# Stored state text to enum member: a dict lookup is several times cheaper than calling
+# the enum, and rows are decoded on the engine's hot path.
+_JOB_STATUS = {m.value: m for m in JobStatus}
+_EXECUTION_STATUS = {m.value: m for m in ExecutionStatus}
+_TRIGGER = {m.value: m for m in Trigger}
+_MISFIRE = {m.value: m for m in MisfirePolicy}
+_OVERLAP = {m.value: m for m in OverlapPolicy}
+_BACKOFF = {m.value: m for m in RetryBackoff}
+
 Row = Mapping[str, Any]
 
 
@@ -209,28 +218,29 @@ class SqlStore(ABC):
         }
 
     def _job(self, row: Row) -> Job:
+        ts = self._decode_ts
         return Job(
             job_id=row["job_id"],
             name=row["name"],
             job_type=row["job_type"],
             schedule_expression=row["schedule_expression"],
             config=self._decode_json(row["config"]),
-            status=JobStatus(row["status"]),
+            status=_JOB_STATUS[row["status"]],
             description=row["description"],
             timeout_seconds=row["timeout_seconds"],
             retry_count=row["retry_count"],
             retry_delay_seconds=row["retry_delay_seconds"],
-            created_at=self._decode_ts(row["created_at"]),
-            updated_at=self._decode_ts(row["updated_at"]),
-            last_execution=self._decode_ts(row["last_execution"]),
-            next_execution=self._decode_ts(row["next_execution"]),
+            created_at=ts(row["created_at"]),
+            updated_at=ts(row["updated_at"]),
+            last_execution=ts(row["last_execution"]),
+            next_execution=ts(row["next_execution"]),
             timezone=row["timezone"],
-            misfire_policy=MisfirePolicy(row["misfire_policy"]),
+            misfire_policy=_MISFIRE[row["misfire_policy"]],
             catchup_window_seconds=row["catchup_window_seconds"],
             max_concurrency=row["max_concurrency"],
-            overlap_policy=OverlapPolicy(row["overlap_policy"]),
+            overlap_policy=_OVERLAP[row["overlap_policy"]],
             priority=row["priority"],
-            retry_backoff=RetryBackoff(row["retry_backoff"]),
+            retry_backoff=_BACKOFF[row["retry_backoff"]],
             version=row["version"],
         )
 
@@ -320,25 +330,27 @@ class SqlStore(ABC):
         }
 
     def _execution(self, row: Row) -> Execution:
-        scheduled_for = self._decode_ts(row["scheduled_for"])
+        ts = self._decode_ts
+        scheduled_for = ts(row["scheduled_for"])
         assert scheduled_for is not None
+        result = row["result"]
         return Execution(
             execution_id=row["execution_id"],
             job_id=row["job_id"],
-            status=ExecutionStatus(row["status"]),
-            started_at=self._decode_ts(row["started_at"]),
-            finished_at=self._decode_ts(row["finished_at"]),
+            status=_EXECUTION_STATUS[row["status"]],
+            started_at=ts(row["started_at"]),
+            finished_at=ts(row["finished_at"]),
             duration_seconds=row["duration_seconds"],
-            result=None if row["result"] is None else self._decode_json(row["result"]),
+            result=None if result is None else self._decode_json(result),
             error_message=row["error_message"],
             retry_attempt=row["retry_attempt"],
             logs=row["logs"],
-            created_at=self._decode_ts(row["created_at"]),
+            created_at=ts(row["created_at"]),
             scheduled_for=scheduled_for,
-            trigger=Trigger(row["trigger"]),
-            run_after=self._decode_ts(row["run_after"]),
+            trigger=_TRIGGER[row["trigger"]],
+            run_after=ts(row["run_after"]),
             node_id=row["node_id"],
-            lease_expires_at=self._decode_ts(row["lease_expires_at"]),
+            lease_expires_at=ts(row["lease_expires_at"]),
             fencing_token=row["fencing_token"],
             priority=row["priority"],
         )
@@ -435,6 +447,98 @@ class SqlStore(ABC):
         """See :meth:`Store.database_now`; the local clock unless the backend has one."""
         return self.clock.now()
 
+    # Batch writes of the engine. These defaults run one statement per row through
+    # ``executemany`` (cheap on SQLite, where there is no round trip); a backend may
+    # override them with set-based statements.
+
+    def _before_queue_read(self, cur: Cursor) -> None:
+        """Prepare the transaction for reading the queue in its index order (nothing
+        to do unless the backend's planner needs telling)."""
+        return
+
+    def _insert_new_executions(
+        self, cur: Cursor, executions: Sequence[Execution], *, want_ids: bool
+    ) -> set[str]:
+        """Insert ``executions`` (a fire already recorded is skipped, never an error);
+        with ``want_ids``, return the ids really inserted (else an empty set)."""
+        cur.executemany(
+            self.sql("insert_execution_if_new"), [self._execution_params(e) for e in executions]
+        )
+        if not want_ids:
+            return set()
+        if cur.rowcount == len(executions):  # all went in: nothing to look up
+            return {e.execution_id for e in executions}
+        cur.execute(
+            self.sql("existing_executions"),
+            {"ids": self._ids_param([e.execution_id for e in executions])},
+        )
+        # Execution ids are new, so an id present now was inserted just now.
+        return {row["execution_id"] for row in cur.fetchall()}
+
+    def _advance_jobs(self, cur: Cursor, advances: list[tuple[str, Any, Any, Any]]) -> None:
+        """Move each claimed job on: ``(job_id, next_execution, previous, last_fire)``,
+        applied only where ``next_execution`` still equals ``previous``."""
+        cur.executemany(
+            self.sql("advance_job"),
+            [
+                {"job_id": j, "next_execution": n, "previous": p, "last_fire": f}
+                for j, n, p, f in advances
+            ],
+        )
+
+    def _start_pending(
+        self,
+        cur: Cursor,
+        chosen: Sequence[Execution],
+        now: datetime,
+        node_id: str,
+        lease_until: datetime,
+    ) -> None:
+        """Mark the locked pending executions ``chosen`` running on ``node_id``, each with
+        its fencing token + 1."""
+        stamp, lease = self._encode_ts(now), self._encode_ts(lease_until)
+        cur.executemany(
+            self.sql("start_execution_at"),
+            [
+                {
+                    "execution_id": e.execution_id,
+                    "now": stamp,
+                    "node_id": node_id,
+                    "lease_expires_at": lease,
+                    "fencing_token": e.fencing_token + 1,
+                }
+                for e in chosen
+            ],
+        )
+
+    def _finish_running(self, cur: Cursor, outcomes: Sequence[Outcome]) -> set[str]:
+        """Record the outcomes whose execution is still running with the outcome's
+        fencing token; return their ids (the others are rejected)."""
+        cur.execute(
+            self.sql("running_tokens"),
+            {"ids": self._ids_param([o.execution_id for o in outcomes])},
+        )
+        tokens = {row["execution_id"]: row["fencing_token"] for row in cur.fetchall()}
+        accepted = [o for o in outcomes if tokens.get(o.execution_id) == o.fencing_token]
+        ts, js = self._encode_ts, self._encode_json
+        cur.executemany(
+            self.sql("finish_running"),
+            [
+                {
+                    "execution_id": o.execution_id,
+                    "fencing_token": o.fencing_token,
+                    "status": o.status.value,
+                    "finished_at": ts(o.finished_at),
+                    "duration_seconds": o.duration_seconds,
+                    "result": None if o.result is None else js(o.result),
+                    "error_message": o.error_message,
+                    "logs": o.logs,
+                }
+                for o in accepted
+            ],
+        )
+        return {o.execution_id for o in accepted}
+
     def claim_due(
         self,
         now: datetime,
@@ -444,10 +548,13 @@ class SqlStore(ABC):
         node_id: str | None = None,
         lease_until: datetime | None = None,
         start_limit: int = 0,
+        due_before: datetime | None = None,
     ) -> ClaimSummary:
         """See :meth:`Store.claim_due`."""
+        can_start = node_id is not None and lease_until is not None
+        due = now if due_before is None else min(now, due_before)
         with self.transaction() as cur:
-            cur.execute(self.sql("lock_due_jobs"), {"now": self._encode_ts(now), "limit": limit})
+            cur.execute(self.sql("lock_due_jobs"), {"now": self._encode_ts(due), "limit": limit})
             jobs = [self._job(row) for row in cur.fetchall()]
             if not jobs:
                 return ClaimSummary(0, 0, 0)
@@ -455,10 +562,11 @@ class SqlStore(ABC):
                 self.sql("active_counts"), {"ids": self._ids_param([j.job_id for j in jobs])}
             )
             active = {row["job_id"]: int(row["n"]) for row in cur.fetchall()}
-            inserts: list[dict[str, Any]] = []
+            inserts: list[Execution] = []
             starts: list[tuple[Execution, Job]] = []
-            advances: list[dict[str, Any]] = []
+            advances: list[tuple[str, Any, Any, Any]] = []
             pending = missed = 0
+            ts = self._encode_ts
             for job in jobs:
                 executions, next_execution = planner(job, active.get(job.job_id, 0))
                 last_fire = None
@@ -466,40 +574,22 @@ class SqlStore(ABC):
                     if execution.status is ExecutionStatus.PENDING:
                         pending += 1
                         last_fire = execution.scheduled_for
-                        if (
-                            node_id is not None
-                            and lease_until is not None
-                            and len(starts) < start_limit
-                            and active.get(job.job_id, 0) == 0
-                        ):
+                        if can_start and len(starts) < start_limit and job.job_id not in active:
                             # Start it here and now: one transaction instead of two.
+                            assert node_id is not None and lease_until is not None
                             active[job.job_id] = 1
                             starts.append(
-                                (
-                                    execution.with_changes(
-                                        status=ExecutionStatus.RUNNING,
-                                        started_at=now,
-                                        node_id=node_id,
-                                        lease_expires_at=lease_until,
-                                        fencing_token=1,
-                                    ),
-                                    job,
-                                )
+                                (_as_started(execution, now, node_id, lease_until, 1), job)
                             )
                             continue
                     else:
                         missed += 1
-                    inserts.append(self._execution_params(execution))
+                    inserts.append(execution)
                 advances.append(
-                    {
-                        "job_id": job.job_id,
-                        "next_execution": self._encode_ts(next_execution),
-                        "previous": self._encode_ts(job.next_execution),
-                        "last_fire": self._encode_ts(last_fire),
-                    }
+                    (job.job_id, ts(next_execution), ts(job.next_execution), ts(last_fire))
                 )
             if inserts:
-                cur.executemany(self.sql("insert_execution_if_new"), inserts)
+                self._insert_new_executions(cur, inserts, want_ids=False)
                 if pending > len(starts):
                     # Pending work this node will not start now: wake the other nodes.
                     self._notify(cur)
@@ -507,17 +597,9 @@ class SqlStore(ABC):
             if starts:
                 # Only a row that this claim really inserted may run: a fire already
                 # recorded (the UNIQUE key) must never start a second time.
-                cur.executemany(
-                    self.sql("insert_execution_if_new"),
-                    [self._execution_params(e) for e, _ in starts],
-                )
-                cur.execute(
-                    self.sql("existing_executions"),
-                    {"ids": self._ids_param([e.execution_id for e, _ in starts])},
-                )
-                inserted = {row["execution_id"] for row in cur.fetchall()}
+                inserted = self._insert_new_executions(cur, [e for e, _ in starts], want_ids=True)
                 started = tuple((e, j) for e, j in starts if e.execution_id in inserted)
-            cur.executemany(self.sql("advance_job"), advances)
+            self._advance_jobs(cur, advances)
             return ClaimSummary(len(jobs), pending, missed, started)
 
     def acquire(
@@ -527,6 +609,7 @@ class SqlStore(ABC):
         if limit <= 0:
             return []
         with self.transaction() as cur:
+            self._before_queue_read(cur)
             cur.execute(
                 self.sql("lock_runnable"), {"now": self._encode_ts(now), "limit": limit + 16}
             )
@@ -564,33 +647,11 @@ class SqlStore(ABC):
                 cur.executemany(self.sql("cancel_execution"), cancelled)
             if not chosen:
                 return []
-            stamp, lease = self._encode_ts(now), self._encode_ts(lease_until)
             # The rows are locked (or, on SQLite, the whole database is): the tokens read
             # above are current, and every update below applies.
-            cur.executemany(
-                self.sql("start_execution_at"),
-                [
-                    {
-                        "execution_id": e.execution_id,
-                        "now": stamp,
-                        "node_id": node_id,
-                        "lease_expires_at": lease,
-                        "fencing_token": e.fencing_token + 1,
-                    }
-                    for e, _ in chosen
-                ],
-            )
+            self._start_pending(cur, [e for e, _ in chosen], now, node_id, lease_until)
             return [
-                (
-                    e.with_changes(
-                        status=ExecutionStatus.RUNNING,
-                        started_at=now,
-                        node_id=node_id,
-                        lease_expires_at=lease_until,
-                        fencing_token=e.fencing_token + 1,
-                    ),
-                    job,
-                )
+                (_as_started(e, now, node_id, lease_until, e.fencing_token + 1), job)
                 for e, job in chosen
             ]
 
@@ -598,39 +659,13 @@ class SqlStore(ABC):
         """See :meth:`Store.complete`."""
         if not outcomes:
             return set()
-        params = [
-            {
-                "execution_id": o.execution_id,
-                "fencing_token": o.fencing_token,
-                "status": o.status.value,
-                "finished_at": self._encode_ts(o.finished_at),
-                "duration_seconds": o.duration_seconds,
-                "result": None if o.result is None else self._encode_json(o.result),
-                "error_message": o.error_message,
-                "logs": o.logs,
-            }
-            for o in outcomes
-        ]
         with self.transaction() as cur:
-            cur.execute(
-                self.sql("running_tokens"),
-                {"ids": self._ids_param([o.execution_id for o in outcomes])},
-            )
-            tokens = {row["execution_id"]: row["fencing_token"] for row in cur.fetchall()}
-            accepted = {
-                o.execution_id for o in outcomes if tokens.get(o.execution_id) == o.fencing_token
-            }
-            cur.executemany(
-                self.sql("finish_running"),
-                [p for p in params if p["execution_id"] in accepted],
-            )
+            accepted = self._finish_running(cur, outcomes)
             retries = [
-                self._execution_params(o.retry)
-                for o in outcomes
-                if o.retry is not None and o.execution_id in accepted
+                o.retry for o in outcomes if o.retry is not None and o.execution_id in accepted
             ]
             if retries:
-                cur.executemany(self.sql("insert_execution_if_new"), retries)
+                self._insert_new_executions(cur, retries, want_ids=False)
                 self._notify(cur)
         return accepted
 
@@ -723,6 +758,30 @@ class SqlStore(ABC):
         """See :meth:`Store.stop_node`."""
         with self.transaction() as cur:
             cur.execute(self.sql("stop_node"), {"node_id": node_id, "now": self._encode_ts(now)})
+
+
+def _as_started(
+    execution: Execution, now: datetime, node_id: str, lease_until: datetime, token: int
+) -> Execution:
+    """``execution`` as it is once started on ``node_id`` (built directly: it is made for
+    every execution, and ``dataclasses.replace`` costs twice as much)."""
+    return Execution(
+        job_id=execution.job_id,
+        scheduled_for=execution.scheduled_for,
+        status=ExecutionStatus.RUNNING,
+        trigger=execution.trigger,
+        execution_id=execution.execution_id,
+        started_at=now,
+        error_message=execution.error_message,
+        retry_attempt=execution.retry_attempt,
+        logs=execution.logs,
+        created_at=execution.created_at,
+        run_after=execution.run_after,
+        node_id=node_id,
+        lease_expires_at=lease_until,
+        fencing_token=token,
+        priority=execution.priority,
+    )
 
 
 def _percentile(sorted_values: Sequence[float], fraction: float) -> float | None:

@@ -8,6 +8,7 @@ pooler such as PgBouncer or Supabase's port 6543.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -28,8 +29,14 @@ from dbcron.errors import (
     SchemaError,
     StoreError,
 )
+from dbcron.models import Execution, Outcome
 from dbcron.store.base import Cursor, SqlStore
 from dbcron.urls import redact_url
+
+
+def _json_text(value: Any) -> str:
+    """A JSON-able value as JSON text (for a ``text[]`` parameter cast to jsonb)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -134,6 +141,89 @@ class PostgresStore(SqlStore):
 
     def _notify(self, cur: Cursor) -> None:
         cur.execute(self.sql("notify_wakeup"), {})
+
+    def _before_queue_read(self, cur: Cursor) -> None:
+        """Read the queue in index order even with stale statistics (see the query)."""
+        cur.execute(self.sql("prefer_index_order"), {})
+
+    # -- set-based batch writes: one statement per batch instead of one per row --------
+
+    def _insert_new_executions(
+        self, cur: Cursor, executions: Sequence[Execution], *, want_ids: bool
+    ) -> set[str]:
+        """See :meth:`SqlStore._insert_new_executions`: one ``INSERT ... SELECT FROM
+        unnest(...) RETURNING``."""
+        cur.execute(
+            self.sql("insert_executions_batch"),
+            {
+                "execution_id": [e.execution_id for e in executions],
+                "job_id": [e.job_id for e in executions],
+                "status": [e.status.value for e in executions],
+                "started_at": [e.started_at for e in executions],
+                "finished_at": [e.finished_at for e in executions],
+                "error_message": [e.error_message for e in executions],
+                "retry_attempt": [e.retry_attempt for e in executions],
+                "logs": [e.logs for e in executions],
+                "created_at": [e.created_at for e in executions],
+                "scheduled_for": [e.scheduled_for for e in executions],
+                "trigger": [e.trigger.value for e in executions],
+                "run_after": [e.run_after or e.scheduled_for for e in executions],
+                "node_id": [e.node_id for e in executions],
+                "lease_expires_at": [e.lease_expires_at for e in executions],
+                "fencing_token": [e.fencing_token for e in executions],
+                "priority": [e.priority for e in executions],
+            },
+        )
+        return {row["execution_id"] for row in cur.fetchall()}
+
+    def _advance_jobs(self, cur: Cursor, advances: list[tuple[str, Any, Any, Any]]) -> None:
+        """See :meth:`SqlStore._advance_jobs`: one ``UPDATE ... FROM unnest(...)``."""
+        cur.execute(
+            self.sql("advance_jobs_batch"),
+            {
+                "job_id": [a[0] for a in advances],
+                "next_execution": [a[1] for a in advances],
+                "previous": [a[2] for a in advances],
+                "last_fire": [a[3] for a in advances],
+            },
+        )
+
+    def _start_pending(
+        self,
+        cur: Cursor,
+        chosen: Sequence[Execution],
+        now: datetime,
+        node_id: str,
+        lease_until: datetime,
+    ) -> None:
+        """See :meth:`SqlStore._start_pending`: one ``UPDATE ... WHERE id = ANY(...)``."""
+        cur.execute(
+            self.sql("start_pending_batch"),
+            {
+                "ids": [e.execution_id for e in chosen],
+                "now": now,
+                "node_id": node_id,
+                "lease_expires_at": lease_until,
+            },
+        )
+
+    def _finish_running(self, cur: Cursor, outcomes: Sequence[Outcome]) -> set[str]:
+        """See :meth:`SqlStore._finish_running`: one ``UPDATE ... FROM unnest(...)
+        RETURNING``; the fencing-token check is in its WHERE clause."""
+        cur.execute(
+            self.sql("finish_running_batch"),
+            {
+                "execution_id": [o.execution_id for o in outcomes],
+                "fencing_token": [o.fencing_token for o in outcomes],
+                "status": [o.status.value for o in outcomes],
+                "finished_at": [o.finished_at for o in outcomes],
+                "duration_seconds": [o.duration_seconds for o in outcomes],
+                "result": [None if o.result is None else _json_text(o.result) for o in outcomes],
+                "error_message": [o.error_message for o in outcomes],
+                "logs": [o.logs for o in outcomes],
+            },
+        )
+        return {row["execution_id"] for row in cur.fetchall()}
 
     def database_now(self) -> datetime:
         """PostgreSQL's clock: every scheduler sharing the database agrees on it."""

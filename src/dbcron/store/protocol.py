@@ -151,11 +151,13 @@ class Store(Protocol):
         node_id: str | None = None,
         lease_until: datetime | None = None,
         start_limit: int = 0,
+        due_before: datetime | None = None,
     ) -> ClaimSummary:
         """Turn due schedules into execution rows, in one transaction.
 
-        Locks up to ``limit`` active jobs whose ``next_execution <= now`` (skipping rows
-        another scheduler holds), calls ``planner(job, active_executions)`` for each,
+        Locks up to ``limit`` active jobs whose ``next_execution <= now`` (or
+        ``<= due_before`` when given: only the jobs overdue since then), earliest first,
+        skipping rows another scheduler holds, calls ``planner(job, active_executions)`` for each,
         inserts the executions it returns (pending or missed; a fire already recorded is
         left alone thanks to the UNIQUE key) and moves ``next_execution`` on to what the
         planner says, only if nobody moved it meanwhile.

@@ -63,6 +63,7 @@ class SQLiteStore(SqlStore):
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._ts_memo: dict[datetime, str] = {}
         self._connect()  # fail now, with a clear message, rather than on first use
 
     @property
@@ -151,7 +152,20 @@ class SQLiteStore(SqlStore):
         """Nothing to do: a ``BEGIN IMMEDIATE`` transaction already excludes other writers."""
 
     def _encode_ts(self, value: datetime | None) -> Any:
-        return encode_timestamp(value)
+        if value is None:
+            return None
+        # The engine encodes the same few instants (now, a lease, a shared fire time)
+        # thousands of times a second: remember recent answers.
+        memo = self._ts_memo
+        known = memo.get(value)
+        if known is not None:
+            return known
+        text = encode_timestamp(value)  # raises for a naive datetime
+        assert text is not None
+        if len(memo) >= 4096:
+            memo.clear()
+        memo[value] = text
+        return text
 
     def _notify(self, cur: Cursor) -> None:
         """Nothing to send: schedulers on SQLite notice commits through ``data_version``."""

@@ -38,6 +38,13 @@ UPDATE jobs SET next_execution = %(next_execution)s,
     last_execution = coalesce(%(last_fire)s::timestamptz, last_execution)
 WHERE job_id = %(job_id)s AND next_execution = %(previous)s;
 
+-- name: prefer_index_order
+-- For this transaction only (pooler-safe): never sort to find the first pending
+-- executions. Right after a burst the table's statistics still say "few pending rows",
+-- and the planner would fetch and sort every pending row for each batch instead of
+-- reading the first rows of job_executions_queue_idx, which is already in order.
+SET LOCAL enable_sort = off;
+
 -- name: lock_runnable
 SELECT * FROM job_executions
 WHERE status = 'pending' AND run_after <= %(now)s
@@ -103,3 +110,61 @@ UPDATE job_executions
 SET status = 'running', started_at = %(now)s, node_id = %(node_id)s,
     lease_expires_at = %(lease_expires_at)s, fencing_token = %(fencing_token)s
 WHERE execution_id = %(execution_id)s AND status = 'pending';
+
+-- Set-based batch writes: one statement per batch, whatever its size, with one array
+-- per column (unnest keeps the arrays' positions together), instead of one statement
+-- per row. The rows were locked (FOR UPDATE) earlier in the same transaction, or are
+-- new.
+
+-- name: insert_executions_batch
+INSERT INTO job_executions (
+    execution_id, job_id, status, started_at, finished_at, error_message, retry_attempt,
+    logs, created_at, scheduled_for, trigger, run_after, node_id, lease_expires_at,
+    fencing_token, priority
+)
+SELECT * FROM unnest(
+    %(execution_id)s::text[], %(job_id)s::text[], %(status)s::text[],
+    %(started_at)s::timestamptz[], %(finished_at)s::timestamptz[], %(error_message)s::text[],
+    %(retry_attempt)s::integer[], %(logs)s::text[], %(created_at)s::timestamptz[],
+    %(scheduled_for)s::timestamptz[], %(trigger)s::text[], %(run_after)s::timestamptz[],
+    %(node_id)s::text[], %(lease_expires_at)s::timestamptz[], %(fencing_token)s::bigint[],
+    %(priority)s::integer[]
+)
+ON CONFLICT (job_id, scheduled_for, retry_attempt) DO NOTHING
+RETURNING execution_id;
+
+-- name: advance_jobs_batch
+UPDATE jobs AS j
+SET next_execution = u.next_execution,
+    last_execution = coalesce(u.last_fire, j.last_execution)
+FROM unnest(
+    %(job_id)s::text[], %(next_execution)s::timestamptz[], %(previous)s::timestamptz[],
+    %(last_fire)s::timestamptz[]
+) AS u (job_id, next_execution, previous, last_fire)
+WHERE j.job_id = ANY(%(job_id)s::text[])  -- an index condition, whatever the statistics
+  AND j.job_id = u.job_id AND j.next_execution = u.previous;
+
+-- name: start_pending_batch
+-- The rows were locked by lock_runnable in this transaction and are pending: no status
+-- condition, so that the planner has only the primary key to use (a status condition
+-- invites a scan of every pending row when the statistics are stale during a burst).
+UPDATE job_executions
+SET status = 'running', started_at = %(now)s, node_id = %(node_id)s,
+    lease_expires_at = %(lease_expires_at)s, fencing_token = fencing_token + 1
+WHERE execution_id = ANY(%(ids)s::text[]);
+
+-- name: finish_running_batch
+UPDATE job_executions AS e
+SET status = u.status, finished_at = u.finished_at, duration_seconds = u.duration_seconds,
+    result = u.result::jsonb, error_message = u.error_message, logs = u.logs,
+    lease_expires_at = NULL
+FROM unnest(
+    %(execution_id)s::text[], %(fencing_token)s::bigint[], %(status)s::text[],
+    %(finished_at)s::timestamptz[], %(duration_seconds)s::double precision[],
+    %(result)s::text[], %(error_message)s::text[], %(logs)s::text[]
+) AS u (execution_id, fencing_token, status, finished_at, duration_seconds, result,
+        error_message, logs)
+WHERE e.execution_id = ANY(%(execution_id)s::text[])
+  AND e.execution_id = u.execution_id AND e.status = 'running'
+  AND e.fencing_token = u.fencing_token
+RETURNING e.execution_id;
