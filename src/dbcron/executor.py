@@ -51,6 +51,8 @@ SHUTDOWN_MESSAGE = (
 #: Executions a worker slot may have queued behind the running one: the scheduler hands
 #: work over in larger batches (fewer transactions per execution) without idling slots.
 PREFETCH_PER_WORKER = 1
+#: How late (at most) the thread-mode watchdog records a timeout.
+WATCHDOG_RESOLUTION = 0.05
 #: How long past its timeout a process-mode handler may take before it is killed.
 KILL_GRACE_SECONDS = 0.5
 
@@ -304,6 +306,7 @@ class ThreadExecutor:
         self._busy = 0
         self._inflight: dict[str, tuple[Work, float | None]] = {}
         self._abandoned: set[str] = set()
+        self._next_deadline = float("inf")  # earliest deadline the watchdog knows of
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
 
@@ -340,7 +343,9 @@ class ThreadExecutor:
             key = work.execution.execution_id
             with self._lock:  # the timeout counts from when the handler starts
                 if key in self._inflight and work.timeout is not None:
-                    self._inflight[key] = (work, time.monotonic() + work.timeout)
+                    deadline = time.monotonic() + work.timeout
+                    self._inflight[key] = (work, deadline)
+                    self._next_deadline = min(self._next_deadline, deadline)
             report = run_work(work)
             with self._lock:
                 abandoned = key in self._abandoned
@@ -358,15 +363,23 @@ class ThreadExecutor:
             self._on_done(work, report)
 
     def _watchdog(self) -> None:
-        while not self._stopping.wait(0.05):
+        while not self._stopping.wait(self._watch_interval()):
             now = time.monotonic()
             overdue: list[Work] = []
             with self._lock:
+                if now < self._next_deadline:
+                    continue
+                upcoming = float("inf")
                 for key, (work, deadline) in list(self._inflight.items()):
-                    if deadline is not None and now >= deadline:
+                    if deadline is None:
+                        continue
+                    if now >= deadline:
                         overdue.append(work)
                         self._inflight.pop(key)
                         self._abandoned.add(key)
+                    else:
+                        upcoming = min(upcoming, deadline)
+                self._next_deadline = upcoming
             for work in overdue:
                 self._on_done(
                     work,
@@ -379,6 +392,13 @@ class ThreadExecutor:
                         ),
                     ),
                 )
+
+    def _watch_interval(self) -> float:
+        """Sleep until the earliest deadline (checked at least every second, at most
+        every 50 ms): the watchdog costs nothing while no handler is near its timeout."""
+        with self._lock:
+            wait = self._next_deadline - time.monotonic()
+        return min(1.0, max(WATCHDOG_RESOLUTION, wait))
 
     def stop(self, kill: bool = False) -> list[Work]:
         """Stop taking work; return what is still running (threads cannot be killed)."""

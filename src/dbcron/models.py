@@ -228,9 +228,11 @@ class Outcome:
 @dataclass(frozen=True, slots=True)
 class ClaimSummary:
     """What one claim of due fires did; ``started`` are the executions it started on
-    the claiming node at once (already ``running``, with their jobs)."""
+    the claiming node at once (already ``running``, with their jobs), ``completed`` the
+    ids of the outcomes it recorded first (those accepted)."""
 
     jobs: int
     pending: int
     missed: int
     started: tuple[tuple[Execution, Job], ...] = ()
+    completed: frozenset[str] = frozenset()

@@ -23,7 +23,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -171,6 +171,7 @@ class Scheduler:
         self._data_version: int | None = None
         self._woken = True
         self._next_turn = 0.0
+        self._overdue_check_at: float | None = None  # monotonic; None while slots suffice
         self.stats = {"claimed": 0, "missed": 0, "started": 0, "completed": 0, "rejected": 0}
 
     # -- public control ----------------------------------------------------------------
@@ -309,6 +310,15 @@ class Scheduler:
     def _timers(self) -> list[_Timer]:
         return [self._heartbeat_timer, self._lease_timer, self._rescue_timer]
 
+    def _note_data_version(self) -> None:
+        """On SQLite, remember the commit counter before a turn reads anything: a commit
+        made by another process after this point (a trigger while the turn runs) is then
+        seen by the next poll instead of waiting for the next planned turn."""
+        if self._stop_listener is None:
+            probe = getattr(self.store, "data_version", None)
+            if probe is not None:
+                self._data_version = int(probe())
+
     def _changed_elsewhere(self) -> bool:
         """Without LISTEN: did work become due that the plan did not expect?
 
@@ -350,20 +360,29 @@ class Scheduler:
             self._rescue_timer.done(mono)
 
     def _turn(self) -> float:
-        """Write completions, start recorded work, claim due fires; returns seconds
+        """Start recorded work, claim due fires, write completions; returns seconds
         until the next turn is needed."""
-        self._flush()
+        self._note_data_version()
         now = self.clock.now()
         # 1. Work already recorded and waiting (retries, triggers, queued fires) first:
         #    it is older than anything claimed below.
         self._dispatch(now)
         # 2. Due fires this node has room for: claimed and started in one transaction
-        #    (one row insert and one completion update per execution).
+        #    (one row insert and one completion update per execution), which also
+        #    writes the completions that came in meanwhile.
         saturated = self._claim_and_start(now)
         # 3. Due fires that no slot could take for QUEUE_AFTER_SECONDS are recorded as
-        #    pending executions, on time: any node may then run them, in order.
-        if saturated and not self._stop.is_set():
+        #    pending executions, on time: any node may then run them, in order. Only
+        #    looked for once the slots have been short that long, then once a second.
+        mono = self.clock.monotonic()
+        if not saturated:
+            self._overdue_check_at = None
+        elif self._overdue_check_at is None:
+            self._overdue_check_at = mono + QUEUE_AFTER_SECONDS
+        elif mono >= self._overdue_check_at and not self._stop.is_set():
             self._queue_overdue(now)
+            self._overdue_check_at = mono + 1.0
+        self._flush()  # completions no claim took along
         return self._sleep_time()
 
     def _claim_and_start(self, now: datetime) -> bool:
@@ -378,18 +397,25 @@ class Scheduler:
             now = self.clock.now()
             lease_until = now + self._lease
             planner = self._planner(now)
-            summary = self.store.claim_due(
-                now,
-                planner,
-                limit=limit,
-                node_id=self.node_id,
-                lease_until=lease_until,
-                start_limit=free,
-            )
+            # Completions that came in meanwhile ride along: one commit for both.
+            batch = self._take_done()
+            try:
+                summary = self.store.claim_due(
+                    now,
+                    planner,
+                    limit=limit,
+                    node_id=self.node_id,
+                    lease_until=lease_until,
+                    start_limit=free,
+                    outcomes=batch,
+                )
+            except BaseException:
+                self._give_back(batch)
+                raise
+            self._record_completed(batch, summary.completed)
             self._count_claim(summary)
             if summary.jobs < limit:
                 return False
-            self._flush()
         return False
 
     def _queue_overdue(self, now: datetime) -> None:
@@ -430,7 +456,7 @@ class Scheduler:
         if limit == 0.0 and self.executor.free_slots() == 0:
             # Work is due but every slot is busy: a finishing execution wakes us, and
             # fires left waiting are queued after QUEUE_AFTER_SECONDS at the latest.
-            return min(float(self.settings.check_interval_seconds), QUEUE_AFTER_SECONDS)
+            return min(float(self.settings.check_interval_seconds), 0.5)
         return limit
 
     # -- planning --------------------------------------------------------------------------
@@ -507,17 +533,29 @@ class Scheduler:
             self._done.append(outcome)
         self._wake.set()
 
-    def _flush(self) -> None:
+    def _take_done(self) -> list[Outcome]:
         with self._done_lock:
             batch, self._done = self._done, []
+        return batch
+
+    def _give_back(self, batch: list[Outcome]) -> None:
+        """Outcomes whose write failed go back in front, to be written next time."""
+        if batch:
+            with self._done_lock:
+                self._done[:0] = batch
+
+    def _flush(self) -> None:
+        batch = self._take_done()
         if not batch:
             return
         try:
             accepted = self.store.complete(batch)
         except BaseException:
-            with self._done_lock:
-                self._done[:0] = batch
+            self._give_back(batch)
             raise
+        self._record_completed(batch, accepted)
+
+    def _record_completed(self, batch: list[Outcome], accepted: Collection[str]) -> None:
         self.stats["completed"] += len(accepted)
         for outcome in batch:
             if outcome.execution_id not in accepted:

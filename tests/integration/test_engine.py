@@ -367,3 +367,40 @@ def test_two_schedulers_share_one_database(store: Store, db_url: str, manager: J
         # no fire lost between the first and the last one recorded
         assert fires == [fires[0] + timedelta(seconds=i) for i in range(len(fires))]
         assert all(e.status is ExecutionStatus.SUCCESS for e in rows if e.status.is_final)
+
+
+def test_fires_waiting_for_a_slot_are_queued_on_time_and_run_in_order(
+    store: Store, db_url: str, manager: JobManager
+) -> None:
+    """With every slot busy, a due fire waits in the jobs table, is recorded as a pending
+    execution (trigger schedule, not missed) after QUEUE_AFTER_SECONDS, and runs once a
+    slot frees up."""
+    sleeper = py_job(
+        manager,
+        "sleep",
+        kwargs={"seconds": 3},
+        max_concurrency=2,
+        overlap_policy=OverlapPolicy.ALLOW,
+    )
+    waiting = py_job(manager, "noop")
+    with running(store, db_url, max_workers=1) as scheduler:  # 2 slots: 1 + 1 prefetched
+        manager.trigger_job(sleeper.job_id)
+        manager.trigger_job(sleeper.job_id)
+        wait_for(lambda: scheduler.executor.free_slots() == 0, 5, what="both slots busy")
+        due = datetime.now(UTC)
+        store.update_job(waiting.with_changes(next_execution=due), waiting.version)
+        queued = wait_for(
+            lambda: [
+                e for e in history(store, waiting.job_id) if e.status is ExecutionStatus.PENDING
+            ],
+            6,
+            what="the waiting fire recorded as pending",
+        )[0]
+        assert queued.trigger is Trigger.SCHEDULE
+        assert queued.created_at is not None
+        assert timedelta(seconds=1.5) <= queued.created_at - due <= timedelta(seconds=4)
+        assert (manager.get_job(waiting.job_id).next_execution or due) > due
+        done = wait_for(lambda: finished(store, waiting.job_id, 1), 15, what="the queued run")[0]
+    assert done.execution_id == queued.execution_id
+    assert done.status is ExecutionStatus.SUCCESS
+    assert [e.status for e in history(store, waiting.job_id)] == [ExecutionStatus.SUCCESS]

@@ -549,15 +549,17 @@ class SqlStore(ABC):
         lease_until: datetime | None = None,
         start_limit: int = 0,
         due_before: datetime | None = None,
+        outcomes: Sequence[Outcome] = (),
     ) -> ClaimSummary:
         """See :meth:`Store.claim_due`."""
         can_start = node_id is not None and lease_until is not None
         due = now if due_before is None else min(now, due_before)
         with self.transaction() as cur:
+            completed = frozenset(self._record_outcomes(cur, outcomes)) if outcomes else frozenset()
             cur.execute(self.sql("lock_due_jobs"), {"now": self._encode_ts(due), "limit": limit})
             jobs = [self._job(row) for row in cur.fetchall()]
             if not jobs:
-                return ClaimSummary(0, 0, 0)
+                return ClaimSummary(0, 0, 0, completed=completed)
             cur.execute(
                 self.sql("active_counts"), {"ids": self._ids_param([j.job_id for j in jobs])}
             )
@@ -600,7 +602,7 @@ class SqlStore(ABC):
                 inserted = self._insert_new_executions(cur, [e for e, _ in starts], want_ids=True)
                 started = tuple((e, j) for e, j in starts if e.execution_id in inserted)
             self._advance_jobs(cur, advances)
-            return ClaimSummary(len(jobs), pending, missed, started)
+            return ClaimSummary(len(jobs), pending, missed, started, completed)
 
     def acquire(
         self, now: datetime, node_id: str, lease_until: datetime, limit: int
@@ -660,13 +662,15 @@ class SqlStore(ABC):
         if not outcomes:
             return set()
         with self.transaction() as cur:
-            accepted = self._finish_running(cur, outcomes)
-            retries = [
-                o.retry for o in outcomes if o.retry is not None and o.execution_id in accepted
-            ]
-            if retries:
-                self._insert_new_executions(cur, retries, want_ids=False)
-                self._notify(cur)
+            return self._record_outcomes(cur, outcomes)
+
+    def _record_outcomes(self, cur: Cursor, outcomes: Sequence[Outcome]) -> set[str]:
+        """:meth:`complete` inside the caller's transaction."""
+        accepted = self._finish_running(cur, outcomes)
+        retries = [o.retry for o in outcomes if o.retry is not None and o.execution_id in accepted]
+        if retries:
+            self._insert_new_executions(cur, retries, want_ids=False)
+            self._notify(cur)
         return accepted
 
     def extend_leases(self, node_id: str, until: datetime) -> int:

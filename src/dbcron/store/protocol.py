@@ -152,6 +152,7 @@ class Store(Protocol):
         lease_until: datetime | None = None,
         start_limit: int = 0,
         due_before: datetime | None = None,
+        outcomes: Sequence[Outcome] = (),
     ) -> ClaimSummary:
         """Turn due schedules into execution rows, in one transaction.
 
@@ -167,6 +168,10 @@ class Store(Protocol):
         already ``running`` on ``node_id`` and returned in ``started``: the claiming node
         runs them without a second transaction. Only rows the claim really inserted are
         returned, so a fire recorded before can never start twice.
+
+        ``outcomes`` are recorded first, in the same transaction, exactly as
+        :meth:`complete` records them (the accepted ids are in ``completed``): a
+        scheduler finishing one batch and starting the next pays one commit, not two.
         """
         ...
 

@@ -47,6 +47,10 @@ def decode_timestamp(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value)
 
 
+#: WAL pages between automatic checkpoints (SQLite's default is 1000).
+WAL_AUTOCHECKPOINT_PAGES = 4000
+
+
 class SQLiteStore(SqlStore):
     """A :class:`~dbcron.store.protocol.Store` in one SQLite file."""
 
@@ -98,6 +102,10 @@ class SQLiteStore(SqlStore):
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
+            # Checkpoint the WAL every ~16 MiB instead of every ~4 MiB: a checkpoint
+            # writes and syncs the database file, and rows the engine writes twice in a
+            # second (inserted running, then finished) are then copied once.
+            conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
         except sqlite3.Error as exc:
             raise DatabaseUnavailableError(
                 f"cannot open SQLite database {self.path}: {exc}"
