@@ -404,3 +404,129 @@ def test_fires_waiting_for_a_slot_are_queued_on_time_and_run_in_order(
     assert done.execution_id == queued.execution_id
     assert done.status is ExecutionStatus.SUCCESS
     assert [e.status for e in history(store, waiting.job_id)] == [ExecutionStatus.SUCCESS]
+
+
+# -- the store's engine calls, directly (every backend) ---------------------------------
+
+
+def _one_fire(job: Job, active: int) -> tuple[list[Execution], datetime | None]:
+    """A planner: the job's due fire runs; the next one is a day later."""
+    assert job.next_execution is not None
+    fire = Execution(
+        job_id=job.job_id,
+        scheduled_for=job.next_execution,
+        run_after=job.next_execution,
+        created_at=datetime.now(UTC),
+    )
+    return [fire], job.next_execution + timedelta(days=1)
+
+
+def _due(store: Store, manager: JobManager, n: int, at: datetime) -> list[Job]:
+    jobs = [py_job(manager, "noop") for _ in range(n)]
+    for job in jobs:
+        store.update_job(job.with_changes(next_execution=at), job.version)
+    return jobs
+
+
+def test_claim_starts_what_fits_and_records_the_rest_pending(
+    store: Store, manager: JobManager
+) -> None:
+    now = datetime.now(UTC)
+    jobs = _due(store, manager, 5, now - timedelta(seconds=1))
+    lease = now + timedelta(seconds=30)
+    summary = store.claim_due(now, _one_fire, 10, node_id="n1", lease_until=lease, start_limit=3)
+    assert (summary.jobs, summary.pending, summary.missed) == (5, 5, 0)
+    assert len(summary.started) == 3
+    for execution, job in summary.started:
+        assert execution.status is ExecutionStatus.RUNNING
+        assert execution.node_id == "n1" and execution.fencing_token == 1
+        stored = store.get_execution(execution.execution_id)
+        assert stored is not None and stored.status is ExecutionStatus.RUNNING
+        assert stored.started_at == now and stored.lease_expires_at == lease
+        assert job.job_id == execution.job_id
+    statuses = sorted(
+        e.status.value for job in jobs for e in store.list_executions(job_id=job.job_id)
+    )
+    assert statuses == ["pending", "pending", "running", "running", "running"]
+    for job in jobs:
+        assert (manager.get_job(job.job_id).next_execution or now) > now
+    assert store.claim_due(now, _one_fire, 10).jobs == 0
+
+
+def test_claim_never_starts_a_fire_recorded_before(store: Store, manager: JobManager) -> None:
+    now = datetime.now(UTC)
+    due = now - timedelta(seconds=1)
+    [job] = _due(store, manager, 1, due)
+    store.insert_execution(Execution(job_id=job.job_id, scheduled_for=due, created_at=now))
+    summary = store.claim_due(
+        now, _one_fire, 10, node_id="n1", lease_until=now + timedelta(seconds=30), start_limit=5
+    )
+    assert summary.jobs == 1 and summary.started == ()
+    assert [e.status for e in store.list_executions(job_id=job.job_id)] == [ExecutionStatus.PENDING]
+
+
+def test_claim_with_due_before_takes_only_the_overdue(store: Store, manager: JobManager) -> None:
+    now = datetime.now(UTC)
+    old = _due(store, manager, 2, now - timedelta(seconds=10))
+    _due(store, manager, 2, now - timedelta(seconds=1))
+    summary = store.claim_due(now, _one_fire, 10, due_before=now - timedelta(seconds=5))
+    assert (summary.jobs, summary.pending, summary.started) == (2, 2, ())
+    claimed = {e.job_id for e in store.list_executions(limit=100)}
+    assert claimed == {j.job_id for j in old}
+
+
+def test_claim_records_outcomes_first_in_the_same_transaction(
+    store: Store, manager: JobManager
+) -> None:
+    from dbcron.models import Outcome
+
+    now = datetime.now(UTC)
+    lease = now + timedelta(seconds=30)
+    first = _due(store, manager, 2, now - timedelta(seconds=2))
+    started = store.claim_due(now, _one_fire, 10, node_id="n1", lease_until=lease, start_limit=2)
+    (a, _), (b, _) = started.started
+    retry = Execution(
+        job_id=b.job_id,
+        scheduled_for=b.scheduled_for,
+        retry_attempt=1,
+        trigger=Trigger.RETRY,
+        run_after=now,
+        created_at=now,
+    )
+    outcomes = [
+        Outcome(a.execution_id, a.job_id, a.fencing_token, ExecutionStatus.SUCCESS, now, 0.5),
+        Outcome(
+            b.execution_id,
+            b.job_id,
+            b.fencing_token,
+            ExecutionStatus.FAILED,
+            now,
+            0.5,
+            error_message="boom",
+            retry=retry,
+        ),
+        # a stale token: rejected, and its retry is not inserted
+        Outcome(
+            a.execution_id,
+            a.job_id,
+            a.fencing_token + 7,
+            ExecutionStatus.FAILED,
+            now,
+            0.1,
+            retry=retry.with_changes(retry_attempt=2),
+        ),
+    ]
+    _due(store, manager, 1, now - timedelta(seconds=1))
+    summary = store.claim_due(
+        now, _one_fire, 10, node_id="n1", lease_until=lease, start_limit=5, outcomes=outcomes
+    )
+    assert summary.completed == {a.execution_id, b.execution_id}
+    assert len(summary.started) == 1
+    done_a = store.get_execution(a.execution_id)
+    done_b = store.get_execution(b.execution_id)
+    assert done_a is not None and done_a.status is ExecutionStatus.SUCCESS
+    assert done_b is not None and done_b.status is ExecutionStatus.FAILED
+    assert done_b.error_message == "boom"
+    attempts = sorted(e.retry_attempt for e in store.list_executions(job_id=b.job_id))
+    assert attempts == [0, 1]
+    assert len(first) == 2

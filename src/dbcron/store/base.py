@@ -665,7 +665,12 @@ class SqlStore(ABC):
             return self._record_outcomes(cur, outcomes)
 
     def _record_outcomes(self, cur: Cursor, outcomes: Sequence[Outcome]) -> set[str]:
-        """:meth:`complete` inside the caller's transaction."""
+        """:meth:`complete` inside the caller's transaction. An execution ends once: of
+        several outcomes for one execution in a batch, only the first is considered."""
+        firsts: dict[str, Outcome] = {}
+        for outcome in outcomes:
+            firsts.setdefault(outcome.execution_id, outcome)
+        outcomes = list(firsts.values())
         accepted = self._finish_running(cur, outcomes)
         retries = [o.retry for o in outcomes if o.retry is not None and o.execution_id in accepted]
         if retries:

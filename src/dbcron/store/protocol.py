@@ -191,8 +191,9 @@ class Store(Protocol):
         """Write how executions ended, in one transaction; return the ids accepted.
 
         An outcome is accepted only while its execution is still ``running`` with the
-        same fencing token (a rescued execution rejects a late completion). The retry
-        of an accepted outcome is inserted in the same transaction.
+        same fencing token (a rescued execution rejects a late completion); an execution
+        ends once, so of several outcomes for one execution only the first counts. The
+        retry of an accepted outcome is inserted in the same transaction.
         """
         ...
 
