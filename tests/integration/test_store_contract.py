@@ -290,3 +290,51 @@ def test_libpq_parameters_in_the_url_are_honoured(pg_url: str) -> None:
             assert cur.fetchone()["name"] == "dbcron-contract"
     finally:
         store.close()
+
+
+def test_postgres_text_array_literals_round_trip(pg_url: str) -> None:
+    """Ids are bound as one text[] literal: quoting must survive any character."""
+    import psycopg
+
+    from dbcron.store.postgres import _text_array
+
+    items = ["plain", 'with "quotes"', "back\\slash", "comma,brace}{", "", "NULL", "é ü"]
+    with psycopg.connect(pg_url) as conn:
+        row = conn.execute("SELECT %s::text[]", (_text_array(items),)).fetchone()
+        assert row is not None and row[0] == items
+        empty = conn.execute("SELECT %s::text[]", (_text_array([]),)).fetchone()
+        assert empty is not None and empty[0] == []
+
+
+def test_completion_with_a_nul_character_in_its_logs_is_stored(store: Store) -> None:
+    """A handler may print NUL bytes; PostgreSQL refuses them in text, so they are
+    replaced instead of failing (and blocking) the whole batch of completions."""
+    from dbcron.models import Outcome
+
+    now = datetime.now(UTC)
+    job = store.insert_job(
+        Job(
+            name="nul",
+            job_type="shell",
+            schedule_expression="@daily",
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    store.insert_execution(Execution(job_id=job.job_id, scheduled_for=now, created_at=now))
+    [(execution, _)] = store.acquire(now, "n", now + timedelta(seconds=30), 1)
+    outcome = Outcome(
+        execution.execution_id,
+        job.job_id,
+        execution.fencing_token,
+        ExecutionStatus.SUCCESS,
+        now,
+        0.1,
+        result={"ok": True},
+        logs="before\x00after",
+    )
+    assert store.complete([outcome]) == {execution.execution_id}
+    stored = store.get_execution(execution.execution_id)
+    assert stored is not None and stored.status is ExecutionStatus.SUCCESS
+    assert stored.logs is not None and stored.logs.startswith("before")
+    assert stored.logs.endswith("after") and stored.result == {"ok": True}

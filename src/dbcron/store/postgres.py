@@ -35,8 +35,45 @@ from dbcron.urls import redact_url
 
 
 def _json_text(value: Any) -> str:
-    """A JSON-able value as JSON text (for a ``text[]`` parameter cast to jsonb)."""
+    """A JSON-able value as compact JSON text (results are checked JSON-able, without
+    NaN, before they get here)."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+_ISO_MEMO: dict[datetime, str] = {}
+
+
+def _iso(value: datetime | None) -> str | None:
+    """An aware datetime as ISO 8601 text with its offset (PostgreSQL parses it).
+
+    A batch repeats a few instants (now, the lease, shared fire times) many times:
+    recent answers are remembered."""
+    if value is None:
+        return None
+    known = _ISO_MEMO.get(value)
+    if known is not None:
+        return known
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
+    text = value.isoformat()
+    if len(_ISO_MEMO) >= 4096:
+        _ISO_MEMO.clear()
+    _ISO_MEMO[value] = text
+    return text
+
+
+def _clean(text: str | None) -> str | None:
+    """Text PostgreSQL can store: it refuses NUL characters, which a handler may print."""
+    if text is None or "\x00" not in text:
+        return text
+    return text.replace("\x00", "\ufffd")
+
+
+def _text_array(items: Sequence[str]) -> str:
+    """A ``text[]`` literal of ``items`` (each element quoted and escaped), bound as
+    one text parameter: much cheaper than adapting a Python list element by element."""
+    quoted = ('"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"' for item in items)
+    return "{" + ",".join(quoted) + "}"
 
 
 def _first_line(exc: BaseException) -> str:
@@ -137,7 +174,7 @@ class PostgresStore(SqlStore):
             raise StoreError(f"PostgreSQL error on {self._display}: {_first_line(exc)}") from exc
 
     def _ids_param(self, ids: Sequence[str]) -> Any:
-        return list(ids)
+        return _text_array(ids)
 
     def _notify(self, cur: Cursor) -> None:
         cur.execute(self.sql("notify_wakeup"), {})
@@ -152,40 +189,46 @@ class PostgresStore(SqlStore):
         self, cur: Cursor, executions: Sequence[Execution], *, want_ids: bool
     ) -> set[str]:
         """See :meth:`SqlStore._insert_new_executions`: one ``INSERT ... SELECT FROM
-        unnest(...) RETURNING``."""
-        cur.execute(
-            self.sql("insert_executions_batch"),
+        json_to_recordset(...) RETURNING``."""
+        rows = [
             {
-                "execution_id": [e.execution_id for e in executions],
-                "job_id": [e.job_id for e in executions],
-                "status": [e.status.value for e in executions],
-                "started_at": [e.started_at for e in executions],
-                "finished_at": [e.finished_at for e in executions],
-                "error_message": [e.error_message for e in executions],
-                "retry_attempt": [e.retry_attempt for e in executions],
-                "logs": [e.logs for e in executions],
-                "created_at": [e.created_at for e in executions],
-                "scheduled_for": [e.scheduled_for for e in executions],
-                "trigger": [e.trigger.value for e in executions],
-                "run_after": [e.run_after or e.scheduled_for for e in executions],
-                "node_id": [e.node_id for e in executions],
-                "lease_expires_at": [e.lease_expires_at for e in executions],
-                "fencing_token": [e.fencing_token for e in executions],
-                "priority": [e.priority for e in executions],
-            },
-        )
+                "execution_id": e.execution_id,
+                "job_id": e.job_id,
+                "status": e.status.value,
+                "started_at": _iso(e.started_at),
+                "finished_at": _iso(e.finished_at),
+                "error_message": _clean(e.error_message),
+                "retry_attempt": e.retry_attempt,
+                "logs": _clean(e.logs),
+                "created_at": _iso(e.created_at),
+                "scheduled_for": _iso(e.scheduled_for),
+                "trigger": e.trigger.value,
+                "run_after": _iso(e.run_after or e.scheduled_for),
+                "node_id": e.node_id,
+                "lease_expires_at": _iso(e.lease_expires_at),
+                "fencing_token": e.fencing_token,
+                "priority": e.priority,
+            }
+            for e in executions
+        ]
+        cur.execute(self.sql("insert_executions_batch"), {"rows": _json_text(rows)})
         return {row["execution_id"] for row in cur.fetchall()}
 
     def _advance_jobs(self, cur: Cursor, advances: list[tuple[str, Any, Any, Any]]) -> None:
-        """See :meth:`SqlStore._advance_jobs`: one ``UPDATE ... FROM unnest(...)``."""
+        """See :meth:`SqlStore._advance_jobs`: one ``UPDATE ... FROM
+        json_to_recordset(...)``."""
+        rows = [
+            {
+                "job_id": job_id,
+                "next_execution": _iso(nxt),
+                "previous": _iso(previous),
+                "last_fire": _iso(last_fire),
+            }
+            for job_id, nxt, previous, last_fire in advances
+        ]
         cur.execute(
             self.sql("advance_jobs_batch"),
-            {
-                "job_id": [a[0] for a in advances],
-                "next_execution": [a[1] for a in advances],
-                "previous": [a[2] for a in advances],
-                "last_fire": [a[3] for a in advances],
-            },
+            {"rows": _json_text(rows), "ids": _text_array([a[0] for a in advances])},
         )
 
     def _start_pending(
@@ -200,7 +243,7 @@ class PostgresStore(SqlStore):
         cur.execute(
             self.sql("start_pending_batch"),
             {
-                "ids": [e.execution_id for e in chosen],
+                "ids": _text_array([e.execution_id for e in chosen]),
                 "now": now,
                 "node_id": node_id,
                 "lease_expires_at": lease_until,
@@ -208,19 +251,26 @@ class PostgresStore(SqlStore):
         )
 
     def _finish_running(self, cur: Cursor, outcomes: Sequence[Outcome]) -> set[str]:
-        """See :meth:`SqlStore._finish_running`: one ``UPDATE ... FROM unnest(...)
-        RETURNING``; the fencing-token check is in its WHERE clause."""
+        """See :meth:`SqlStore._finish_running`: one ``UPDATE ... FROM
+        json_to_recordset(...) RETURNING``; the fencing-token check is in its WHERE."""
+        rows = [
+            {
+                "execution_id": o.execution_id,
+                "fencing_token": o.fencing_token,
+                "status": o.status.value,
+                "finished_at": _iso(o.finished_at),
+                "duration_seconds": o.duration_seconds,
+                "result": o.result,
+                "error_message": _clean(o.error_message),
+                "logs": _clean(o.logs),
+            }
+            for o in outcomes
+        ]
         cur.execute(
             self.sql("finish_running_batch"),
             {
-                "execution_id": [o.execution_id for o in outcomes],
-                "fencing_token": [o.fencing_token for o in outcomes],
-                "status": [o.status.value for o in outcomes],
-                "finished_at": [o.finished_at for o in outcomes],
-                "duration_seconds": [o.duration_seconds for o in outcomes],
-                "result": [None if o.result is None else _json_text(o.result) for o in outcomes],
-                "error_message": [o.error_message for o in outcomes],
-                "logs": [o.logs for o in outcomes],
+                "rows": _json_text(rows),
+                "ids": _text_array([o.execution_id for o in outcomes]),
             },
         )
         return {row["execution_id"] for row in cur.fetchall()}

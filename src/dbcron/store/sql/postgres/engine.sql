@@ -10,16 +10,16 @@ FOR UPDATE SKIP LOCKED;
 
 -- name: active_counts
 SELECT job_id, count(*) AS n FROM job_executions
-WHERE status IN ('pending', 'running') AND job_id = ANY(%(ids)s)
+WHERE status IN ('pending', 'running') AND job_id = ANY(%(ids)s::text[])
 GROUP BY job_id;
 
 -- name: running_counts
 SELECT job_id, count(*) AS n FROM job_executions
-WHERE status = 'running' AND job_id = ANY(%(ids)s)
+WHERE status = 'running' AND job_id = ANY(%(ids)s::text[])
 GROUP BY job_id;
 
 -- name: jobs_by_ids
-SELECT * FROM jobs WHERE job_id = ANY(%(ids)s)
+SELECT * FROM jobs WHERE job_id = ANY(%(ids)s::text[])
 FOR UPDATE SKIP LOCKED;
 
 -- name: insert_execution_if_new
@@ -99,11 +99,11 @@ LISTEN dbcron_wakeup;
 
 -- name: running_tokens
 SELECT execution_id, fencing_token FROM job_executions
-WHERE execution_id = ANY(%(ids)s) AND status = 'running'
+WHERE execution_id = ANY(%(ids)s::text[]) AND status = 'running'
 FOR UPDATE;
 
 -- name: existing_executions
-SELECT execution_id FROM job_executions WHERE execution_id = ANY(%(ids)s);
+SELECT execution_id FROM job_executions WHERE execution_id = ANY(%(ids)s::text[]);
 
 -- name: start_execution_at
 UPDATE job_executions
@@ -111,10 +111,10 @@ SET status = 'running', started_at = %(now)s, node_id = %(node_id)s,
     lease_expires_at = %(lease_expires_at)s, fencing_token = %(fencing_token)s
 WHERE execution_id = %(execution_id)s AND status = 'pending';
 
--- Set-based batch writes: one statement per batch, whatever its size, with one array
--- per column (unnest keeps the arrays' positions together), instead of one statement
--- per row. The rows were locked (FOR UPDATE) earlier in the same transaction, or are
--- new.
+-- Set-based batch writes: one statement per batch, whatever its size. The rows come as
+-- one JSON array of objects (json_to_recordset types each field), which costs the client
+-- one json.dumps instead of one array adapter per column; the rows were locked (FOR
+-- UPDATE) earlier in the same transaction, or are new.
 
 -- name: insert_executions_batch
 INSERT INTO job_executions (
@@ -122,13 +122,14 @@ INSERT INTO job_executions (
     logs, created_at, scheduled_for, trigger, run_after, node_id, lease_expires_at,
     fencing_token, priority
 )
-SELECT * FROM unnest(
-    %(execution_id)s::text[], %(job_id)s::text[], %(status)s::text[],
-    %(started_at)s::timestamptz[], %(finished_at)s::timestamptz[], %(error_message)s::text[],
-    %(retry_attempt)s::integer[], %(logs)s::text[], %(created_at)s::timestamptz[],
-    %(scheduled_for)s::timestamptz[], %(trigger)s::text[], %(run_after)s::timestamptz[],
-    %(node_id)s::text[], %(lease_expires_at)s::timestamptz[], %(fencing_token)s::bigint[],
-    %(priority)s::integer[]
+SELECT r.execution_id, r.job_id, r.status, r.started_at, r.finished_at, r.error_message,
+       r.retry_attempt, r.logs, r.created_at, r.scheduled_for, r.trigger, r.run_after,
+       r.node_id, r.lease_expires_at, r.fencing_token, r.priority
+FROM json_to_recordset(%(rows)s::json) AS r (
+    execution_id text, job_id text, status text, started_at timestamptz,
+    finished_at timestamptz, error_message text, retry_attempt integer, logs text,
+    created_at timestamptz, scheduled_for timestamptz, trigger text, run_after timestamptz,
+    node_id text, lease_expires_at timestamptz, fencing_token bigint, priority integer
 )
 ON CONFLICT (job_id, scheduled_for, retry_attempt) DO NOTHING
 RETURNING execution_id;
@@ -137,11 +138,10 @@ RETURNING execution_id;
 UPDATE jobs AS j
 SET next_execution = u.next_execution,
     last_execution = coalesce(u.last_fire, j.last_execution)
-FROM unnest(
-    %(job_id)s::text[], %(next_execution)s::timestamptz[], %(previous)s::timestamptz[],
-    %(last_fire)s::timestamptz[]
-) AS u (job_id, next_execution, previous, last_fire)
-WHERE j.job_id = ANY(%(job_id)s::text[])  -- an index condition, whatever the statistics
+FROM json_to_recordset(%(rows)s::json) AS u (
+    job_id text, next_execution timestamptz, previous timestamptz, last_fire timestamptz
+)
+WHERE j.job_id = ANY(%(ids)s::text[])  -- an index condition, whatever the statistics
   AND j.job_id = u.job_id AND j.next_execution = u.previous;
 
 -- name: start_pending_batch
@@ -156,15 +156,13 @@ WHERE execution_id = ANY(%(ids)s::text[]);
 -- name: finish_running_batch
 UPDATE job_executions AS e
 SET status = u.status, finished_at = u.finished_at, duration_seconds = u.duration_seconds,
-    result = u.result::jsonb, error_message = u.error_message, logs = u.logs,
+    result = u.result, error_message = u.error_message, logs = u.logs,
     lease_expires_at = NULL
-FROM unnest(
-    %(execution_id)s::text[], %(fencing_token)s::bigint[], %(status)s::text[],
-    %(finished_at)s::timestamptz[], %(duration_seconds)s::double precision[],
-    %(result)s::text[], %(error_message)s::text[], %(logs)s::text[]
-) AS u (execution_id, fencing_token, status, finished_at, duration_seconds, result,
-        error_message, logs)
-WHERE e.execution_id = ANY(%(execution_id)s::text[])
+FROM json_to_recordset(%(rows)s::json) AS u (
+    execution_id text, fencing_token bigint, status text, finished_at timestamptz,
+    duration_seconds double precision, result jsonb, error_message text, logs text
+)
+WHERE e.execution_id = ANY(%(ids)s::text[])
   AND e.execution_id = u.execution_id AND e.status = 'running'
   AND e.fencing_token = u.fencing_token
 RETURNING e.execution_id;
