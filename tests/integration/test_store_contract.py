@@ -307,8 +307,9 @@ def test_postgres_text_array_literals_round_trip(pg_url: str) -> None:
 
 
 def test_completion_with_a_nul_character_in_its_logs_is_stored(store: Store) -> None:
-    """A handler may print NUL bytes; PostgreSQL refuses them in text, so they are
-    replaced instead of failing (and blocking) the whole batch of completions."""
+    """A handler may print NUL bytes or return them in its result; PostgreSQL refuses
+    them in text and jsonb, so they are replaced instead of failing (and blocking) the
+    whole batch of completions."""
     from dbcron.models import Outcome
 
     now = datetime.now(UTC)
@@ -330,11 +331,12 @@ def test_completion_with_a_nul_character_in_its_logs_is_stored(store: Store) -> 
         ExecutionStatus.SUCCESS,
         now,
         0.1,
-        result={"ok": True},
+        result={"ok": True, "text": "a\x00b"},
         logs="before\x00after",
     )
     assert store.complete([outcome]) == {execution.execution_id}
     stored = store.get_execution(execution.execution_id)
     assert stored is not None and stored.status is ExecutionStatus.SUCCESS
     assert stored.logs is not None and stored.logs.startswith("before")
-    assert stored.logs.endswith("after") and stored.result == {"ok": True}
+    assert stored.logs.endswith("after") and stored.result is not None
+    assert stored.result["ok"] is True and stored.result["text"] in ("a\x00b", "a\ufffdb")

@@ -62,6 +62,27 @@ def _iso(value: datetime | None) -> str | None:
     return text
 
 
+def _results_json(rows: list[dict[str, Any]]) -> str:
+    """Completion rows as JSON text. A handler's result may hold a NUL character, which
+    jsonb refuses ("unsupported Unicode escape sequence"); such strings get U+FFFD
+    instead, so that one result cannot make a whole batch of completions fail."""
+    text = _json_text(rows)
+    if "\\u0000" not in text:
+        return text
+    return _json_text(_without_nul(rows))
+
+
+def _without_nul(value: Any) -> Any:
+    """``value`` with NUL characters in its strings (keys too) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nul(v) for v in value]
+    return value
+
+
 def _clean(text: str | None) -> str | None:
     """Text PostgreSQL can store: it refuses NUL characters, which a handler may print."""
     if text is None or "\x00" not in text:
@@ -269,7 +290,7 @@ class PostgresStore(SqlStore):
         cur.execute(
             self.sql("finish_running_batch"),
             {
-                "rows": _json_text(rows),
+                "rows": _results_json(rows),
                 "ids": _text_array([o.execution_id for o in outcomes]),
             },
         )
