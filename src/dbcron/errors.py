@@ -53,5 +53,10 @@ class DatabaseUnavailableError(StoreError):
     """The database cannot be reached (down, wrong host, bad credentials)."""
 
 
+class DataRefusedError(StoreError):
+    """The database refused the data itself (a constraint, an invalid value): writing
+    the same data again cannot succeed."""
+
+
 class SchemaError(StoreError):
     """The database has no dbcron schema, or one newer than this version understands."""

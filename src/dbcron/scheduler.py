@@ -31,7 +31,7 @@ from dbcron import __version__
 from dbcron.clock import Clock
 from dbcron.config import SchedulerSettings
 from dbcron.cron import parse_schedule
-from dbcron.errors import CronError, DbcronError, StoreError
+from dbcron.errors import CronError, DataRefusedError, DbcronError, StoreError
 from dbcron.executor import SHUTDOWN_MESSAGE, Executor, Report, Work, make_executor
 from dbcron.misfire import plan_fires
 from dbcron.models import (
@@ -409,6 +409,14 @@ class Scheduler:
                     start_limit=free,
                     outcomes=batch,
                 )
+            except DataRefusedError:
+                if not batch:
+                    raise
+                # One of the completions cannot be stored: write them one by one, then
+                # claim again without them.
+                self._give_back(batch)
+                self._flush()
+                continue
             except BaseException:
                 self._give_back(batch)
                 raise
@@ -550,10 +558,61 @@ class Scheduler:
             return
         try:
             accepted = self.store.complete(batch)
+        except DataRefusedError as exc:
+            accepted = self._complete_one_by_one(batch, exc)
         except BaseException:
             self._give_back(batch)
             raise
         self._record_completed(batch, accepted)
+
+    def _complete_one_by_one(self, batch: list[Outcome], exc: DataRefusedError) -> set[str]:
+        """Write a batch the database refused one outcome at a time; an outcome it still
+        refuses is recorded as a failure without its result and logs (and with the retry
+        it had, if any), so that one bad value cannot stall every completion."""
+        log.warning(
+            "the database refused a batch of %d completions (%s); writing them one by one",
+            len(batch),
+            exc,
+        )
+        accepted: set[str] = set()
+        for index, outcome in enumerate(batch):
+            try:
+                try:
+                    accepted |= self.store.complete([outcome])
+                    continue
+                except DataRefusedError as refused:
+                    reason = refused
+                fallback = Outcome(
+                    execution_id=outcome.execution_id,
+                    job_id=outcome.job_id,
+                    fencing_token=outcome.fencing_token,
+                    status=ExecutionStatus.FAILED,
+                    finished_at=outcome.finished_at,
+                    duration_seconds=None,
+                    error_message=(
+                        f"the outcome ({outcome.status.value}) could not be stored: {reason}"
+                    ),
+                    retry=outcome.retry,
+                )
+                try:
+                    accepted |= self.store.complete([fallback])
+                    log.error(
+                        "execution %s: outcome refused by the database (%s); recorded failed",
+                        outcome.execution_id,
+                        reason,
+                    )
+                except DataRefusedError as again:
+                    log.error(
+                        "execution %s: not even a failure could be stored (%s); it stays "
+                        "running until its lease is rescued",
+                        outcome.execution_id,
+                        again,
+                    )
+            except BaseException:
+                self._record_completed(batch[:index], accepted)
+                self._give_back(batch[index:])
+                raise
+        return accepted
 
     def _record_completed(self, batch: list[Outcome], accepted: Collection[str]) -> None:
         self.stats["completed"] += len(accepted)

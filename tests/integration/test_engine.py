@@ -530,3 +530,52 @@ def test_claim_records_outcomes_first_in_the_same_transaction(
     attempts = sorted(e.retry_attempt for e in store.list_executions(job_id=b.job_id))
     assert attempts == [0, 1]
     assert len(first) == 2
+
+
+@pytest.mark.parametrize("path", ["flush", "claim"])
+def test_a_completion_the_database_refuses_is_recorded_failed_and_the_rest_stored(
+    store: Store, db_url: str, manager: JobManager, path: str
+) -> None:
+    """One outcome the database refuses (here a negative duration, against a CHECK
+    constraint) must not stall the others: the batch is written one by one, the refused
+    one as a failure without its result."""
+    from dbcron.models import Outcome
+
+    jobs = [py_job(manager, "noop") for _ in range(3)]
+    for job in jobs:
+        manager.trigger_job(job.job_id)
+    scheduler = Scheduler(
+        store, SchedulerSettings(max_workers=2), executor="thread", database_url=db_url
+    )
+    now = datetime.now(UTC)
+    started = store.acquire(now, scheduler.node_id, now + timedelta(seconds=30), 10)
+    assert len(started) == 3
+    (bad, _), *good = started
+    outcomes = [
+        Outcome(
+            bad.execution_id,
+            bad.job_id,
+            bad.fencing_token,
+            ExecutionStatus.SUCCESS,
+            now,
+            -1.0,
+            result={"x": 1},
+        )
+    ] + [
+        Outcome(e.execution_id, e.job_id, e.fencing_token, ExecutionStatus.SUCCESS, now, 0.1)
+        for e, _ in good
+    ]
+    scheduler._done.extend(outcomes)
+    if path == "flush":
+        scheduler._flush()
+    else:
+        assert scheduler._claim_and_start(now) is False
+    refused = store.get_execution(bad.execution_id)
+    assert refused is not None and refused.status is ExecutionStatus.FAILED
+    assert refused.error_message is not None
+    assert refused.error_message.startswith("the outcome (success) could not be stored")
+    assert refused.result is None
+    for e, _ in good:
+        stored = store.get_execution(e.execution_id)
+        assert stored is not None and stored.status is ExecutionStatus.SUCCESS
+    assert scheduler.stats["completed"] == 3 and scheduler._done == []

@@ -26,6 +26,7 @@ from dbcron.clock import Clock
 from dbcron.errors import (
     ConflictError,
     DatabaseUnavailableError,
+    DataRefusedError,
     SchemaError,
     StoreError,
 )
@@ -186,7 +187,9 @@ class PostgresStore(SqlStore):
                 "run `dbcron init`"
             ) from exc
         except pg_errors.IntegrityError as exc:
-            raise StoreError(f"database refused the write: {_first_line(exc)}") from exc
+            raise DataRefusedError(f"database refused the write: {_first_line(exc)}") from exc
+        except psycopg.DataError as exc:
+            raise DataRefusedError(f"database refused a value: {_first_line(exc)}") from exc
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise DatabaseUnavailableError(
                 f"lost the database {self._display}: {_first_line(exc)}"

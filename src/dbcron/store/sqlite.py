@@ -21,6 +21,7 @@ from dbcron.clock import Clock
 from dbcron.errors import (
     ConflictError,
     DatabaseUnavailableError,
+    DataRefusedError,
     SchemaError,
     StoreError,
 )
@@ -132,7 +133,9 @@ class SQLiteStore(SqlStore):
         except sqlite3.IntegrityError as exc:
             if "UNIQUE" in str(exc) or "PRIMARY KEY" in str(exc):
                 raise ConflictError(f"duplicate record: {exc}") from exc
-            raise StoreError(f"database refused the write: {exc}") from exc
+            raise DataRefusedError(f"database refused the write: {exc}") from exc
+        except sqlite3.DataError as exc:
+            raise DataRefusedError(f"database refused a value: {exc}") from exc
         except sqlite3.OperationalError as exc:
             raise _operational(exc, self.path) from exc
         except sqlite3.DatabaseError as exc:
