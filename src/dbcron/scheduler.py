@@ -350,6 +350,8 @@ class Scheduler:
             self._lease_timer.done(mono)
         if self._rescue_timer.due(mono):
             rescued = self.store.rescue_expired(self.clock.now(), self._retry_for_rescue)
+            if rescued:
+                self._woken = True  # their retries are runnable now: take a turn
             for e in rescued:
                 log.warning(
                     "rescued execution %s of job %s: node %s lost its lease",

@@ -302,6 +302,34 @@ def test_dead_nodes_executions_are_rescued_and_retried(
     assert not store.list_executions(status=ExecutionStatus.RUNNING)
 
 
+def test_a_lease_that_expires_while_the_scheduler_sleeps_is_rescued_and_retried_promptly(
+    store: Store, db_url: str, manager: JobManager
+) -> None:
+    """The dead node's lease runs out after the scheduler has gone to sleep (nothing due
+    for a minute): the rescue sweep must also wake the loop, so the retry runs within
+    the sweep period, not at the next planned turn."""
+    job = py_job(manager, "noop", retry_count=1, retry_delay_seconds=0)
+    with running(store, db_url, lease_seconds=3, check_interval_seconds=60) as scheduler:
+        wait_for(lambda: scheduler.stats["completed"] == 0, 1)
+        threading.Event().wait(0.3)  # let it settle into its long sleep
+        now = datetime.now(UTC)
+        store.insert_execution(
+            Execution(
+                job_id=job.job_id,
+                scheduled_for=now,
+                status=ExecutionStatus.RUNNING,
+                started_at=now,
+                created_at=now,
+                node_id="dead-node",
+                lease_expires_at=now + timedelta(seconds=1.5),
+                fencing_token=1,
+            )
+        )
+        rows = wait_for(lambda: finished(store, job.job_id, 2), 6, what="rescue and retry")
+    assert rows[0].status is ExecutionStatus.FAILED
+    assert rows[1].status is ExecutionStatus.SUCCESS and rows[1].trigger is Trigger.RETRY
+
+
 def test_graceful_shutdown(store: Store, db_url: str, manager: JobManager, tmp_path: Path) -> None:
     marker = tmp_path / "short-started"
     short = py_job(manager, "sleep", kwargs={"seconds": 0.5, "marker": str(marker)})

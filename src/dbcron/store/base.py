@@ -730,6 +730,7 @@ class SqlStore(ABC):
             cur.executemany(self.sql("finish_running"), params)
             if retries:
                 cur.executemany(self.sql("insert_execution_if_new"), retries)
+                self._notify(cur)
             return expired
 
     def next_wakeup(self) -> datetime | None:
