@@ -345,8 +345,13 @@ class Scheduler:
             self.store.heartbeat_node(self.node_id, self.clock.now())
             self._heartbeat_timer.done(mono)
         if self._lease_timer.due(mono):
-            if self.executor.in_flight():
-                self.store.extend_leases(self.node_id, self.clock.now() + self._lease)
+            # Only the executions this node still runs (or has finished but not yet
+            # recorded): a row it lost track of must expire and be rescued.
+            mine = [w.execution.execution_id for w in self.executor.in_flight()]
+            with self._done_lock:
+                mine += [o.execution_id for o in self._done]
+            if mine:
+                self.store.extend_leases(self.node_id, self.clock.now() + self._lease, mine)
             self._lease_timer.done(mono)
         if self._rescue_timer.due(mono):
             rescued = self.store.rescue_expired(self.clock.now(), self._retry_for_rescue)

@@ -607,3 +607,24 @@ def test_a_completion_the_database_refuses_is_recorded_failed_and_the_rest_store
         stored = store.get_execution(e.execution_id)
         assert stored is not None and stored.status is ExecutionStatus.SUCCESS
     assert scheduler.stats["completed"] == 3 and scheduler._done == []
+
+
+def test_extend_leases_only_of_the_executions_named(store: Store, manager: JobManager) -> None:
+    """A node renews the leases of what it still runs; a running row it lost track of
+    keeps its old lease, so that it expires and is rescued."""
+    jobs = [py_job(manager, "noop") for _ in range(3)]
+    for job in jobs:
+        manager.trigger_job(job.job_id)
+    now = datetime.now(UTC)
+    lease = now + timedelta(seconds=5)
+    started = [e for e, _ in store.acquire(now, "node-a", lease, 10)]
+    assert len(started) == 3
+    later = now + timedelta(seconds=60)
+    kept = [started[0].execution_id, started[1].execution_id, "no-such-execution"]
+    assert store.extend_leases("node-b", later, kept) == 0  # another node's rows: untouched
+    assert store.extend_leases("node-a", later, kept) == 2
+    leases = {e.execution_id: e.lease_expires_at for e in store.list_executions(limit=10)}
+    assert leases[started[0].execution_id] == later
+    assert leases[started[1].execution_id] == later
+    assert leases[started[2].execution_id] == lease
+    assert store.extend_leases("node-a", later + timedelta(seconds=1)) == 3  # all of them

@@ -678,12 +678,17 @@ class SqlStore(ABC):
             self._notify(cur)
         return accepted
 
-    def extend_leases(self, node_id: str, until: datetime) -> int:
+    def extend_leases(
+        self, node_id: str, until: datetime, execution_ids: Sequence[str] | None = None
+    ) -> int:
         """See :meth:`Store.extend_leases`."""
+        params = {"node_id": node_id, "until": self._encode_ts(until)}
         with self.transaction() as cur:
-            cur.execute(
-                self.sql("extend_leases"), {"node_id": node_id, "until": self._encode_ts(until)}
-            )
+            if execution_ids is None:
+                cur.execute(self.sql("extend_leases"), params)
+            else:
+                params["ids"] = self._ids_param(list(execution_ids))
+                cur.execute(self.sql("extend_leases_of"), params)
             return max(cur.rowcount, 0)
 
     def rescue_expired(

@@ -197,8 +197,11 @@ class Store(Protocol):
         """
         ...
 
-    def extend_leases(self, node_id: str, until: datetime) -> int:
-        """Extend the lease of every running execution of ``node_id``; return how many."""
+    def extend_leases(
+        self, node_id: str, until: datetime, execution_ids: Sequence[str] | None = None
+    ) -> int:
+        """Extend the lease of the running executions of ``node_id`` (only those among
+        ``execution_ids`` when given), in one transaction; return how many."""
         ...
 
     def rescue_expired(

@@ -67,6 +67,11 @@ WHERE execution_id = %(execution_id)s AND status = 'running' AND fencing_token =
 UPDATE job_executions SET lease_expires_at = %(until)s
 WHERE node_id = %(node_id)s AND status = 'running';
 
+-- name: extend_leases_of
+UPDATE job_executions SET lease_expires_at = %(until)s
+WHERE execution_id = ANY(%(ids)s::text[])
+  AND node_id = %(node_id)s AND status = 'running';
+
 -- name: lock_expired
 SELECT * FROM job_executions
 WHERE status = 'running' AND lease_expires_at < %(now)s

@@ -65,6 +65,11 @@ WHERE execution_id = :execution_id AND status = 'running' AND fencing_token = :f
 UPDATE job_executions SET lease_expires_at = :until
 WHERE node_id = :node_id AND status = 'running';
 
+-- name: extend_leases_of
+UPDATE job_executions SET lease_expires_at = :until
+WHERE execution_id IN (SELECT value FROM json_each(:ids))
+  AND node_id = :node_id AND status = 'running';
+
 -- name: lock_expired
 SELECT * FROM job_executions
 WHERE status = 'running' AND lease_expires_at < :now
