@@ -23,7 +23,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -443,19 +443,21 @@ class Scheduler:
                 return
 
     def _count_claim(self, summary: ClaimSummary) -> None:
-        for execution, job in summary.started:
-            self.executor.submit(Work(execution, job, self.database_url))
+        self._submit(summary.started)
         self.stats["claimed"] += summary.pending
         self.stats["missed"] += summary.missed
-        self.stats["started"] += len(summary.started)
+
+    def _submit(self, started: Sequence[tuple[Execution, Job]]) -> None:
+        """Hand executions started in the database to the executor."""
+        for execution, job in started:
+            self.executor.submit(Work(execution, job, self.database_url))
+        self.stats["started"] += len(started)
 
     def _dispatch(self, now: datetime) -> None:
         free = self.executor.free_slots()
         while free > 0 and not self._stop.is_set():
             started = self.store.acquire(now, self.node_id, now + self._lease, free)
-            for execution, job in started:
-                self.executor.submit(Work(execution, job, self.database_url))
-            self.stats["started"] += len(started)
+            self._submit(started)
             if len(started) < free:
                 break
             free = self.executor.free_slots()

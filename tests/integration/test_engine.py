@@ -276,23 +276,29 @@ def test_run_on_startup(store: Store, db_url: str, manager: JobManager) -> None:
     assert row.trigger is Trigger.MANUAL
 
 
+def _run_by_a_dead_node(store: Store, job: Job, started: datetime, lease: timedelta) -> None:
+    """An execution of ``job`` left running by "dead-node", its lease ending at
+    ``started + lease``."""
+    store.insert_execution(
+        Execution(
+            job_id=job.job_id,
+            scheduled_for=started,
+            status=ExecutionStatus.RUNNING,
+            started_at=started,
+            created_at=started,
+            node_id="dead-node",
+            lease_expires_at=started + lease,
+            fencing_token=1,
+        )
+    )
+
+
 def test_dead_nodes_executions_are_rescued_and_retried(
     store: Store, db_url: str, manager: JobManager
 ) -> None:
     job = py_job(manager, "noop", retry_count=1, retry_delay_seconds=0)
     long_ago = datetime.now(UTC) - timedelta(minutes=1)
-    store.insert_execution(
-        Execution(
-            job_id=job.job_id,
-            scheduled_for=long_ago,
-            status=ExecutionStatus.RUNNING,
-            started_at=long_ago,
-            created_at=long_ago,
-            node_id="dead-node",
-            lease_expires_at=long_ago + timedelta(seconds=5),
-            fencing_token=1,
-        )
-    )
+    _run_by_a_dead_node(store, job, long_ago, lease=timedelta(seconds=5))
     with running(store, db_url, lease_seconds=2):
         rows = wait_for(lambda: finished(store, job.job_id, 2), 10)
     assert rows[0].status is ExecutionStatus.FAILED
@@ -312,19 +318,7 @@ def test_a_lease_that_expires_while_the_scheduler_sleeps_is_rescued_and_retried_
     with running(store, db_url, lease_seconds=3, check_interval_seconds=60) as scheduler:
         wait_for(lambda: scheduler.stats["completed"] == 0, 1)
         threading.Event().wait(0.3)  # let it settle into its long sleep
-        now = datetime.now(UTC)
-        store.insert_execution(
-            Execution(
-                job_id=job.job_id,
-                scheduled_for=now,
-                status=ExecutionStatus.RUNNING,
-                started_at=now,
-                created_at=now,
-                node_id="dead-node",
-                lease_expires_at=now + timedelta(seconds=1.5),
-                fencing_token=1,
-            )
-        )
+        _run_by_a_dead_node(store, job, datetime.now(UTC), lease=timedelta(seconds=1.5))
         rows = wait_for(lambda: finished(store, job.job_id, 2), 6, what="rescue and retry")
     assert rows[0].status is ExecutionStatus.FAILED
     assert rows[1].status is ExecutionStatus.SUCCESS and rows[1].trigger is Trigger.RETRY

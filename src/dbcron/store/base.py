@@ -708,34 +708,29 @@ class SqlStore(ABC):
                 {"ids": self._ids_param(sorted({e.job_id for e in expired}))},
             )
             jobs = {row["job_id"]: self._job(row) for row in cur.fetchall()}
-            params = []
-            retries = []
+            outcomes = []
             for e in expired:
                 lease = e.lease_expires_at.isoformat() if e.lease_expires_at else "?"
-                params.append(
-                    {
-                        "execution_id": e.execution_id,
-                        "fencing_token": e.fencing_token,
-                        "status": ExecutionStatus.FAILED.value,
-                        "finished_at": self._encode_ts(now),
-                        "duration_seconds": (
+                outcomes.append(
+                    Outcome(
+                        execution_id=e.execution_id,
+                        job_id=e.job_id,
+                        fencing_token=e.fencing_token,
+                        status=ExecutionStatus.FAILED,
+                        finished_at=now,
+                        duration_seconds=(
                             (now - e.started_at).total_seconds() if e.started_at else None
                         ),
-                        "result": None,
-                        "error_message": (
+                        error_message=(
                             f"node lost: scheduler {e.node_id} stopped renewing the lease "
                             f"(expired {lease})"
                         ),
-                        "logs": e.logs,
-                    }
+                        logs=e.logs,
+                        retry=retry_for(e, jobs.get(e.job_id)),
+                    )
                 )
-                retry = retry_for(e, jobs.get(e.job_id))
-                if retry is not None:
-                    retries.append(self._execution_params(retry))
-            cur.executemany(self.sql("finish_running"), params)
-            if retries:
-                cur.executemany(self.sql("insert_execution_if_new"), retries)
-                self._notify(cur)
+            # The rows are locked and still running with these tokens: all are accepted.
+            self._record_outcomes(cur, outcomes)
             return expired
 
     def next_wakeup(self) -> datetime | None:
@@ -773,6 +768,25 @@ class SqlStore(ABC):
         """See :meth:`Store.stop_node`."""
         with self.transaction() as cur:
             cur.execute(self.sql("stop_node"), {"node_id": node_id, "now": self._encode_ts(now)})
+
+
+def remembered(
+    memo: dict[datetime, str], value: datetime, encode: Callable[[datetime], str]
+) -> str:
+    """``encode(value)``, remembered in ``memo`` (emptied when it holds 4,096 entries).
+
+    The engine encodes the same few instants (now, a lease, a shared fire time) thousands
+    of times a second; an instant's text does not depend on its zone, so equal instants
+    may share an entry.
+    """
+    known = memo.get(value)
+    if known is not None:
+        return known
+    text = encode(value)
+    if len(memo) >= 4096:
+        memo.clear()
+    memo[value] = text
+    return text
 
 
 def _as_started(

@@ -31,7 +31,7 @@ from dbcron.errors import (
     StoreError,
 )
 from dbcron.models import Execution, Outcome
-from dbcron.store.base import Cursor, SqlStore
+from dbcron.store.base import Cursor, SqlStore, remembered
 from dbcron.urls import redact_url
 
 
@@ -45,22 +45,16 @@ _ISO_MEMO: dict[datetime, str] = {}
 
 
 def _iso(value: datetime | None) -> str | None:
-    """An aware datetime as ISO 8601 text with its offset (PostgreSQL parses it).
-
-    A batch repeats a few instants (now, the lease, shared fire times) many times:
-    recent answers are remembered."""
+    """An aware datetime as ISO 8601 text with its offset (PostgreSQL parses it)."""
     if value is None:
         return None
-    known = _ISO_MEMO.get(value)
-    if known is not None:
-        return known
+    return remembered(_ISO_MEMO, value, _iso_aware)
+
+
+def _iso_aware(value: datetime) -> str:
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
-    text = value.isoformat()
-    if len(_ISO_MEMO) >= 4096:
-        _ISO_MEMO.clear()
-    _ISO_MEMO[value] = text
-    return text
+    return value.isoformat()
 
 
 def _results_json(rows: list[dict[str, Any]]) -> str:

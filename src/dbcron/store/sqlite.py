@@ -25,7 +25,7 @@ from dbcron.errors import (
     SchemaError,
     StoreError,
 )
-from dbcron.store.base import Cursor, SqlStore
+from dbcron.store.base import Cursor, SqlStore, remembered
 
 #: How long a writer waits for another writer's lock before giving up.
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -39,6 +39,12 @@ def encode_timestamp(value: datetime | None) -> str | None:
         raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
     # isoformat is several times faster than strftime and gives the same text.
     return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _encode_aware(value: datetime) -> str:
+    text = encode_timestamp(value)  # raises for a naive datetime
+    assert text is not None
+    return text
 
 
 def decode_timestamp(value: str | None) -> datetime | None:
@@ -165,18 +171,7 @@ class SQLiteStore(SqlStore):
     def _encode_ts(self, value: datetime | None) -> Any:
         if value is None:
             return None
-        # The engine encodes the same few instants (now, a lease, a shared fire time)
-        # thousands of times a second: remember recent answers.
-        memo = self._ts_memo
-        known = memo.get(value)
-        if known is not None:
-            return known
-        text = encode_timestamp(value)  # raises for a naive datetime
-        assert text is not None
-        if len(memo) >= 4096:
-            memo.clear()
-        memo[value] = text
-        return text
+        return remembered(self._ts_memo, value, _encode_aware)
 
     def _notify(self, cur: Cursor) -> None:
         """Nothing to send: schedulers on SQLite notice commits through ``data_version``."""
