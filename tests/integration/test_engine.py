@@ -400,7 +400,7 @@ def test_fires_waiting_for_a_slot_are_queued_on_time_and_run_in_order(
     sleeper = py_job(
         manager,
         "sleep",
-        kwargs={"seconds": 3},
+        kwargs={"seconds": 5},  # well past the queueing (due + 2 s + a turn)
         max_concurrency=2,
         overlap_policy=OverlapPolicy.ALLOW,
     )
