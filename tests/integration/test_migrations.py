@@ -132,7 +132,7 @@ def test_concurrent_init_is_safe(fresh_url: Callable[[], str]) -> None:
     url = fresh_url()
     errors: list[BaseException] = []
     applied: list[list[int]] = []
-    barrier = threading.Barrier(4)
+    barrier = threading.Barrier(4, timeout=60)
 
     def init() -> None:
         try:
@@ -147,7 +147,7 @@ def test_concurrent_init_is_safe(fresh_url: Callable[[], str]) -> None:
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(120)
     assert errors == []
     assert sorted(v for run in applied for v in run) == list(
         range(1, len(load_migrations("sqlite" if url.startswith("sqlite") else "postgres")) + 1)
@@ -169,3 +169,28 @@ def test_version_checks(fresh_url: Callable[[], str]) -> None:
     with pytest.raises(SchemaError, match="newer than this dbcron understands"):
         check_current(store)
     store.close()
+
+
+def test_opening_a_new_sqlite_file_waits_while_another_connection_writes(
+    tmp_path: Path,
+) -> None:
+    """Switching a file to WAL while another connection holds a write lock is answered
+    "database is locked" at once, without SQLite's busy handler (several processes or
+    threads running `dbcron init` on a new file meet this; in CI it hung the concurrent
+    init test). Opening waits until the lock is released instead of failing."""
+    path = tmp_path / "new.sqlite"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE scratch (x INTEGER)")
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO scratch VALUES (1)")
+    release = threading.Timer(0.5, lambda: other.execute("COMMIT"))
+    release.start()
+    try:
+        store = open_store(f"sqlite:///{path}", create=True, check_schema=False)
+        assert store.migrate()
+        store.close()
+    finally:
+        release.join(10)
+        other.close()
+    mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"

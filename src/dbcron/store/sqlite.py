@@ -58,6 +58,29 @@ def decode_timestamp(value: str | None) -> datetime | None:
 WAL_AUTOCHECKPOINT_PAGES = 4000
 
 
+def _switch_to_wal(conn: sqlite3.Connection) -> None:
+    """Put the database in WAL mode, waiting out other connections doing the same.
+
+    Switching a new file's journal mode needs an exclusive lock, and SQLite answers
+    "database is locked" at once, without its busy handler, while another connection
+    holds the file (several processes or threads opening a new database together):
+    retry until the busy timeout instead of failing the open.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    delay = 0.005
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+
 class SQLiteStore(SqlStore):
     """A :class:`~dbcron.store.protocol.Store` in one SQLite file."""
 
@@ -105,7 +128,7 @@ class SQLiteStore(SqlStore):
                 check_same_thread=False,
             )
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
