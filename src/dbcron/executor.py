@@ -15,11 +15,13 @@ captured into the execution's ``logs``, bounded in size with the truncation mark
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import io
 import json
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import queue
 import signal
@@ -425,7 +427,7 @@ def _child_main(conn: Connection) -> None:
 
 
 class _Slot:
-    """One worker process and the parent thread that feeds it."""
+    """One worker process and the parent's end of its pipe."""
 
     def __init__(self, ctx: Any) -> None:
         self._ctx = ctx
@@ -464,8 +466,43 @@ class _Slot:
                 self.kill()
 
 
+def _died(slot: _Slot) -> str:
+    """Why a worker's pipe closed mid-execution: its exit code or the signal that ended it."""
+    process = slot.process
+    code = None
+    if process is not None:
+        process.join(timeout=1)
+        code = process.exitcode
+    if code is None:
+        how = "its pipe closed"
+    elif code < 0:
+        try:
+            how = f"killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            how = f"killed by signal {-code}"
+    else:
+        how = f"exit code {code}"
+    return f"worker process died while running the handler ({how})"
+
+
+@dataclass(slots=True)
+class _Running:
+    """What a busy slot is doing: the work, when it was sent, when it must be killed."""
+
+    work: Work
+    started: float
+    deadline: float | None
+
+
 class ProcessExecutor:
-    """Runs handlers in worker processes; a timeout kills and replaces the worker."""
+    """Runs handlers in worker processes; a timeout kills and replaces the worker.
+
+    One dispatcher thread feeds every worker: it hands queued work to idle workers,
+    waits on all their pipes at once (and on a wake-up pipe for new work), reports
+    each result as it comes, and kills a worker whose handler overran its deadline.
+    One thread instead of one per worker keeps the scheduler process's threads from
+    competing for the interpreter lock on every completion.
+    """
 
     mode = "process"
 
@@ -473,24 +510,32 @@ class ProcessExecutor:
         self.workers = workers
         self._on_done = on_done
         self._mp = multiprocessing.get_context(start_method)
-        self._queue: queue.SimpleQueue[Work | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._busy = 0
         self._inflight: dict[str, Work] = {}
+        self._pending: collections.deque[Work] = collections.deque()
         self._slots: list[_Slot] = []
-        self._threads: list[threading.Thread] = []
+        self._idle: list[_Slot] = []
+        self._running: dict[_Slot, _Running] = {}
+        self._respawning = 0
+        self._wake_r = self._wake_w = -1
+        self._thread: threading.Thread | None = None
         self._stopping = False
+        self._kill = False
 
     def start(self) -> None:
-        """Spawn the worker processes and their feeder threads."""
-        for n in range(self.workers):
+        """Spawn the worker processes and the dispatcher thread."""
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        for _ in range(self.workers):
             slot = _Slot(self._mp)
             self._slots.append(slot)
-            thread = threading.Thread(
-                target=self._feed, args=(slot,), name=f"dbcron-slot-{n}", daemon=True
-            )
-            thread.start()
-            self._threads.append(thread)
+            self._idle.append(slot)
+        self._thread = threading.Thread(
+            target=self._dispatch, name="dbcron-process-pool", daemon=True
+        )
+        self._thread.start()
 
     def pids(self) -> list[int]:
         """Process ids of the current workers."""
@@ -507,73 +552,162 @@ class ProcessExecutor:
             return list(self._inflight.values())
 
     def submit(self, work: Work) -> None:
-        """Run ``work`` on a free worker."""
+        """Run ``work`` on the next free worker."""
         with self._lock:
             self._busy += 1
             self._inflight[work.execution.execution_id] = work
-        self._queue.put(work)
-
-    def _feed(self, slot: _Slot) -> None:
-        while True:
-            work = self._queue.get()
-            if work is None:
-                slot.close()
-                return
-            report = self._run_on(slot, work)
-            with self._lock:
-                self._inflight.pop(work.execution.execution_id, None)
-                self._busy -= 1
-            self._on_done(work, report)
-
-    def _run_on(self, slot: _Slot, work: Work) -> Report:
-        started = time.monotonic()
-        conn = slot.conn  # kept locally: a shutdown may kill the slot meanwhile
-        try:
-            if conn is None:
-                raise EOFError("the worker was stopped")
-            conn.send(work)
-            limit = None if work.timeout is None else work.timeout + KILL_GRACE_SECONDS
-            if conn.poll(limit):
-                report: Report = conn.recv()
-                return report
-        except (EOFError, OSError, ValueError) as exc:
-            code = slot.process.exitcode if slot.process is not None else None
-            return self._replace_worker(
-                slot,
-                started,
-                ExecutionStatus.FAILED,
-                f"worker process died while running the handler (exit code {code}): {exc}",
-            )
-        return self._replace_worker(
-            slot,
-            started,
-            ExecutionStatus.TIMEOUT,
-            f"timed out after {work.timeout:g}s; the worker process was killed and replaced",
-        )
-
-    def _replace_worker(
-        self, slot: _Slot, started: float, status: ExecutionStatus, message: str
-    ) -> Report:
-        """Kill the slot's worker and, unless we are stopping, start a fresh one."""
-        slot.kill()
-        took = round(time.monotonic() - started, 6)
-        if self._stopping:
-            return Report(ExecutionStatus.FAILED, took, error_message=SHUTDOWN_MESSAGE)
-        slot.spawn()
-        return Report(status, took, error_message=message)
+            self._pending.append(work)
+        self._poke()
 
     def stop(self, kill: bool = False) -> list[Work]:
-        """Stop the workers (killing busy ones when ``kill``); return unfinished works."""
-        self._stopping = True
+        """Stop the workers (killing busy ones when ``kill``, else letting them finish
+        what was handed over); return the works not finished when called. Each of
+        them is still reported through ``on_done`` (failed, when killed)."""
         unfinished = self.in_flight()
-        if kill:
-            for slot in self._slots:
-                slot.kill()
-        for _ in self._threads:
-            self._queue.put(None)
-        for thread in self._threads:
-            thread.join(timeout=5)
+        with self._lock:
+            self._stopping = True
+            self._kill = self._kill or kill
+        self._poke()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
         return unfinished
+
+    def _poke(self) -> None:
+        with contextlib.suppress(BlockingIOError, OSError):
+            os.write(self._wake_w, b"\0")  # a full pipe wakes the dispatcher as well
+
+    # -- the dispatcher thread ----------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        try:
+            while self._dispatch_once():
+                pass
+        finally:
+            for slot in self._idle:
+                slot.close()
+            self._idle.clear()
+            with contextlib.suppress(OSError):
+                os.close(self._wake_r)
+            with contextlib.suppress(OSError):
+                os.close(self._wake_w)
+
+    def _dispatch_once(self) -> bool:
+        """Hand out, wait, collect; False once stopped and nothing is left to report."""
+        with self._lock:
+            stopping, kill = self._stopping, self._kill
+            if kill:
+                dropped = list(self._pending)
+                self._pending.clear()
+                pairs: list[tuple[_Slot, Work]] = []
+            else:
+                dropped = []
+                pairs = []
+                while self._idle and self._pending:
+                    pairs.append((self._idle.pop(), self._pending.popleft()))
+        for work in dropped:
+            self._report(work, Report(ExecutionStatus.FAILED, 0.0, error_message=SHUTDOWN_MESSAGE))
+        if kill:
+            for slot in list(self._running):
+                self._lost(slot, "")
+        for slot, work in pairs:
+            self._send(slot, work)
+        with self._lock:
+            if stopping and not self._running and not self._pending and not self._respawning:
+                return False
+        now = time.monotonic()
+        deadlines = [r.deadline for r in self._running.values() if r.deadline is not None]
+        timeout = max(0.0, min(deadlines) - now) if deadlines else None
+        by_conn = {slot.conn: slot for slot in self._running if slot.conn is not None}
+        ready = multiprocessing.connection.wait([*by_conn, self._wake_r], timeout)
+        for obj in ready:
+            if obj == self._wake_r:
+                with contextlib.suppress(BlockingIOError, OSError):
+                    os.read(self._wake_r, 4096)
+                continue
+            slot = by_conn[obj]  # type: ignore[index]
+            try:
+                report: Report = slot.conn.recv()  # type: ignore[union-attr]
+            except (EOFError, OSError, ValueError):
+                self._lost(slot, _died(slot))
+                continue
+            running = self._running.pop(slot)
+            with self._lock:
+                self._idle.append(slot)
+            self._report(running.work, report)
+        now = time.monotonic()
+        for slot, running in list(self._running.items()):
+            if running.deadline is not None and now >= running.deadline:
+                self._lost(
+                    slot,
+                    f"timed out after {running.work.timeout:g}s; "
+                    "the worker process was killed and replaced",
+                    ExecutionStatus.TIMEOUT,
+                )
+        return True
+
+    def _send(self, slot: _Slot, work: Work) -> None:
+        started = time.monotonic()
+        limit = None if work.timeout is None else started + work.timeout + KILL_GRACE_SECONDS
+        self._running[slot] = _Running(work, started, limit)
+        try:
+            if slot.conn is None:
+                raise EOFError("the worker was stopped")
+            slot.conn.send(work)
+        except (EOFError, OSError, ValueError) as exc:
+            self._lost(slot, f"could not hand the execution to its worker process: {exc}")
+
+    def _lost(
+        self, slot: _Slot, message: str, status: ExecutionStatus = ExecutionStatus.FAILED
+    ) -> None:
+        """Kill the slot's worker, report its execution, and (unless stopping) replace
+        the worker in the background so that the others are not held up meanwhile."""
+        running = self._running.pop(slot)
+        slot.kill()
+        took = round(time.monotonic() - running.started, 6)
+        with self._lock:
+            stopping, killed = self._stopping, self._kill
+            if not stopping:
+                self._respawning += 1
+        if killed:
+            report = Report(ExecutionStatus.FAILED, took, error_message=SHUTDOWN_MESSAGE)
+        else:
+            report = Report(status, took, error_message=message)
+        if not stopping:
+            threading.Thread(
+                target=self._respawn, args=(slot,), name="dbcron-respawn", daemon=True
+            ).start()
+        self._report(running.work, report)
+
+    def _respawn(self, slot: _Slot) -> None:
+        try:
+            slot.spawn()
+        except Exception:
+            log.exception("could not start a replacement worker process")
+            with self._lock:
+                self._respawning -= 1
+                self._slots.remove(slot)
+                self.workers -= 1  # one slot fewer, so that no work waits for it
+            self._poke()
+            return
+        with self._lock:
+            self._respawning -= 1
+            if self._stopping:
+                closing = True
+            else:
+                closing = False
+                self._idle.append(slot)
+        if closing:
+            slot.close()
+        self._poke()
+
+    def _report(self, work: Work, report: Report) -> None:
+        with self._lock:
+            self._inflight.pop(work.execution.execution_id, None)
+            self._busy -= 1
+        try:
+            self._on_done(work, report)
+        except Exception:  # the dispatcher must outlive a failing callback
+            log.exception("reporting execution %s failed", work.execution.execution_id)
 
 
 Executor = ThreadExecutor | ProcessExecutor

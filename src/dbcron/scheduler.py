@@ -172,6 +172,8 @@ class Scheduler:
         self._woken = True
         self._next_turn = 0.0
         self._overdue_check_at: float | None = None  # monotonic; None while slots suffice
+        # The last claim filled every slot with due jobs still left: more work is due.
+        self._more_due = False
         self.stats = {"claimed": 0, "missed": 0, "started": 0, "completed": 0, "rejected": 0}
 
     # -- public control ----------------------------------------------------------------
@@ -395,9 +397,12 @@ class Scheduler:
     def _claim_and_start(self, now: datetime) -> bool:
         """Claim as many due jobs as there are free slots and start their fires; True
         when the slots ran out before the due jobs did."""
+        self._more_due = False
+        claimed_full_batch = False
         while not self._stop.is_set():
             free = self.executor.free_slots()
             if free <= 0:
+                self._more_due = claimed_full_batch
                 return True
             limit = min(CLAIM_BATCH, free)
             # Each batch reads the clock again: it is the recorded started_at.
@@ -431,6 +436,7 @@ class Scheduler:
             self._count_claim(summary)
             if summary.jobs < limit:
                 return False
+            claimed_full_batch = True
         return False
 
     def _queue_overdue(self, now: datetime) -> None:
@@ -466,6 +472,12 @@ class Scheduler:
         with self._done_lock:
             if self._done:
                 return 0.0
+        if self._more_due:
+            # Due jobs are waiting for a slot: the next completion wakes the loop, and
+            # asking the database when work is next due would only say "now" (on
+            # PostgreSQL, after a burst, slowly: past the index entries of every fire
+            # just claimed).
+            return min(float(self.settings.check_interval_seconds), 0.5)
         limit = float(self.settings.check_interval_seconds)
         nxt = self.store.next_wakeup()
         if nxt is not None:
@@ -646,7 +658,7 @@ class Scheduler:
                 self._on_done(
                     work, Report(ExecutionStatus.FAILED, 0.0, error_message=SHUTDOWN_MESSAGE)
                 )
-        # process-mode leftovers are reported by their feeder threads as they die
+        # process-mode leftovers are reported by the pool's dispatcher as it kills them
         end = time.monotonic() + 5
         while time.monotonic() < end:
             self._safely(self._flush)

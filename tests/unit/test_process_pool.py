@@ -1,0 +1,148 @@
+"""The process-mode executor on its own: real worker processes, no database."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from dbcron.executor import SHUTDOWN_MESSAGE, ProcessExecutor, Report, Work
+from dbcron.models import Execution, ExecutionStatus, Job
+
+
+def _work(func: str, timeout: int | None = 30, **kwargs: Any) -> Work:
+    job = Job(
+        name=func,
+        job_type="python",
+        schedule_expression="@hourly",
+        config={"callable": f"tests.support.handlers:{func}", "kwargs": kwargs},
+        timeout_seconds=timeout,
+    )
+    return Work(Execution(job_id=job.job_id, scheduled_for=datetime.now(UTC)), job)
+
+
+class Reports:
+    """Collects on_done calls; wait() blocks until ``n`` have arrived."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[Work, Report]] = []
+        self._cond = threading.Condition()
+
+    def __call__(self, work: Work, report: Report) -> None:
+        with self._cond:
+            self.items.append((work, report))
+            self._cond.notify_all()
+
+    def wait(self, n: int, timeout: float = 60) -> list[tuple[Work, Report]]:
+        with self._cond:
+            assert self._cond.wait_for(lambda: len(self.items) >= n, timeout), (
+                f"{len(self.items)} of {n} reports"
+            )
+            return list(self.items)
+
+    def of(self, work: Work) -> Report:
+        found = [r for w, r in self.items if w is work]
+        assert len(found) == 1, f"{len(found)} reports for one work"
+        return found[0]
+
+
+def test_every_work_is_reported_exactly_once() -> None:
+    reports = Reports()
+    pool = ProcessExecutor(3, reports)
+    pool.start()
+    try:
+        works = [_work("echo", n=n) for n in range(120)]
+        for w in works:
+            while pool.free_slots() == 0:
+                time.sleep(0.001)
+            pool.submit(w)
+        reports.wait(len(works))
+        assert [reports.of(w).status for w in works] == [ExecutionStatus.SUCCESS] * len(works)
+        assert [reports.of(w).result for w in works] == [{"n": n} for n in range(120)]
+        assert pool.in_flight() == [] and pool.free_slots() == 6
+    finally:
+        pool.stop()
+
+
+def test_a_worker_that_dies_is_reported_and_replaced() -> None:
+    reports = Reports()
+    pool = ProcessExecutor(1, reports)
+    pool.start()
+    try:
+        before = pool.pids()
+        crash, after = _work("exit_process", code=3), _work("noop")
+        pool.submit(crash)
+        pool.submit(after)
+        reports.wait(2)
+        died = reports.of(crash)
+        assert died.status is ExecutionStatus.FAILED
+        assert "worker process died" in (died.error_message or "")
+        assert "exit code 3" in (died.error_message or "")
+        assert reports.of(after).status is ExecutionStatus.SUCCESS
+        assert pool.pids() != before
+    finally:
+        pool.stop()
+
+
+def test_a_timeout_kills_one_worker_while_the_others_keep_reporting() -> None:
+    reports = Reports()
+    pool = ProcessExecutor(2, reports)
+    pool.start()
+    try:
+        hung = _work("sleep", timeout=1, seconds=3600)
+        pool.submit(hung)
+        quick = [_work("noop") for _ in range(40)]
+        for w in quick:
+            while pool.free_slots() == 0:
+                time.sleep(0.001)
+            pool.submit(w)
+        reports.wait(len(quick) + 1)
+        assert all(reports.of(w).status is ExecutionStatus.SUCCESS for w in quick)
+        # the quick ones did not wait for the hung one to be killed
+        order = [w for w, _ in reports.items]
+        assert order.index(hung) == len(quick)
+        timed_out = reports.of(hung)
+        assert timed_out.status is ExecutionStatus.TIMEOUT
+        assert 1.0 <= timed_out.duration_seconds < 3.0
+        assert "killed and replaced" in (timed_out.error_message or "")
+        # the replacement takes work again
+        again = _work("noop")
+        pool.submit(again)
+        reports.wait(len(quick) + 2)
+        assert reports.of(again).status is ExecutionStatus.SUCCESS
+    finally:
+        pool.stop()
+
+
+def test_stop_with_kill_reports_running_and_queued_work_as_failed() -> None:
+    reports = Reports()
+    pool = ProcessExecutor(1, reports)
+    pool.start()
+    running, queued = _work("sleep", seconds=3600), _work("noop")
+    pool.submit(running)
+    pool.submit(queued)
+    time.sleep(0.2)
+    unfinished = pool.stop(kill=True)
+    assert {w.execution.execution_id for w in unfinished} == {
+        running.execution.execution_id,
+        queued.execution.execution_id,
+    }
+    reports.wait(2, timeout=10)
+    for work in (running, queued):
+        report = reports.of(work)
+        assert report.status is ExecutionStatus.FAILED
+        assert report.error_message == SHUTDOWN_MESSAGE
+    assert pool.in_flight() == []
+
+
+def test_stop_without_kill_lets_handed_over_work_finish() -> None:
+    reports = Reports()
+    pool = ProcessExecutor(1, reports)
+    pool.start()
+    works = [_work("sleep", seconds=0.3), _work("noop")]
+    for w in works:
+        pool.submit(w)
+    pool.stop()
+    assert [reports.of(w).status for w in works] == [ExecutionStatus.SUCCESS] * 2
+    assert pool.in_flight() == []
