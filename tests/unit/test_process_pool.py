@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,29 +49,38 @@ class Reports:
         return found[0]
 
 
-def test_every_work_is_reported_exactly_once() -> None:
+@contextmanager
+def pool_of(workers: int) -> Iterator[tuple[ProcessExecutor, Reports]]:
+    """A started pool of ``workers`` processes and its reports; stopped afterwards."""
     reports = Reports()
-    pool = ProcessExecutor(3, reports)
+    pool = ProcessExecutor(workers, reports)
     pool.start()
     try:
-        works = [_work("echo", n=n) for n in range(120)]
-        for w in works:
-            while pool.free_slots() == 0:
-                time.sleep(0.001)
-            pool.submit(w)
-        reports.wait(len(works))
-        assert [reports.of(w).status for w in works] == [ExecutionStatus.SUCCESS] * len(works)
-        assert [reports.of(w).result for w in works] == [{"n": n} for n in range(120)]
-        assert pool.in_flight() == [] and pool.free_slots() == 6
+        yield pool, reports
     finally:
         pool.stop()
 
 
+def submit_all(pool: ProcessExecutor, works: list[Work]) -> None:
+    """Hand ``works`` over as slots free up, as the scheduler does."""
+    for work in works:
+        while pool.free_slots() == 0:
+            time.sleep(0.001)
+        pool.submit(work)
+
+
+def test_every_work_is_reported_exactly_once() -> None:
+    with pool_of(3) as (pool, reports):
+        works = [_work("echo", n=n) for n in range(120)]
+        submit_all(pool, works)
+        reports.wait(len(works))
+        assert [reports.of(w).status for w in works] == [ExecutionStatus.SUCCESS] * len(works)
+        assert [reports.of(w).result for w in works] == [{"n": n} for n in range(120)]
+        assert pool.in_flight() == [] and pool.free_slots() == 6
+
+
 def test_a_worker_that_dies_is_reported_and_replaced() -> None:
-    reports = Reports()
-    pool = ProcessExecutor(1, reports)
-    pool.start()
-    try:
+    with pool_of(1) as (pool, reports):
         before = pool.pids()
         crash, after = _work("exit_process", code=3), _work("noop")
         pool.submit(crash)
@@ -81,22 +92,14 @@ def test_a_worker_that_dies_is_reported_and_replaced() -> None:
         assert "exit code 3" in (died.error_message or "")
         assert reports.of(after).status is ExecutionStatus.SUCCESS
         assert pool.pids() != before
-    finally:
-        pool.stop()
 
 
 def test_a_timeout_kills_one_worker_while_the_others_keep_reporting() -> None:
-    reports = Reports()
-    pool = ProcessExecutor(2, reports)
-    pool.start()
-    try:
+    with pool_of(2) as (pool, reports):
         hung = _work("sleep", timeout=1, seconds=3600)
         pool.submit(hung)
         quick = [_work("noop") for _ in range(40)]
-        for w in quick:
-            while pool.free_slots() == 0:
-                time.sleep(0.001)
-            pool.submit(w)
+        submit_all(pool, quick)
         reports.wait(len(quick) + 1)
         assert all(reports.of(w).status is ExecutionStatus.SUCCESS for w in quick)
         # the quick ones did not wait for the hung one to be killed
@@ -111,8 +114,6 @@ def test_a_timeout_kills_one_worker_while_the_others_keep_reporting() -> None:
         pool.submit(again)
         reports.wait(len(quick) + 2)
         assert reports.of(again).status is ExecutionStatus.SUCCESS
-    finally:
-        pool.stop()
 
 
 def test_stop_with_kill_reports_running_and_queued_work_as_failed() -> None:
