@@ -72,6 +72,13 @@ class Work:
         """The job's timeout in seconds, or None."""
         return None if self.job.timeout_seconds is None else float(self.job.timeout_seconds)
 
+    def __getstate__(self) -> tuple[Execution, Job, str | None]:
+        return (self.execution, self.job, self.database_url)
+
+    def __setstate__(self, state: tuple[Execution, Job, str | None]) -> None:
+        for name, value in zip(("execution", "job", "database_url"), state, strict=True):
+            object.__setattr__(self, name, value)
+
 
 @dataclass(frozen=True, slots=True)
 class Report:
