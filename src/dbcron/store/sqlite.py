@@ -58,27 +58,24 @@ def decode_timestamp(value: str | None) -> datetime | None:
 WAL_AUTOCHECKPOINT_PAGES = 4000
 
 
-def _switch_to_wal(conn: sqlite3.Connection) -> None:
-    """Put the database in WAL mode, waiting out other connections doing the same.
-
-    Switching a new file's journal mode needs an exclusive lock, and SQLite answers
-    "database is locked" at once, without its busy handler, while another connection
-    holds the file (several processes or threads opening a new database together):
-    retry until the busy timeout instead of failing the open.
-    """
+def _execute_when_unlocked(conn: sqlite3.Connection, sql: str) -> None:
+    """Run ``sql``, retrying with backoff (up to the busy timeout) while SQLite answers
+    "locked" or "busy" at once, without its busy handler: a ``BEGIN IMMEDIATE`` racing
+    a reader in WAL mode, or switching a new file to WAL while another connection
+    holds it (several processes or threads opening a new database together)."""
     deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
-    delay = 0.005
+    delay = 0.001
     while True:
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(sql)
             return
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) and "busy" not in str(exc):
                 raise
-            if time.monotonic() + delay > deadline:
+            if time.monotonic() > deadline:
                 raise
             time.sleep(delay)
-            delay = min(delay * 2, 0.2)
+            delay = min(delay * 2, 0.05)
 
 
 class SQLiteStore(SqlStore):
@@ -128,7 +125,7 @@ class SQLiteStore(SqlStore):
                 check_same_thread=False,
             )
             conn.row_factory = sqlite3.Row
-            _switch_to_wal(conn)
+            _execute_when_unlocked(conn, "PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
@@ -172,21 +169,8 @@ class SQLiteStore(SqlStore):
 
     @staticmethod
     def _begin(conn: sqlite3.Connection, write: bool) -> None:
-        # busy_timeout covers most waits; a BEGIN IMMEDIATE can still see SQLITE_BUSY
-        # at once in WAL mode (a reader upgrading), so retry it briefly with backoff.
-        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
-        delay = 0.001
-        while True:
-            try:
-                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 2, 0.05)
+        # busy_timeout covers most waits, not all: see _execute_when_unlocked.
+        _execute_when_unlocked(conn, "BEGIN IMMEDIATE" if write else "BEGIN")
 
     def _lock_migrations(self, cur: Cursor) -> None:
         """Nothing to do: a ``BEGIN IMMEDIATE`` transaction already excludes other writers."""
