@@ -85,3 +85,40 @@ def log_from_threads(ctx: Any) -> str:
 def exit_process(code: int = 3) -> None:
     """End the worker process abruptly, as a crash or the OOM killer would."""
     os._exit(code)
+
+
+def ledger(path: str, ctx: Any, seconds: float = 0.0, fail_attempts: int = 0) -> dict[str, Any]:
+    """Record a real handler start in the ledger file ``path`` before doing anything else
+    (one line: ``job_id scheduled_for retry_attempt execution_id pid``), then sleep
+    ``seconds``, then fail while ``retry_attempt < fail_attempts``.
+
+    The ledger is what exactly-once tests count: a handler start is written there whether
+    or not its outcome ever reaches the database. Read it with :func:`read_ledger`.
+    """
+    execution = ctx.execution
+    line = (
+        f"{execution.job_id} {execution.scheduled_for.isoformat()} {execution.retry_attempt} "
+        f"{execution.execution_id} {os.getpid()}\n"
+    )
+    with open(path, "a") as handle:  # one short append: atomic for concurrent writers
+        handle.write(line)
+        handle.flush()
+        os.fsync(handle.fileno())
+    if seconds:
+        time.sleep(seconds)
+    if execution.retry_attempt < fail_attempts:
+        raise RuntimeError(f"failing attempt {execution.retry_attempt} on purpose")
+    return {"attempt": execution.retry_attempt}
+
+
+def read_ledger(path: str | Path) -> list[tuple[str, str, int, str, int]]:
+    """The handler starts recorded by :func:`ledger`:
+    ``(job_id, scheduled_for, retry_attempt, execution_id, pid)`` each."""
+    target = Path(path)
+    if not target.exists():
+        return []
+    entries = []
+    for line in target.read_text().splitlines():
+        job_id, fire, attempt, execution_id, pid = line.split()
+        entries.append((job_id, fire, int(attempt), execution_id, int(pid)))
+    return entries
