@@ -6,8 +6,14 @@ Two modes:
   its timeout is stopped for real: the child (and its process group) is killed, the
   execution is recorded ``timeout``, and a fresh child takes the slot.
 - ``thread``: handlers run in threads of the scheduler process, for light and trusted
-  handlers. A watchdog records ``timeout`` at the deadline and frees the slot's
-  accounting, but a thread cannot be killed: it keeps running until its handler returns.
+  handlers. A thread cannot be killed: one that overruns its timeout keeps its slot and
+  stays in flight (its row ``running``, its lease renewed) until its handler returns;
+  only then is it reported ``timeout``, its result discarded.
+
+Either way, the process groups (sessions) a handler reports through
+``ctx.track_process_group`` (the shell handler does) are killed with SIGKILL when its run
+is stopped: at its timeout (process mode, or thread mode once the handler is past its
+grace), when its worker dies, and when a stop kills what still runs.
 
 Either way the handler's logging (and, in process mode, its stdout and stderr) is
 captured into the execution's ``logs``, bounded in size with the truncation marked.
@@ -28,8 +34,8 @@ import signal
 import threading
 import time
 import traceback
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -53,9 +59,11 @@ SHUTDOWN_MESSAGE = (
 #: Executions a worker slot may have queued behind the running one: the scheduler hands
 #: work over in larger batches (fewer transactions per execution) without idling slots.
 PREFETCH_PER_WORKER = 1
-#: How late (at most) the thread-mode watchdog records a timeout.
+#: How late (at most) the thread-mode watchdog notices a deadline.
 WATCHDOG_RESOLUTION = 0.05
-#: How long past its timeout a process-mode handler may take before it is killed.
+#: How long past its timeout a handler may take before its worker process (thread mode:
+#: the process groups it reported) is killed. Longer than the shell handler's SIGTERM
+#: grace, so that a command is stopped and reported by its own handler first.
 KILL_GRACE_SECONDS = 0.5
 
 
@@ -211,12 +219,28 @@ def ensure_capture_level(level: int = logging.INFO) -> None:
     root.setLevel(level)
 
 
-def run_work(work: Work, *, capture_stdio: bool = False) -> Report:
+def kill_process_groups(groups: Iterable[int]) -> None:
+    """Send SIGKILL to each process group in ``groups`` (those already gone are skipped;
+    never this process's own group, whatever a handler reported)."""
+    own = os.getpgrp()
+    for pgid in groups:
+        if pgid > 1 and pgid != own:
+            with contextlib.suppress(OSError):
+                os.killpg(pgid, signal.SIGKILL)
+
+
+def run_work(
+    work: Work,
+    *,
+    capture_stdio: bool = False,
+    on_process_group: Callable[[int], None] | None = None,
+) -> Report:
     """Run the handler of ``work`` here and now; never raises (except BaseExceptions).
 
     ``capture_stdio`` (process mode, one execution per process) also captures stdout,
     stderr and every thread's logging; otherwise only the calling thread's logging and
-    ``ctx.logger`` (from any thread) are captured.
+    ``ctx.logger`` (from any thread) are captured. ``on_process_group`` receives each
+    process group the handler reports through ``ctx.track_process_group``.
     """
     router = _capture_router()
     ensure_capture_level()
@@ -240,6 +264,7 @@ def run_work(work: Work, *, capture_stdio: bool = False) -> Report:
         logger=job_logger,
         deadline=deadline,
         database_url=work.database_url,
+        on_process_group=on_process_group,
     )
     try:
         if capture_stdio:
@@ -302,8 +327,27 @@ def _describe(exc: BaseException) -> str:
 OnDone = Callable[[Work, Report], None]
 
 
+@dataclass(slots=True)
+class _Task:
+    """One execution handed to the thread pool, from submit until its thread ends."""
+
+    work: Work
+    started: float | None = None  # None while queued
+    deadline: float | None = None
+    overdue: bool = False  # its deadline passed while it ran
+    groups_killed: bool = False
+    handed_back: bool = False  # returned by stop(kill=True): the caller reports it
+    groups: list[int] = field(default_factory=list)
+
+
 class ThreadExecutor:
-    """Runs handlers in a pool of threads; a watchdog records timeouts."""
+    """Runs handlers in a pool of threads; a watchdog notices the runs that overrun.
+
+    A thread cannot be stopped, so a run past its deadline keeps its slot and stays in
+    flight until its handler returns; it is then reported ``timeout`` (its result
+    discarded). The process groups it reported are killed once it is
+    ``KILL_GRACE_SECONDS`` past its deadline.
+    """
 
     mode = "thread"
 
@@ -313,11 +357,11 @@ class ThreadExecutor:
         self._queue: queue.SimpleQueue[Work | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._busy = 0
-        self._inflight: dict[str, tuple[Work, float | None]] = {}
-        self._abandoned: set[str] = set()
-        self._next_deadline = float("inf")  # earliest deadline the watchdog knows of
+        self._tasks: dict[str, _Task] = {}
+        self._next_deadline = float("inf")  # earliest time the watchdog has work
         self._threads: list[threading.Thread] = []
-        self._stopping = threading.Event()
+        self._stopping = False
+        self._finished = threading.Event()  # stopped, and every thread's run has ended
 
     def start(self) -> None:
         """Start the worker threads and the watchdog."""
@@ -328,20 +372,22 @@ class ThreadExecutor:
         threading.Thread(target=self._watchdog, name="dbcron-watchdog", daemon=True).start()
 
     def free_slots(self) -> int:
-        """How many more executions can be handed over now (running or queued)."""
+        """How many more executions can be handed over now (running or queued); a run
+        past its timeout holds its slot until its thread ends."""
         with self._lock:
             return self.workers * (1 + PREFETCH_PER_WORKER) - self._busy
 
     def in_flight(self) -> list[Work]:
-        """Executions handed over and not yet reported (running or queued)."""
+        """Executions handed over whose threads have not ended (running, past their
+        timeout, or queued)."""
         with self._lock:
-            return [w for w, _ in self._inflight.values()]
+            return [task.work for task in self._tasks.values()]
 
     def submit(self, work: Work) -> None:
         """Queue ``work`` for the next free thread."""
         with self._lock:
             self._busy += 1
-            self._inflight[work.execution.execution_id] = (work, None)
+            self._tasks[work.execution.execution_id] = _Task(work)
         self._queue.put(work)
 
     def _worker(self) -> None:
@@ -350,57 +396,70 @@ class ThreadExecutor:
             if work is None:
                 return
             key = work.execution.execution_id
-            with self._lock:  # the timeout counts from when the handler starts
-                if key in self._inflight and work.timeout is not None:
-                    deadline = time.monotonic() + work.timeout
-                    self._inflight[key] = (work, deadline)
-                    self._next_deadline = min(self._next_deadline, deadline)
-            report = run_work(work)
             with self._lock:
-                abandoned = key in self._abandoned
-                self._abandoned.discard(key)
-                if not abandoned:
-                    self._inflight.pop(key, None)
-                    self._busy -= 1
-            if abandoned:
-                with self._lock:
-                    self._busy -= 1
+                task = self._tasks.get(key)
+                if task is None or task.handed_back:
+                    continue  # taken back by stop(kill=True): it must never start
+                task.started = time.monotonic()  # the timeout counts from here
+                if work.timeout is not None:
+                    task.deadline = task.started + work.timeout
+                    self._next_deadline = min(self._next_deadline, task.deadline)
+            report = run_work(work, on_process_group=task.groups.append)
+            took = round(time.monotonic() - task.started, 6)
+            with self._lock:
+                del self._tasks[key]
+                self._busy -= 1
+                if self._stopping and not self._tasks:
+                    self._finished.set()
+            if task.handed_back:
                 log.warning(
-                    "execution %s finished after its timeout was recorded; result discarded", key
+                    "execution %s ended after the stop handed it back (%s); not reported again",
+                    key,
+                    report.status.value,
                 )
                 continue
+            if task.overdue:
+                report = Report(
+                    ExecutionStatus.TIMEOUT,
+                    took,
+                    error_message=_overrun_message(work, took, report),
+                    logs=report.logs,
+                )
             self._on_done(work, report)
 
     def _watchdog(self) -> None:
-        while not self._stopping.wait(self._watch_interval()):
+        while not self._finished.wait(self._watch_interval()):
             now = time.monotonic()
-            overdue: list[Work] = []
+            late: list[_Task] = []
+            doomed: list[int] = []
             with self._lock:
                 if now < self._next_deadline:
                     continue
                 upcoming = float("inf")
-                for key, (work, deadline) in list(self._inflight.items()):
-                    if deadline is None:
+                for task in self._tasks.values():
+                    if task.deadline is None or task.groups_killed:
                         continue
-                    if now >= deadline:
-                        overdue.append(work)
-                        self._inflight.pop(key)
-                        self._abandoned.add(key)
+                    if not task.overdue:
+                        if now < task.deadline:
+                            upcoming = min(upcoming, task.deadline)
+                            continue
+                        task.overdue = True
+                        late.append(task)
+                    kill_at = task.deadline + KILL_GRACE_SECONDS
+                    if now >= kill_at:
+                        task.groups_killed = True
+                        doomed += task.groups
                     else:
-                        upcoming = min(upcoming, deadline)
+                        upcoming = min(upcoming, kill_at)
                 self._next_deadline = upcoming
-            for work in overdue:
-                self._on_done(
-                    work,
-                    Report(
-                        ExecutionStatus.TIMEOUT,
-                        float(work.timeout or 0),
-                        error_message=(
-                            f"timed out after {work.timeout:g}s (thread mode: the handler "
-                            "could not be stopped and keeps its thread until it returns)"
-                        ),
-                    ),
+            for task in late:
+                log.warning(
+                    "execution %s exceeded its timeout of %g s; thread mode cannot stop it, "
+                    "its slot stays taken until it returns",
+                    task.work.execution.execution_id,
+                    task.work.timeout,
                 )
+            kill_process_groups(doomed)
 
     def _watch_interval(self) -> float:
         """Sleep until the earliest deadline (checked at least every second, at most
@@ -410,11 +469,49 @@ class ThreadExecutor:
         return min(1.0, max(WATCHDOG_RESOLUTION, wait))
 
     def stop(self, kill: bool = False) -> list[Work]:
-        """Stop taking work; return what is still running (threads cannot be killed)."""
-        self._stopping.set()
+        """Stop taking work and return what has not finished.
+
+        Without ``kill``, the threads still run what was handed over (queued work
+        included) and report it. With ``kill``, every queued run is taken out and will
+        never start, the process groups of the running ones are killed, and none of the
+        returned works is reported by the executor afterwards: the caller reports them.
+        A thread still running keeps them in :meth:`in_flight` until it ends.
+        """
+        doomed: list[int] = []
+        with self._lock:
+            self._stopping = True
+            unfinished = [task.work for task in self._tasks.values()]
+            if kill:
+                for key, task in list(self._tasks.items()):
+                    task.handed_back = True
+                    if task.started is None:
+                        del self._tasks[key]
+                        self._busy -= 1
+                    else:
+                        doomed += task.groups
+            if not self._tasks:
+                self._finished.set()
+        kill_process_groups(doomed)
         for _ in self._threads:
             self._queue.put(None)
-        return self.in_flight()
+        return unfinished
+
+
+def _overrun_message(work: Work, took: float, report: Report) -> str:
+    message = (
+        f"exceeded its timeout of {work.timeout:g} s; thread mode cannot stop a handler "
+        f"(it ran for {took:.1f} s)"
+    )
+    if report.status is not ExecutionStatus.SUCCESS and report.error_message:
+        message += f"; it ended with: {report.error_message.splitlines()[0]}"
+    return message
+
+
+@dataclass(frozen=True, slots=True)
+class _Spawned:
+    """A worker's message to the pool: its handler started process group ``pgid``."""
+
+    pgid: int
 
 
 def _child_main(conn: Connection) -> None:
@@ -423,6 +520,12 @@ def _child_main(conn: Connection) -> None:
         os.setpgrp()  # so that a kill of this worker reaches what its handler started
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     load_plugins()
+    sending = threading.Lock()  # a handler may report a group from any of its threads
+
+    def spawned(pgid: int) -> None:
+        with sending, contextlib.suppress(OSError):
+            conn.send(_Spawned(pgid))
+
     while True:
         try:
             work = conn.recv()
@@ -430,7 +533,30 @@ def _child_main(conn: Connection) -> None:
             return
         if work is None:
             return
-        conn.send(run_work(work, capture_stdio=True))
+        report = run_work(work, capture_stdio=True, on_process_group=spawned)
+        with sending:
+            conn.send(report)
+
+
+def _child_groups(pid: int) -> set[int]:
+    """The process groups of the children of process ``pid`` other than its own (Linux
+    only; empty elsewhere): sessions its handler started and did not report."""
+    groups: set[int] = set()
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return groups
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as listing:
+                children = listing.read().split()
+        except OSError:
+            continue
+        for child in children:
+            with contextlib.suppress(OSError):
+                groups.add(os.getpgid(int(child)))
+    groups.discard(pid)
+    return groups
 
 
 class _Slot:
@@ -449,19 +575,30 @@ class _Slot:
         child.close()
         self.conn = parent
 
-    def kill(self) -> None:
+    def kill(self, groups: Iterable[int] = ()) -> None:
+        """Kill the worker, its process group, ``groups`` and every other process group
+        its handler started (reported on the pipe, or found among its children)."""
         if self.process is None:
             return
         pid = self.process.pid
+        doomed = set(groups)
+        if self.process.is_alive():  # not reaped, so ``pid`` is still this worker's
+            doomed |= _child_groups(pid)  # while they are still its children
         with contextlib.suppress(OSError):
             os.killpg(pid, signal.SIGKILL)
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
         self.process.join(timeout=5)
         if self.conn is not None:
+            with contextlib.suppress(EOFError, OSError, ValueError):
+                while self.conn.poll(0):  # groups reported just before the kill
+                    message = self.conn.recv()
+                    if type(message) is _Spawned:
+                        doomed.add(message.pgid)
             with contextlib.suppress(OSError):
                 self.conn.close()
             self.conn = None
+        kill_process_groups(doomed)
 
     def close(self) -> None:
         if self.conn is not None:
@@ -494,11 +631,13 @@ def _died(slot: _Slot) -> str:
 
 @dataclass(slots=True)
 class _Running:
-    """What a busy slot is doing: the work, when it was sent, when it must be killed."""
+    """What a busy slot is doing: the work, when it was sent, when it must be killed,
+    and the process groups its handler reported."""
 
     work: Work
     started: float
     deadline: float | None
+    groups: list[int] = field(default_factory=list)
 
 
 class ProcessExecutor:
@@ -633,9 +772,12 @@ class ProcessExecutor:
                 continue
             slot = by_conn[obj]  # type: ignore[index]
             try:
-                report: Report = slot.conn.recv()  # type: ignore[union-attr]
+                report: Report | _Spawned = slot.conn.recv()  # type: ignore[union-attr]
             except (EOFError, OSError, ValueError):
                 self._lost(slot, _died(slot))
+                continue
+            if isinstance(report, _Spawned):
+                self._running[slot].groups.append(report.pgid)
                 continue
             running = self._running.pop(slot)
             with self._lock:
@@ -669,7 +811,7 @@ class ProcessExecutor:
         """Kill the slot's worker, report its execution, and (unless stopping) replace
         the worker in the background so that the others are not held up meanwhile."""
         running = self._running.pop(slot)
-        slot.kill()
+        slot.kill(running.groups)
         took = round(time.monotonic() - running.started, 6)
         with self._lock:
             stopping, killed = self._stopping, self._kill

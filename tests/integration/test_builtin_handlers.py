@@ -108,6 +108,21 @@ def test_shell_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     assert gone()
 
 
+def test_shell_timeout_escalates_to_sigkill_and_reports_its_session(tmp_path: Path) -> None:
+    pidfile = tmp_path / "cmd.pid"
+    script = f"echo $$ > {pidfile}; trap '' TERM; exec sleep 30"
+    ctx, _ = ctx_for("shell", {"command": script, "shell": True}, timeout=1)
+    groups: list[int] = []
+    ctx.on_process_group = groups.append
+    with pytest.raises(HandlerTimedOut, match="process group was killed"):
+        shell.run(ctx)
+    pid = int(pidfile.read_text())
+    assert groups == [pid]  # its own session: the executor's backstop kills that group
+    # SIGTERM is ignored, so only the SIGKILL that followed can have ended it (and the
+    # handler reaped it before returning)
+    assert not Path(f"/proc/{pid}").exists()
+
+
 def test_python_handler_passes_kwargs_and_ctx() -> None:
     ctx, _ = ctx_for("python", {"callable": "tests.support.handlers:echo", "kwargs": {"a": 1}})
     assert python_call.run(ctx) == {"a": 1}

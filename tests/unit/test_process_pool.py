@@ -7,21 +7,58 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from dbcron.executor import SHUTDOWN_MESSAGE, ProcessExecutor, Report, Work
 from dbcron.models import Execution, ExecutionStatus, Job
+from tests.support.handlers import read_ledger
+from tests.support.waiting import wait_for
 
 
-def _work(func: str, timeout: int | None = 30, **kwargs: Any) -> Work:
+def _work(func: str, timeout: int | None = 30, module: str = "handlers", **kwargs: Any) -> Work:
     job = Job(
         name=func,
         job_type="python",
         schedule_expression="@hourly",
-        config={"callable": f"tests.support.handlers:{func}", "kwargs": kwargs},
+        config={"callable": f"tests.support.{module}:{func}", "kwargs": kwargs},
         timeout_seconds=timeout,
     )
     return Work(Execution(job_id=job.job_id, scheduled_for=datetime.now(UTC)), job)
+
+
+def shell_work(command: str, timeout: int | None = 60) -> Work:
+    """A ``shell`` job's work running ``command`` through /bin/sh."""
+    job = Job(
+        name="shell",
+        job_type="shell",
+        schedule_expression="@hourly",
+        config={"command": command, "shell": True},
+        timeout_seconds=timeout,
+    )
+    return Work(Execution(job_id=job.job_id, scheduled_for=datetime.now(UTC)), job)
+
+
+#: A command that writes its pid to the file named by the format argument, ignores
+#: SIGTERM and sleeps: only a SIGKILL ends it before 30 s.
+STUBBORN = "echo $$ > {}; trap '' TERM; exec sleep 30"
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process (a zombie nobody reaped yet is not)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "State:\tZ" not in status
+
+
+def pid_in(path: Path) -> int:
+    """The pid a command wrote to ``path`` (waiting for it to be written)."""
+    text = wait_for(lambda: path.exists() and path.read_text().strip(), 10, what=str(path))
+    return int(text)
 
 
 class Reports:
@@ -147,3 +184,67 @@ def test_stop_without_kill_lets_handed_over_work_finish() -> None:
     pool.stop()
     assert [reports.of(w).status for w in works] == [ExecutionStatus.SUCCESS] * 2
     assert pool.in_flight() == []
+
+
+def test_a_timed_out_shell_command_leaves_nothing_alive(tmp_path: Path) -> None:
+    pidfile = tmp_path / "cmd.pid"
+    with pool_of(1) as (pool, reports):
+        pool.submit(shell_work(STUBBORN.format(pidfile), timeout=2))
+        [(_, report)] = reports.wait(1, timeout=20)
+        assert report.status is ExecutionStatus.TIMEOUT
+        pid = pid_in(pidfile)
+        wait_for(lambda: not alive(pid), 5, what=f"command {pid} to be gone")
+
+
+@pytest.mark.parametrize("tracked", [True, False], ids=["tracked", "found-as-child"])
+def test_a_timeout_kills_the_sessions_a_handler_started(tmp_path: Path, tracked: bool) -> None:
+    """The backstop: the handler ignores its deadline, so the pool kills the worker, and
+    with it the session the handler started (reported through the context, or found as a
+    child of the worker on Linux)."""
+    if not tracked and not Path("/proc/self/task").is_dir():
+        pytest.skip("finding a worker's children needs Linux /proc")
+    pidfile = tmp_path / "session.pid"
+    with pool_of(1) as (pool, reports):
+        work = _work("start_session", 1, "executor_handlers", pidfile=str(pidfile), track=tracked)
+        pool.submit(work)
+        [(_, report)] = reports.wait(1, timeout=20)
+        assert report.status is ExecutionStatus.TIMEOUT, report.error_message
+        assert "killed and replaced" in (report.error_message or "")
+        pid = pid_in(pidfile)
+        wait_for(lambda: not alive(pid), 5, what=f"session leader {pid} to be gone")
+
+
+def test_stop_with_kill_leaves_no_shell_command_alive(tmp_path: Path) -> None:
+    pidfile = tmp_path / "cmd.pid"
+    reports = Reports()
+    pool = ProcessExecutor(1, reports)
+    pool.start()
+    work = shell_work(STUBBORN.format(pidfile), timeout=None)
+    pool.submit(work)
+    pid = pid_in(pidfile)
+    pool.stop(kill=True)
+    reports.wait(1, timeout=10)
+    assert reports.of(work).error_message == SHUTDOWN_MESSAGE
+    wait_for(lambda: not alive(pid), 5, what=f"command {pid} to be gone")
+
+
+def test_work_reported_failed_at_shutdown_never_starts(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger"
+    reports = Reports()
+    pool = ProcessExecutor(1, reports)
+    pool.start()
+    running = _work("ledger", path=str(ledger), seconds=30)
+    queued = [_work("ledger", path=str(ledger)) for _ in range(3)]
+    for work in (running, *queued):
+        pool.submit(work)
+    wait_for(lambda: read_ledger(ledger), 20, what="the first handler start")
+    workers = pool.pids()
+    unfinished = pool.stop(kill=True)
+    assert {w.execution.execution_id for w in unfinished} == {
+        w.execution.execution_id for w in (running, *queued)
+    }
+    reports.wait(4, timeout=10)
+    assert all(reports.of(w).error_message == SHUTDOWN_MESSAGE for w in (running, *queued))
+    # every worker is gone, so nothing handed over can start any more
+    assert not any(alive(pid) for pid in workers + pool.pids())
+    assert [entry[3] for entry in read_ledger(ledger)] == [running.execution.execution_id]

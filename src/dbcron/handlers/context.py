@@ -11,7 +11,9 @@ inside one execution (in a worker process by default), under the job's timeout:
   given delay (retries still count against the job's ``retry_count``).
 
 Everything written through ``ctx.logger`` (and, in process mode, to stdout/stderr) lands
-in the execution's ``logs``.
+in the execution's ``logs``. A handler that starts processes in a session (or process
+group) of their own reports it with :meth:`HandlerContext.track_process_group`, so that
+the executor can kill it with the run.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -56,6 +59,18 @@ class HandlerContext:
     database_url: str | None = None
     """The scheduler's database, for handlers that keep their own tables."""
     extras: dict[str, Any] = field(default_factory=dict)
+    on_process_group: Callable[[int], None] | None = None
+    """Set by the executor: receives what :meth:`track_process_group` reports."""
+
+    def track_process_group(self, pgid: int) -> None:
+        """Report that this run started process group (or session) ``pgid``.
+
+        If the run is stopped (its timeout, its worker's death, a stop that kills what
+        still runs), the executor kills that whole group with SIGKILL, even after the
+        handler could not: a process in a session of its own outlives the worker.
+        """
+        if self.on_process_group is not None:
+            self.on_process_group(pgid)
 
     def remaining(self) -> float | None:
         """Seconds left before the timeout, or None without a timeout."""

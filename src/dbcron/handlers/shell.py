@@ -1,8 +1,11 @@
 """The ``shell`` job type: run a command; exit status 0 is success.
 
 The command is an argument list (no shell involved) unless ``shell: true`` asks for a
-string run through ``/bin/sh``. It runs in its own process group, so that a timeout
-kills the command and everything it started. Its stdout and stderr go to the
+string run through ``/bin/sh``. It runs in a session (and process group) of its own,
+so that a timeout kills the command and everything it started: at the deadline the
+handler sends the group SIGTERM, then SIGKILL after ``KILL_GRACE_SECONDS``. The group is
+also reported to the executor, which kills it if the run is stopped before the handler
+could (a worker killed for overrunning, at shutdown). Its stdout and stderr go to the
 execution's logs; the result holds the exit status and the time taken.
 """
 
@@ -18,8 +21,10 @@ from typing import IO, Any
 from dbcron.handlers.configs import ShellConfig
 from dbcron.handlers.context import HandlerContext, HandlerFailed, HandlerTimedOut
 
-#: Seconds between SIGTERM and SIGKILL when a command overruns.
-KILL_GRACE_SECONDS = 0.5
+#: Seconds between SIGTERM and SIGKILL when a command overruns: half the executor's
+#: grace (``dbcron.executor.KILL_GRACE_SECONDS``), so that the handler kills the
+#: command and reports the timeout itself before the executor has to kill its worker.
+KILL_GRACE_SECONDS = 0.25
 
 
 def run(ctx: HandlerContext) -> dict[str, Any]:
@@ -48,6 +53,7 @@ def run(ctx: HandlerContext) -> dict[str, Any]:
         )
     except (OSError, ValueError) as exc:
         raise HandlerFailed(f"cannot start command: {exc}") from None
+    ctx.track_process_group(proc.pid)  # start_new_session: the pid is its group's id
     readers = [
         threading.Thread(target=_pump, args=(proc.stdout, ctx, "stdout"), daemon=True),
         threading.Thread(target=_pump, args=(proc.stderr, ctx, "stderr"), daemon=True),
