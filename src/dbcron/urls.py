@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
+from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 from dbcron.errors import ConfigError
 
@@ -73,6 +75,77 @@ def redact_url(url: str) -> str:
         return url
     redacted = _USERINFO_PASSWORD.sub(r"\g<head>:***@", url, count=1)
     return _PARAM_PASSWORD.sub(r"\g<key>***", redacted)
+
+
+#: What a password can be split at by a URL parser that reads it differently than meant
+#: (an unescaped ``@`` or ``/`` in it): the driver may then quote a piece as a host name.
+_URL_DELIMITERS = re.compile(r"[/@?#]")
+#: Pieces of a split password shorter than this are not hidden on their own: hiding
+#: every "a" of a message would make it unreadable and gives away little.
+_MIN_PIECE = 3
+_EMBEDDED_USERINFO = re.compile(
+    # scheme://user:PASSWORD@ anywhere in a message (a driver echoing some URL).
+    r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^:/@?#\s]*):[^@\s]*@"
+)
+#: What a hidden secret is replaced by.
+REDACTED: Final = "***"
+
+
+def url_secrets(url: str) -> frozenset[str]:
+    """Every text in which a driver could quote the password of ``url``.
+
+    The password of the user-info part and of every ``password=`` (or
+    ``sslpassword=``) parameter, each as written, percent-decoded and percent-encoded;
+    for a password holding an unescaped URL delimiter (``/ @ ? #``), where a parser may
+    split it and quote a piece as a host or port, also each piece of at least three
+    characters in the same forms. Empty for sqlite URLs and URLs without a password.
+    """
+    if _scheme(url) == "sqlite":
+        return frozenset()
+    passwords: list[str] = []
+    userinfo = _USERINFO_PASSWORD.match(url)
+    if userinfo is not None:
+        passwords.append(userinfo.group("password"))
+    for param in _PARAM_PASSWORD.finditer(url):
+        value = param.group("value")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        passwords.append(value)
+    found: set[str] = set()
+    for password in passwords:
+        candidates = {password}
+        candidates.update(
+            piece for piece in _URL_DELIMITERS.split(password) if len(piece) >= _MIN_PIECE
+        )
+        for text in candidates:
+            decoded = unquote(text)
+            found.update(
+                (
+                    text,
+                    decoded,
+                    unquote_plus(text),
+                    quote(text, safe=""),
+                    quote(decoded, safe=""),
+                    quote_plus(decoded, safe=""),
+                )
+            )
+    found.discard("")
+    return frozenset(found)
+
+
+def redact_secrets(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every occurrence of each of ``secrets`` (longest first) and the
+    password of any ``scheme://user:password@`` in it replaced by ``***``.
+
+    Meant for messages that leave dbcron (errors, log records) whatever the driver put
+    in them: with ``url_secrets(url)`` it hides that URL's password in every form.
+    """
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        if secret and secret in text:
+            text = text.replace(secret, REDACTED)
+    if "://" in text:
+        text = _EMBEDDED_USERINFO.sub(rf"\g<head>:{REDACTED}@", text)
+    return text
 
 
 def sqlite_path(url: str) -> Path | None:

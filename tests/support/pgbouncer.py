@@ -45,9 +45,12 @@ class Bouncer:
     process: subprocess.Popen[bytes]
     folder: Path
 
-    def url_for(self, dbname: str) -> str:
-        """A URL to ``dbname`` through the bouncer (LISTEN off: a transaction pooler)."""
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}?dbcron_listen=off"
+    def url_for(self, dbname: str, *, flagged: bool = True) -> str:
+        """A URL to ``dbname`` through the bouncer. ``flagged`` adds ``dbcron_listen=off``
+        (the user saying that this is a transaction pooler); without it, dbcron has to
+        find that out by itself."""
+        url = f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
+        return f"{url}?dbcron_listen=off" if flagged else url
 
     def stop(self) -> None:
         """Stop it and remove its files."""

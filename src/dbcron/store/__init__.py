@@ -29,8 +29,9 @@ def open_store(
     (``auto``/``on``/``off``) decides whether PostgreSQL LISTEN is used for wake-ups;
     a ``dbcron_listen=off`` query parameter in the URL says the same. With
     ``check_schema`` the schema must be present and current, or a SchemaError says
-    what to run. Raises ConfigError for an unsupported URL and
-    DatabaseUnavailableError when the database cannot be reached.
+    what to run. Raises ConfigError for an unsupported or malformed URL and
+    DatabaseUnavailableError when the database cannot be reached; no message holds the
+    URL's password.
     """
     kind, target = parse_database_url(url)
     store: Store

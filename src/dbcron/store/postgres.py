@@ -1,15 +1,21 @@
 """The PostgreSQL backend (self-hosted, Supabase, or any managed PostgreSQL).
 
-psycopg 3 with a connection pool. Pooler-safe by construction: no server-side prepared
-statements (``prepare_threshold=None``), no session state (locks are transaction
-scoped, nothing is ``SET`` on the session), so it also works through a transaction-mode
-pooler such as PgBouncer or Supabase's port 6543.
+psycopg 3 with a connection pool. Pooler-safe by construction: no session state (locks
+are transaction scoped, nothing is ``SET`` on the session), and server-side prepared
+statements only where a session is proven (a direct connection, or a LISTEN that
+delivers), so it also works through a transaction-mode pooler such as PgBouncer or
+Supabase's port 6543, announced or not. No message that leaves this module (errors,
+psycopg's log records) holds the database password, whatever the driver put in it.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
+import socket
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -24,15 +30,28 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from dbcron.clock import Clock
 from dbcron.errors import (
+    ConfigError,
     ConflictError,
     DatabaseUnavailableError,
     DataRefusedError,
+    DbcronError,
     SchemaError,
     StoreError,
 )
 from dbcron.models import Execution, Outcome
 from dbcron.store.base import Cursor, SqlStore, remembered
-from dbcron.urls import redact_url
+from dbcron.urls import redact_secrets, redact_url, url_secrets
+
+log = logging.getLogger("dbcron.store.postgres")
+
+#: psycopg's ``prepare_threshold`` where a session is proven: a query is prepared on
+#: the server after this many executions on one connection.
+PREPARE_THRESHOLD = 5
+#: How long the NOTIFY a new listener sends itself may take to arrive before LISTEN is
+#: taken not to work (a transaction-mode pooler); a direct connection needs milliseconds.
+LISTEN_PROBE_SECONDS = 1.5
+#: The loggers of psycopg and psycopg_pool: their records quote the driver's errors.
+_DRIVER_LOGGERS = ("psycopg", "psycopg.pool", "psycopg_pool", "psycopg_pool.sched")
 
 
 def _json_text(value: Any) -> str:
@@ -97,6 +116,93 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def _scrub(exc: BaseException, secrets: frozenset[str]) -> None:
+    """Take ``secrets`` out of the messages of ``exc`` and of the exceptions it chains
+    (``__cause__``, ``__context__``), so that a traceback shows none of them."""
+    if not secrets:
+        return
+    pending: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if any(isinstance(arg, str) for arg in current.args):
+            current.args = tuple(
+                redact_secrets(arg, secrets) if isinstance(arg, str) else arg
+                for arg in current.args
+            )
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+
+
+class _LogRedactor(logging.Filter):
+    """Takes the passwords of every opened database URL out of psycopg's log records
+    (psycopg_pool logs connection failures with the driver's text, which may quote a
+    malformed URL). Secrets are kept for the life of the process: a pool thread may
+    still log after its store was closed."""
+
+    def __init__(self) -> None:
+        super().__init__("")
+        self._lock = threading.Lock()
+        self.secrets: frozenset[str] = frozenset()
+
+    def add(self, secrets: frozenset[str]) -> None:
+        """Hide ``secrets`` too from now on."""
+        if secrets <= self.secrets:
+            return
+        with self._lock:
+            self.secrets = self.secrets | secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite ``record`` without secrets; never drops it."""
+        secrets = self.secrets
+        if not secrets:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is logging's problem, not ours
+            return True
+        clean = redact_secrets(message, secrets)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and record.exc_info[1] is not None:
+            _scrub(record.exc_info[1], secrets)
+            record.exc_text = None
+        if record.exc_text:
+            record.exc_text = redact_secrets(record.exc_text, secrets)
+        return True
+
+
+_LOG_REDACTOR = _LogRedactor()
+
+
+def _redact_driver_logs(secrets: frozenset[str]) -> None:
+    """Install the redacting filter on psycopg's loggers (once) and give it ``secrets``."""
+    _LOG_REDACTOR.add(secrets)
+    for name in _DRIVER_LOGGERS:
+        logger = logging.getLogger(name)
+        if _LOG_REDACTOR not in logger.filters:
+            logger.addFilter(_LOG_REDACTOR)
+
+
+def _reaches_server_directly(conn: psycopg.Connection[Any], ends: dict[str, Any]) -> bool:
+    """Whether ``conn`` talks to the PostgreSQL server itself: the client port the server
+    sees is this socket's own, and the server listens on the port this socket reached.
+    A pooler or proxy in between sees its own ports; a Unix socket proves nothing."""
+    client_port, server_port = ends.get("client_port"), ends.get("server_port")
+    if client_port is None or server_port is None:
+        return False
+    try:
+        with socket.socket(fileno=os.dup(conn.pgconn.socket)) as sock:
+            local, peer = sock.getsockname(), sock.getpeername()
+    except (OSError, psycopg.Error):
+        return False
+    if not isinstance(local, tuple) or not isinstance(peer, tuple):
+        return False
+    return bool(local[1] == client_port and peer[1] == server_port)
+
+
 def _take_listen_param(url: str) -> tuple[str, bool | None]:
     """Remove dbcron's own ``dbcron_listen=on|off`` from the URL (libpq would refuse it)."""
     try:
@@ -127,40 +233,89 @@ class PostgresStore(SqlStore):
         listen: bool | None = None,
         clock: Clock | None = None,
     ) -> None:
-        """Connect to ``url``; an unreachable server is a DatabaseUnavailableError that
-        names the URL without its password."""
+        """Connect to ``url``; an unreachable server is a DatabaseUnavailableError and a
+        URL libpq cannot parse a ConfigError, both naming the URL without its password
+        (and quoting the driver's reason without it either)."""
         super().__init__(clock)
+        # Every form of the password, taken from the URL as given: hidden from every
+        # error raised here and from psycopg's log records, whatever the driver says.
+        self._secrets = url_secrets(url)
+        _redact_driver_logs(self._secrets)
         url, from_url = _take_listen_param(url)
-        #: Whether to LISTEN for changes: None decides from the URL (not on port 6543).
+        #: Whether to LISTEN for changes: None decides from the URL (not on port 6543)
+        #: and then from whether a NOTIFY reaches the listener (see :meth:`listen`).
         #: Off means a transaction-mode pooler: no prepared statements either.
         self.listen_enabled: bool | None = from_url if from_url is not None else listen
         self._url = url
-        self._display = redact_url(url)
-        kwargs: dict[str, Any] = {
-            # Server-side prepared statements save planning on a direct connection but
-            # break transaction-mode poolers, which is where LISTEN is off too.
-            "prepare_threshold": 5 if self.listen_supported else None,
+        self._display = self._redact(redact_url(url))
+        # Server-side prepared statements save planning but break transaction-mode
+        # poolers (the next transaction may run on another server session): off until
+        # a session is proven, by this first connection or by a LISTEN that delivers.
+        self._prepare_threshold: int | None = None
+        self._kwargs: dict[str, Any] = {
+            "prepare_threshold": None,
             "row_factory": dict_row,
             "connect_timeout": max(1, round(connect_timeout)),
         }
         if "application_name" not in url:  # the URL's own libpq parameters win
-            kwargs["application_name"] = application_name
+            self._kwargs["application_name"] = application_name
+        failure: DbcronError | None = None
         try:
             # One direct attempt first: it fails fast with the server's own reason.
-            psycopg.connect(url, **kwargs).close()
+            with psycopg.connect(url, **self._kwargs) as conn:
+                if self.listen_supported:
+                    ends = conn.execute(self.sql("connection_ends")).fetchone()
+                    if ends is not None and _reaches_server_directly(conn, ends):
+                        self._use_prepared_statements(True)
+        except psycopg.ProgrammingError as exc:
+            # libpq could not parse the URL: waiting for the database will not help
+            failure = self._failure(ConfigError, f"database.url {self._display} is malformed", exc)
         except psycopg.Error as exc:
-            raise DatabaseUnavailableError(
-                f"cannot connect to {self._display}: {_first_line(exc)}"
-            ) from exc
+            failure = self._failure(
+                DatabaseUnavailableError, f"cannot connect to {self._display}", exc
+            )
+        if failure is not None:
+            raise failure
         self._pool: ConnectionPool[psycopg.Connection[dict[str, Any]]] = ConnectionPool(
             url,
             min_size=1,
             max_size=max(1, pool_size),
-            kwargs=kwargs,
+            kwargs=self._kwargs,
             timeout=connect_timeout * 2,
             name="dbcron",
             open=True,
         )
+
+    def _redact(self, text: str) -> str:
+        """``text`` without this store's password, in any form."""
+        return redact_secrets(text, self._secrets)
+
+    def _failure(
+        self, kind: type[DbcronError], text: str, exc: BaseException, hint: str = ""
+    ) -> DbcronError:
+        """A ``kind`` error saying ``text: <the driver's first line>`` (or ``text
+        (<first line>)hint`` with a ``hint``), chained to ``exc``: every message, the
+        driver's own included, without the password."""
+        _scrub(exc, self._secrets)
+        reason = _first_line(exc)
+        message = f"{text} ({reason}){hint}" if hint else f"{text}: {reason}"
+        error = kind(self._redact(message))
+        error.__cause__ = exc
+        return error
+
+    def _use_prepared_statements(self, use: bool) -> None:
+        """Switch server-side prepared statements on (a session is proven) or off (a
+        transaction pooler was found): new connections get it from the pool's
+        arguments, connections already pooled when they are next taken out."""
+        self._prepare_threshold = PREPARE_THRESHOLD if use else None
+        self._kwargs["prepare_threshold"] = self._prepare_threshold
+
+    @property
+    def prepared_statements(self) -> bool:
+        """Whether server-side prepared statements are in use: only where a session is
+        proven (a direct connection, or a LISTEN that delivers), never through a
+        transaction-mode pooler."""
+        return self._prepare_threshold is not None
 
     @property
     def display_url(self) -> str:
@@ -171,25 +326,34 @@ class PostgresStore(SqlStore):
     def transaction(self, write: bool = True) -> Iterator[Cursor]:
         """See :meth:`SqlStore.transaction`."""
         try:
-            with self._pool.connection() as conn, conn.cursor() as cur:
-                yield cur
-        except pg_errors.UniqueViolation as exc:
-            raise ConflictError(f"duplicate record: {_first_line(exc)}") from exc
-        except pg_errors.UndefinedTable as exc:
-            raise SchemaError(
-                f"database {self._display} has no dbcron tables ({_first_line(exc)}); "
-                "run `dbcron init`"
-            ) from exc
-        except pg_errors.IntegrityError as exc:
-            raise DataRefusedError(f"database refused the write: {_first_line(exc)}") from exc
-        except psycopg.DataError as exc:
-            raise DataRefusedError(f"database refused a value: {_first_line(exc)}") from exc
-        except (psycopg.OperationalError, PoolTimeout) as exc:
-            raise DatabaseUnavailableError(
-                f"lost the database {self._display}: {_first_line(exc)}"
-            ) from exc
-        except psycopg.Error as exc:
-            raise StoreError(f"PostgreSQL error on {self._display}: {_first_line(exc)}") from exc
+            with self._pool.connection() as conn:
+                if conn.prepare_threshold != self._prepare_threshold:
+                    conn.prepare_threshold = self._prepare_threshold
+                with conn.cursor() as cur:
+                    yield cur
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise self._translate(exc) from exc
+
+    def _translate(self, exc: psycopg.Error | PoolTimeout) -> DbcronError:
+        """The dbcron error for a driver error, without the password anywhere."""
+        if isinstance(exc, pg_errors.UniqueViolation):
+            return self._failure(ConflictError, "duplicate record", exc)
+        if isinstance(exc, pg_errors.UndefinedTable):
+            return self._failure(
+                SchemaError,
+                f"database {self._display} has no dbcron tables",
+                exc,
+                "; run `dbcron init`",
+            )
+        if isinstance(exc, pg_errors.IntegrityError):
+            return self._failure(DataRefusedError, "database refused the write", exc)
+        if isinstance(exc, psycopg.DataError):
+            return self._failure(DataRefusedError, "database refused a value", exc)
+        if isinstance(exc, psycopg.OperationalError | PoolTimeout):
+            return self._failure(
+                DatabaseUnavailableError, f"lost the database {self._display}", exc
+            )
+        return self._failure(StoreError, f"PostgreSQL error on {self._display}", exc)
 
     def _ids_param(self, ids: Sequence[str]) -> Any:
         return _text_array(ids)
@@ -305,30 +469,100 @@ class PostgresStore(SqlStore):
 
         LISTEN needs a session of its own, so it is not used through a transaction-mode
         pooler (Supabase's port 6543, or when ``listen=False`` was given): returns None
-        there, and the scheduler polls instead.
+        there, and the scheduler polls instead. Elsewhere the new listener first sends
+        itself a NOTIFY through another connection; when it does not arrive within
+        :data:`LISTEN_PROBE_SECONDS` (an unannounced transaction pooler, on any port),
+        one WARNING says so, LISTEN and prepared statements are turned off for good and
+        None is returned. When it arrives, a session is proven: prepared statements on.
         """
         if not self.listen_supported:
             return None
+        try:
+            conn = self._proven_listener()
+        except (psycopg.Error, DbcronError) as exc:
+            _scrub(exc, self._secrets)
+            log.warning(
+                "cannot LISTEN on %s (%s); polling for changes instead",
+                self._display,
+                self._redact(_first_line(exc)),
+            )
+            return None
+        if conn is None:
+            return None
         stop = threading.Event()
+        threading.Thread(
+            target=self._listen_loop, args=(conn, callback, stop), name="dbcron-listen", daemon=True
+        ).start()
+        return stop.set
 
-        def loop() -> None:
-            delay = 0.2
+    def _proven_listener(self) -> psycopg.Connection[Any] | None:
+        """A connection that LISTENs and has received a NOTIFY sent through the pool, or
+        None (after a WARNING) when that NOTIFY does not arrive in time."""
+        conn = psycopg.connect(self._url, autocommit=True, connect_timeout=5)
+        try:
+            conn.execute(self.sql("listen"))
+            # Through another connection: through a transaction pooler, the listener's
+            # server session went back to the pool once the LISTEN was done, and
+            # nothing sent later reaches this client.
+            with self.transaction() as cur:
+                cur.execute(self.sql("notify_probe"), {})
+            began = time.monotonic()
+            arrived = any(True for _ in conn.notifies(timeout=LISTEN_PROBE_SECONDS, stop_after=1))
+            waited = time.monotonic() - began
+        except BaseException:
+            conn.close()
+            raise
+        if arrived:
+            self._use_prepared_statements(True)
+            return conn
+        self.listen_enabled = False
+        self._use_prepared_statements(False)
+        try:  # best effort: leave no pooled server session listening
+            conn.execute(self.sql("unlisten"))
+        except psycopg.Error:
+            pass
+        finally:
+            conn.close()
+        log.warning(
+            "LISTEN does not work on %s: a NOTIFY sent to ourselves did not arrive within "
+            "%.1f s, probably because a transaction-mode pooler (PgBouncer, Supavisor) is in "
+            "between; polling for changes instead, without server-side prepared statements "
+            "(add dbcron_listen=off to the URL to skip this check)",
+            self._display,
+            waited,
+        )
+        return None
+
+    def _listen_loop(
+        self,
+        conn: psycopg.Connection[Any] | None,
+        callback: Callable[[], None],
+        stop: threading.Event,
+    ) -> None:
+        """Call ``callback`` for every notification until ``stop`` is set, reconnecting
+        (and LISTENing again) with backoff when the connection is lost."""
+        delay = 0.2
+        try:
             while not stop.is_set():
                 try:
-                    with psycopg.connect(self._url, autocommit=True, connect_timeout=5) as conn:
+                    if conn is None:
+                        conn = psycopg.connect(self._url, autocommit=True, connect_timeout=5)
                         conn.execute(self.sql("listen"))
-                        delay = 0.2
-                        callback()  # anything that changed while we were not listening
-                        while not stop.is_set():
-                            for _ in conn.notifies(timeout=2.0, stop_after=1):
-                                callback()
+                    delay = 0.2
+                    callback()  # anything that changed while we were not listening
+                    while not stop.is_set():
+                        for _ in conn.notifies(timeout=2.0, stop_after=1):
+                            callback()
                 except psycopg.Error:
+                    if conn is not None:
+                        conn.close()
+                        conn = None
                     if stop.wait(delay):
                         return
                     delay = min(delay * 2, 2.0)
-
-        threading.Thread(target=loop, name="dbcron-listen", daemon=True).start()
-        return stop.set
+        finally:
+            if conn is not None:
+                conn.close()
 
     @property
     def listen_supported(self) -> bool:
