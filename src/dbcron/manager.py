@@ -12,9 +12,10 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from dbcron.clock import Clock, SystemClock
+from dbcron.clock import Clock
 from dbcron.config import JobDefaults
 from dbcron.cron import Schedule, parse_schedule
+from dbcron.database_clock import clock_for
 from dbcron.errors import (
     AmbiguousIdError,
     NotFoundError,
@@ -89,11 +90,16 @@ class JobManager:
         store: Store,
         *,
         clock: Clock | None = None,
+        local_clock: Clock | None = None,
         defaults: JobDefaults | None = None,
         registry: HandlerRegistry | None = None,
     ) -> None:
+        """``clock`` is the clock every due time is written on; by default the one the
+        schedulers compare with (:func:`~dbcron.database_clock.clock_for`: the database's
+        clock on PostgreSQL, measured against ``local_clock``, the host clock unless
+        given)."""
         self.store = store
-        self.clock: Clock = clock or SystemClock()
+        self.clock: Clock = clock or clock_for(store, local_clock)
         self.defaults = defaults or JobDefaults()
         self.registry = registry or default_registry
 
@@ -207,11 +213,17 @@ class JobManager:
         current = self.get_job(job_id)
         return self._apply(current, changes, expected_version=current.version)
 
-    def _apply(self, current: Job, changes: dict[str, Any], expected_version: int) -> Job:
-        if current.status is JobStatus.DELETED and changes.get("status", "deleted") in (
-            JobStatus.DELETED,
-            "deleted",
-        ):
+    def _apply(
+        self,
+        current: Job,
+        changes: dict[str, Any],
+        expected_version: int,
+        missed: list[Execution] | None = None,
+    ) -> Job:
+        """Validate ``changes`` to ``current`` and store them in one transaction with
+        the fires they drop (and ``missed``), recorded ``missed``; refuses any change
+        to a deleted job."""
+        if current.status is JobStatus.DELETED:
             raise ValidationError(f"job {current.job_id} is deleted; it cannot be changed")
         updated = current.with_changes(**_normalised(changes))
         schedule = self.validate(updated)
@@ -224,7 +236,53 @@ class JobManager:
             self._next(updated, schedule, now) if timing_changed else current.next_execution
         )
         updated = updated.with_changes(updated_at=now, next_execution=next_execution)
-        return self.store.update_job(updated, expected_version)
+        dropped = self._dropped_fires(current, updated, now) if timing_changed else []
+        return self.store.update_job(
+            updated,
+            expected_version,
+            keep_next_execution=not timing_changed,
+            missed=[*dropped, *(missed or [])],
+        )
+
+    def _dropped_fires(self, current: Job, updated: Job, now: datetime) -> list[Execution]:
+        """The overdue fires of ``current`` (due, not yet claimed) that a change of its
+        schedule, time zone or status drops, as ``missed`` rows with the reason."""
+        due = current.next_execution
+        if current.status is not JobStatus.ACTIVE or due is None or due > now:
+            return []
+        if updated.status is not JobStatus.ACTIVE:
+            reason = f"missed: the job was {_STATUS_VERBS[updated.status]} before the fire ran"
+        elif updated.schedule_expression != current.schedule_expression:
+            reason = (
+                f"missed: the schedule changed from {current.schedule_expression!r} to "
+                f"{updated.schedule_expression!r} before the fire ran"
+            )
+        else:
+            reason = (
+                f"missed: the time zone changed from {current.timezone} to "
+                f"{updated.timezone} before the fire ran"
+            )
+        schedule = parse_schedule(current.schedule_expression, current.timezone)
+        fires = [due, *schedule.fires_between(due, now, MAX_PAUSED_FIRES)]
+        return self._missed_rows(current, fires[:MAX_PAUSED_FIRES], reason, now)
+
+    @staticmethod
+    def _missed_rows(
+        job: Job, fires: list[datetime], reason: str, now: datetime
+    ) -> list[Execution]:
+        return [
+            Execution(
+                job_id=job.job_id,
+                scheduled_for=fire,
+                status=ExecutionStatus.MISSED,
+                trigger=Trigger.SCHEDULE,
+                created_at=now,
+                finished_at=now,
+                error_message=reason,
+                priority=job.priority,
+            )
+            for fire in fires
+        ]
 
     def delete_job(self, job_id: str, *, purge: bool = False) -> Job:
         """Soft-delete a job (status ``deleted``, history kept) or, with ``purge``,
@@ -288,27 +346,24 @@ class JobManager:
         job = self.get_job(job_id)
         if job.status is JobStatus.ACTIVE:
             return job
-        resumed = self._apply(job, {"status": JobStatus.ACTIVE}, expected_version=job.version)
-        if job.status is JobStatus.PAUSED and job.updated_at is not None:
-            self.store.insert_executions(self._paused_fires(job, job.updated_at, self.clock.now()))
-        return resumed
+        paused = (
+            self._paused_fires(job, job.updated_at, self.clock.now())
+            if job.status is JobStatus.PAUSED and job.updated_at is not None
+            else []
+        )
+        return self._apply(
+            job, {"status": JobStatus.ACTIVE}, expected_version=job.version, missed=paused
+        )
 
     def _paused_fires(self, job: Job, since: datetime, now: datetime) -> list[Execution]:
         schedule = parse_schedule(job.schedule_expression, job.timezone)
         fires = schedule.fires_between(since, now, MAX_PAUSED_FIRES + 1)
-        rows = [
-            Execution(
-                job_id=job.job_id,
-                scheduled_for=fire,
-                status=ExecutionStatus.MISSED,
-                trigger=Trigger.SCHEDULE,
-                created_at=now,
-                finished_at=now,
-                error_message=f"missed: the job was paused (paused {since.isoformat()})",
-                priority=job.priority,
-            )
-            for fire in fires[:MAX_PAUSED_FIRES]
-        ]
+        rows = self._missed_rows(
+            job,
+            fires[:MAX_PAUSED_FIRES],
+            f"missed: the job was paused (paused {since.isoformat()})",
+            now,
+        )
         if len(fires) > MAX_PAUSED_FIRES:
             rows[-1] = rows[-1].with_changes(
                 error_message=(
@@ -414,6 +469,14 @@ class JobManager:
             return None
         return schedule.next_fire(now)
 
+
+#: How :meth:`JobManager._dropped_fires` names a change of status.
+_STATUS_VERBS = {
+    JobStatus.PAUSED: "paused",
+    JobStatus.INACTIVE: "deactivated",
+    JobStatus.DELETED: "deleted",
+    JobStatus.ACTIVE: "activated",
+}
 
 #: Job fields whose values are enum members (given as members or as their text).
 _ENUM_FIELDS: dict[str, Any] = {

@@ -22,7 +22,6 @@ import os
 import random
 import socket
 import threading
-import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +30,7 @@ from dbcron import __version__
 from dbcron.clock import Clock
 from dbcron.config import SchedulerSettings
 from dbcron.cron import parse_schedule
+from dbcron.database_clock import clock_for
 from dbcron.errors import CronError, DataRefusedError, DbcronError, StoreError
 from dbcron.executor import SHUTDOWN_MESSAGE, Executor, Report, Work, make_executor
 from dbcron.misfire import plan_fires
@@ -67,44 +67,6 @@ POOLER_POLL_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 2.0
 
 
-class DatabaseClock:
-    """The database's clock, read cheaply: the offset between it and the local clock is
-    measured every ``refresh`` seconds and applied to the local clock in between."""
-
-    def __init__(self, store: Store, local: Clock, refresh: float = 30.0) -> None:
-        self._store = store
-        self._local = local
-        self._refresh = refresh
-        self._offset = timedelta(0)
-        self._measured = -1e9
-        self._lock = threading.Lock()
-
-    def now(self) -> datetime:
-        """The database's current time (by the last measured offset; while the database
-        cannot be reached, the last offset known)."""
-        mono = self._local.monotonic()
-        if mono - self._measured > self._refresh:
-            try:
-                self.measure()
-            except StoreError:
-                self._measured = mono  # try again after the next refresh period
-        with self._lock:
-            return self._local.now() + self._offset
-
-    def monotonic(self) -> float:
-        """The local monotonic clock."""
-        return self._local.monotonic()
-
-    def measure(self) -> None:
-        """Measure the offset now (half the round trip is assumed each way)."""
-        before = self._local.now()
-        remote = self._store.database_now()
-        after = self._local.now()
-        with self._lock:
-            self._offset = remote - (before + (after - before) / 2)
-            self._measured = self._local.monotonic()
-
-
 @dataclass
 class _Timer:
     """Something the loop does every ``every`` seconds."""
@@ -137,15 +99,7 @@ class Scheduler:
     ) -> None:
         self.store = store
         self.settings = settings or SchedulerSettings()
-        from dbcron.clock import SystemClock
-
-        local = SystemClock()
-        if clock is not None:
-            self.clock: Clock = clock
-        elif store.backend == "postgresql":
-            self.clock = DatabaseClock(store, local)
-        else:
-            self.clock = local
+        self.clock: Clock = clock if clock is not None else clock_for(store)
         self.database_url = database_url
         self.node_id = (
             f"{self.settings.node_name or socket.gethostname()}-{os.getpid()}-{new_id()[:8]}"
@@ -174,6 +128,11 @@ class Scheduler:
         self._overdue_check_at: float | None = None  # monotonic; None while slots suffice
         # The last claim filled every slot with due jobs still left: more work is due.
         self._more_due = False
+        # Completions recorded this turn may have freed a job's slot for queued work.
+        self._freed = False
+        # After the database comes back, rescue waits a lease period (monotonic): every
+        # node must first get the chance to renew the leases of the runs it still has.
+        self._rescue_not_before = 0.0
         self.stats = {"claimed": 0, "missed": 0, "started": 0, "completed": 0, "rejected": 0}
 
     # -- public control ----------------------------------------------------------------
@@ -245,18 +204,36 @@ class Scheduler:
         return stopper
 
     def _run_on_startup(self) -> None:
+        """Queue one run of every active job, once per cluster start.
+
+        The runs are keyed (``scheduled_for``) by the start time of the oldest live node,
+        so that nodes starting together record each job's run once (the UNIQUE fire key
+        drops the copies), and a node joining a running cluster adds none.
+        """
         now = self.clock.now()
-        for job in self.store.list_jobs(status=JobStatus.ACTIVE):
-            execution = Execution(
-                job_id=job.job_id,
-                scheduled_for=now,
-                run_after=now,
-                created_at=now,
-                trigger=Trigger.MANUAL,
-                priority=job.priority,
-                logs="queued by scheduler.run_on_startup",
-            )
-            self.store.insert_execution(execution)
+        alive_after = now - timedelta(seconds=max(5.0, 2 * self._heartbeat_timer.every))
+        cluster_start = min(
+            (
+                node.started_at
+                for node in self.store.list_nodes()
+                if node.stopped_at is None and node.last_heartbeat >= alive_after
+            ),
+            default=now,
+        )
+        self.store.insert_executions(
+            [
+                Execution(
+                    job_id=job.job_id,
+                    scheduled_for=cluster_start,
+                    run_after=now,
+                    created_at=now,
+                    trigger=Trigger.MANUAL,
+                    priority=job.priority,
+                    logs="queued by scheduler.run_on_startup",
+                )
+                for job in self.store.list_jobs(status=JobStatus.ACTIVE)
+            ]
+        )
 
     def _retrying(self, action: Callable[[], None], what: str) -> None:
         delay = 0.2
@@ -279,6 +256,7 @@ class Scheduler:
     def _database_back(self) -> None:
         if not self._db_ok:
             log.warning("database answers again; resuming")
+            self._rescue_not_before = self.clock.monotonic() + self._lease.total_seconds()
         self._db_ok = True
 
     def _loop(self) -> None:
@@ -342,7 +320,28 @@ class Scheduler:
         return changed
 
     def _maintenance(self, mono: float) -> None:
-        """Heartbeat, lease renewal and rescue, each only when its timer is due."""
+        """Heartbeat, lease renewal and rescue, each only when its timer is due; this
+        node's own leases are always renewed before anyone's runs are rescued."""
+        self._keep_alive(mono)
+        if self._rescue_timer.due(mono) and mono >= self._rescue_not_before:
+            now = self.clock.now()
+            rescued = self.store.rescue_expired(
+                now, self._retry_for_rescue, stale_before=now - self._lease
+            )
+            if rescued:
+                self._woken = True  # their retries are runnable now: take a turn
+            for e in rescued:
+                log.warning(
+                    "rescued execution %s of job %s: node %s lost its lease",
+                    e.execution_id,
+                    e.job_id,
+                    e.node_id,
+                )
+            self._rescue_timer.done(mono)
+
+    def _keep_alive(self, mono: float) -> None:
+        """Send the heartbeat and renew the leases of what this node still runs (or has
+        finished but not yet recorded), each when its timer is due."""
         if self._heartbeat_timer.due(mono):
             self.store.heartbeat_node(self.node_id, self.clock.now())
             self._heartbeat_timer.done(mono)
@@ -355,23 +354,12 @@ class Scheduler:
             if mine:
                 self.store.extend_leases(self.node_id, self.clock.now() + self._lease, mine)
             self._lease_timer.done(mono)
-        if self._rescue_timer.due(mono):
-            rescued = self.store.rescue_expired(self.clock.now(), self._retry_for_rescue)
-            if rescued:
-                self._woken = True  # their retries are runnable now: take a turn
-            for e in rescued:
-                log.warning(
-                    "rescued execution %s of job %s: node %s lost its lease",
-                    e.execution_id,
-                    e.job_id,
-                    e.node_id,
-                )
-            self._rescue_timer.done(mono)
 
     def _turn(self) -> float:
         """Start recorded work, claim due fires, write completions; returns seconds
         until the next turn is needed."""
         self._note_data_version()
+        self._freed = False
         now = self.clock.now()
         # 1. Work already recorded and waiting (retries, triggers, queued fires) first:
         #    it is older than anything claimed below.
@@ -392,6 +380,10 @@ class Scheduler:
             self._queue_overdue(now)
             self._overdue_check_at = mono + 1.0
         self._flush()  # completions no claim took along
+        if self._freed and not self._stop.is_set():
+            # A completion recorded above may have made room for work queued behind its
+            # job's max_concurrency: start it now rather than at the next planned turn.
+            self._dispatch(self.clock.now())
         return self._sleep_time()
 
     def _claim_and_start(self, now: datetime) -> bool:
@@ -472,20 +464,17 @@ class Scheduler:
         with self._done_lock:
             if self._done:
                 return 0.0
-        if self._more_due:
-            # Due jobs are waiting for a slot: the next completion wakes the loop, and
-            # asking the database when work is next due would only say "now" (on
-            # PostgreSQL, after a burst, slowly: past the index entries of every fire
-            # just claimed).
+        if self._more_due or self.executor.free_slots() == 0:
+            # Due jobs are waiting for a slot, or every slot is busy: the next completion
+            # wakes the loop (and fires left waiting are queued after QUEUE_AFTER_SECONDS
+            # at the latest). Asking the database when work is next due would only say
+            # "now" (on PostgreSQL, after a burst, slowly: past the index entries of
+            # every fire just claimed).
             return min(float(self.settings.check_interval_seconds), 0.5)
         limit = float(self.settings.check_interval_seconds)
         nxt = self.store.next_wakeup()
         if nxt is not None:
             limit = min(limit, max(0.0, (nxt - self.clock.now()).total_seconds()))
-        if limit == 0.0 and self.executor.free_slots() == 0:
-            # Work is due but every slot is busy: a finishing execution wakes us, and
-            # fires left waiting are queued after QUEUE_AFTER_SECONDS at the latest.
-            return min(float(self.settings.check_interval_seconds), 0.5)
         return limit
 
     # -- planning --------------------------------------------------------------------------
@@ -637,6 +626,8 @@ class Scheduler:
 
     def _record_completed(self, batch: list[Outcome], accepted: Collection[str]) -> None:
         self.stats["completed"] += len(accepted)
+        if accepted:
+            self._freed = True
         for outcome in batch:
             if outcome.execution_id not in accepted:
                 self.stats["rejected"] += 1
@@ -646,29 +637,36 @@ class Scheduler:
                 )
 
     def _shutdown(self) -> None:
+        """Stop gracefully: claim nothing new; keep the heartbeat and the leases of the
+        running executions alive (so that no other node rescues and re-runs them) while
+        they get ``shutdown_grace_seconds`` to finish; fail what is left (with its
+        retry); record every outcome; only then mark the node stopped."""
         log.info("scheduler %s stopping: no new work; waiting for running executions", self.node_id)
-        deadline = time.monotonic() + float(self.settings.shutdown_grace_seconds)
-        while self.executor.in_flight() and time.monotonic() < deadline:
+        deadline = self.clock.monotonic() + float(self.settings.shutdown_grace_seconds)
+        while self.executor.in_flight() and self.clock.monotonic() < deadline:
             self._safely(self._flush)
-            time.sleep(0.05)
+            self._safely(lambda: self._keep_alive(self.clock.monotonic()))
+            self._wake.wait(0.05)
+            self._wake.clear()
         leftover = self.executor.stop(kill=True)
-        now = self.clock.now()
         for work in leftover:
             if self.executor.mode == "thread":
                 self._on_done(
                     work, Report(ExecutionStatus.FAILED, 0.0, error_message=SHUTDOWN_MESSAGE)
                 )
         # process-mode leftovers are reported by the pool's dispatcher as it kills them
-        end = time.monotonic() + 5
-        while time.monotonic() < end:
+        end = self.clock.monotonic() + 5
+        while self.clock.monotonic() < end:
             self._safely(self._flush)
             with self._done_lock:
                 if not self._done and not self.executor.in_flight():
                     break
-            time.sleep(0.05)
+            self._safely(lambda: self._keep_alive(self.clock.monotonic()))
+            self._wake.wait(0.05)
+            self._wake.clear()
         if self._stop_listener is not None:
             self._stop_listener()
-        self._safely(lambda: self.store.stop_node(self.node_id, now))
+        self._safely(lambda: self.store.stop_node(self.node_id, self.clock.now()))
         self._stopped.set()
         log.info("scheduler %s stopped", self.node_id)
 

@@ -569,7 +569,7 @@ def test_a_completion_the_database_refuses_is_recorded_failed_and_the_rest_store
     scheduler = Scheduler(
         store, SchedulerSettings(max_workers=2), executor="thread", database_url=db_url
     )
-    now = datetime.now(UTC)
+    now = manager.clock.now()  # the clock the triggers were written on
     started = store.acquire(now, scheduler.node_id, now + timedelta(seconds=30), 10)
     assert len(started) == 3
     (bad, _), *good = started
@@ -609,7 +609,7 @@ def test_extend_leases_only_of_the_executions_named(store: Store, manager: JobMa
     jobs = [py_job(manager, "noop") for _ in range(3)]
     for job in jobs:
         manager.trigger_job(job.job_id)
-    now = datetime.now(UTC)
+    now = manager.clock.now()  # the clock the triggers were written on
     lease = now + timedelta(seconds=5)
     started = [e for e, _ in store.acquire(now, "node-a", lease, 10)]
     assert len(started) == 3

@@ -36,6 +36,8 @@ from dbcron.models import (
 from dbcron.store.sqlfiles import load_migrations, load_queries
 
 _PREFIX = re.compile(r"^[0-9a-f-]{1,36}$")
+#: Pages of the queue one acquire reads at most (each skips the jobs found at capacity).
+ACQUIRE_PAGES = 32
 
 # Stored state text to enum member: a dict lookup is several times cheaper than calling
 # the enum, and rows are decoded on the engine's hot path.
@@ -269,16 +271,32 @@ class SqlStore(ABC):
         rows = self._fetchall("find_job_ids", {"prefix": prefix + "%", "limit": limit})
         return [row["job_id"] for row in rows]
 
-    def update_job(self, job: Job, expected_version: int) -> Job:
+    def update_job(
+        self,
+        job: Job,
+        expected_version: int,
+        *,
+        keep_next_execution: bool = False,
+        missed: Sequence[Execution] = (),
+    ) -> Job:
         """See :meth:`Store.update_job`."""
         stored = job.with_changes(version=expected_version + 1)
         params = self._job_params(stored)
         params["expected_version"] = expected_version
+        params["keep_next"] = keep_next_execution
         with self.transaction() as cur:
             cur.execute(self.sql("update_job"), params)
             if cur.rowcount == 1:
+                if missed:
+                    cur.executemany(
+                        self.sql("insert_execution_if_new"),
+                        [self._execution_params(e) for e in missed],
+                    )
                 self._notify(cur)
-                return stored
+                if not keep_next_execution:
+                    return stored
+                cur.execute(self.sql("get_job"), {"job_id": job.job_id})
+                return self._job(cur.fetchone())
             cur.execute(self.sql("get_job_version"), {"job_id": job.job_id})
             row = cur.fetchone()
         if row is None:
@@ -612,22 +630,53 @@ class SqlStore(ABC):
             return []
         with self.transaction() as cur:
             self._before_queue_read(cur)
+            chosen, cancelled = self._choose_runnable(cur, now, limit)
+            if cancelled:
+                cur.executemany(self.sql("cancel_execution"), cancelled)
+            if not chosen:
+                return []
+            # The rows are locked (or, on SQLite, the whole database is): the tokens read
+            # above are current, and every update below applies.
+            self._start_pending(cur, [e for e, _ in chosen], now, node_id, lease_until)
+            return [
+                (_as_started(e, now, node_id, lease_until, e.fencing_token + 1), job)
+                for e, job in chosen
+            ]
+
+    def _choose_runnable(
+        self, cur: Cursor, now: datetime, limit: int
+    ) -> tuple[list[tuple[Execution, Job]], list[dict[str, Any]]]:
+        """Up to ``limit`` runnable pending executions in queue order, within each job's
+        concurrency, and the cancellations of deleted jobs' ones met on the way.
+
+        The queue is read in pages; a job found at capacity (or whose row another node
+        holds locked) is left out of the following pages, so that a long queue of busy
+        jobs can delay other jobs' work by at most ACQUIRE_PAGES pages, never forever.
+        """
+        chosen: list[tuple[Execution, Job]] = []
+        cancelled: list[dict[str, Any]] = []
+        jobs: dict[str, Job | None] = {}
+        running: dict[str, int] = {}
+        skip_jobs: set[str] = set()
+        seen: list[str] = []
+        page = limit + 16
+        for _ in range(ACQUIRE_PAGES):
             cur.execute(
-                self.sql("lock_runnable"), {"now": self._encode_ts(now), "limit": limit + 16}
+                self.sql("lock_runnable"),
+                {
+                    "now": self._encode_ts(now),
+                    "limit": page,
+                    "skip_jobs": self._ids_param(sorted(skip_jobs)),
+                    "skip_ids": self._ids_param(seen),
+                },
             )
             candidates = [self._execution(row) for row in cur.fetchall()]
-            if not candidates:
-                return []
-            ids = self._ids_param(sorted({e.job_id for e in candidates}))
-            cur.execute(self.sql("jobs_by_ids"), {"ids": ids})
-            jobs = {row["job_id"]: self._job(row) for row in cur.fetchall()}
-            cur.execute(self.sql("running_counts"), {"ids": ids})
-            running = {row["job_id"]: int(row["n"]) for row in cur.fetchall()}
-            chosen: list[tuple[Execution, Job]] = []
-            cancelled: list[dict[str, Any]] = []
+            seen += [e.execution_id for e in candidates]
+            self._read_jobs(cur, {e.job_id for e in candidates} - jobs.keys(), jobs, running)
             for execution in candidates:
                 job = jobs.get(execution.job_id)
                 if job is None:  # its job row is locked by a claim right now: next round
+                    skip_jobs.add(execution.job_id)
                     continue
                 if job.status is JobStatus.DELETED:
                     cancelled.append(
@@ -640,22 +689,33 @@ class SqlStore(ABC):
                     continue
                 count = running.get(job.job_id, 0)
                 if job.overlap_policy is not OverlapPolicy.ALLOW and count >= job.max_concurrency:
+                    skip_jobs.add(job.job_id)
                     continue
                 running[job.job_id] = count + 1
                 chosen.append((execution, job))
                 if len(chosen) >= limit:
-                    break
-            if cancelled:
-                cur.executemany(self.sql("cancel_execution"), cancelled)
-            if not chosen:
-                return []
-            # The rows are locked (or, on SQLite, the whole database is): the tokens read
-            # above are current, and every update below applies.
-            self._start_pending(cur, [e for e, _ in chosen], now, node_id, lease_until)
-            return [
-                (_as_started(e, now, node_id, lease_until, e.fencing_token + 1), job)
-                for e, job in chosen
-            ]
+                    return chosen, cancelled
+            if len(candidates) < page:
+                break
+        return chosen, cancelled
+
+    def _read_jobs(
+        self,
+        cur: Cursor,
+        job_ids: set[str],
+        jobs: dict[str, Job | None],
+        running: dict[str, int],
+    ) -> None:
+        """Lock and read the jobs ``job_ids`` into ``jobs`` (None for a row another
+        node holds locked) and their running counts into ``running``."""
+        if not job_ids:
+            return
+        ids = self._ids_param(sorted(job_ids))
+        cur.execute(self.sql("jobs_by_ids"), {"ids": ids})
+        jobs.update(dict.fromkeys(job_ids))
+        jobs.update({row["job_id"]: self._job(row) for row in cur.fetchall()})
+        cur.execute(self.sql("running_counts"), {"ids": ids})
+        running.update({row["job_id"]: int(row["n"]) for row in cur.fetchall()})
 
     def complete(self, outcomes: Sequence[Outcome]) -> set[str]:
         """See :meth:`Store.complete`."""
@@ -676,6 +736,13 @@ class SqlStore(ABC):
         if retries:
             self._insert_new_executions(cur, retries, want_ids=False)
             self._notify(cur)
+        elif accepted:
+            # A finished run may free its job's slot for work queued behind it: wake the
+            # other schedulers too (this one dispatches after recording its completions).
+            done_jobs = sorted({o.job_id for o in outcomes if o.execution_id in accepted})
+            cur.execute(self.sql("queued_of_jobs"), {"ids": self._ids_param(done_jobs)})
+            if cur.fetchone() is not None:
+                self._notify(cur)
         return accepted
 
     def extend_leases(
@@ -696,15 +763,24 @@ class SqlStore(ABC):
         now: datetime,
         retry_for: Callable[[Execution, Job | None], Execution | None],
         limit: int = 500,
+        *,
+        stale_before: datetime | None = None,
     ) -> list[Execution]:
         """See :meth:`Store.rescue_expired`."""
         with self.transaction() as cur:
-            cur.execute(self.sql("lock_expired"), {"now": self._encode_ts(now), "limit": limit})
+            cur.execute(
+                self.sql("lock_expired"),
+                {
+                    "now": self._encode_ts(now),
+                    "stale_before": self._encode_ts(stale_before or now),
+                    "limit": limit,
+                },
+            )
             expired = [self._execution(row) for row in cur.fetchall()]
             if not expired:
                 return []
             cur.execute(
-                self.sql("jobs_by_ids"),
+                self.sql("jobs_by_ids_unlocked"),
                 {"ids": self._ids_param(sorted({e.job_id for e in expired}))},
             )
             jobs = {row["job_id"]: self._job(row) for row in cur.fetchall()}

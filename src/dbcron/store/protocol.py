@@ -76,9 +76,22 @@ class Store(Protocol):
         most ``limit``. ``prefix`` must be lower-case hex digits and dashes."""
         ...
 
-    def update_job(self, job: Job, expected_version: int) -> Job:
+    def update_job(
+        self,
+        job: Job,
+        expected_version: int,
+        *,
+        keep_next_execution: bool = False,
+        missed: Sequence[Execution] = (),
+    ) -> Job:
         """Write every mutable column of ``job`` if the stored version is still
         ``expected_version``; the stored version becomes ``expected_version + 1``.
+
+        With ``keep_next_execution``, ``next_execution`` and ``last_execution`` keep
+        their stored values (which claims move on without changing the version), so an
+        update that does not change the timing cannot move them back. ``missed``
+        executions (fires the change drops, recorded ``missed``) are inserted in the
+        same transaction, each unless its fire is already recorded.
 
         Returns the stored job. Raises NotFoundError when the job does not exist and
         ConflictError when its version moved on (a concurrent update won).
@@ -184,6 +197,10 @@ class Store(Protocol):
         ``allow``). Each becomes ``running`` on ``node_id`` with a lease until
         ``lease_until`` and a new fencing token. Pending executions of deleted jobs are
         cancelled on the way. Returns the started executions with their jobs.
+
+        Never starves: executions of jobs at capacity (or whose row another node holds
+        locked) are passed over, so that however long their queue, other jobs'
+        runnable executions behind it are started.
         """
         ...
 
@@ -209,15 +226,28 @@ class Store(Protocol):
         now: datetime,
         retry_for: Callable[[Execution, Job | None], Execution | None],
         limit: int = 500,
+        *,
+        stale_before: datetime | None = None,
     ) -> list[Execution]:
         """Fail running executions whose lease expired before ``now`` ("node lost"),
         inserting the retry ``retry_for`` returns for each, in one transaction.
-        Returns the executions rescued (as they were before)."""
+        Returns the executions rescued (as they were before).
+
+        With ``stale_before`` (now minus a lease period), an execution whose node
+        heartbeat is newer than that and did not stop is left alone until its lease is
+        older than ``stale_before`` too: a live node gets a whole lease period to renew
+        (after a database outage, say) before its runs are taken. ``retry_for`` gets
+        the execution's job as last committed (None only when it was purged); a job
+        row another transaction holds locked is read, never taken for a deleted one.
+        """
         ...
 
     def next_wakeup(self) -> datetime | None:
         """The earliest ``next_execution`` of an active job or ``run_after`` of a pending
-        execution: when the scheduler next has work (None when it has none)."""
+        execution whose job has room to start it: when the scheduler next has work
+        (None when it has none). A pending execution queued behind its job's
+        ``max_concurrency`` does not count (the running one's completion wakes the
+        schedulers: :meth:`complete` notifies when work is queued behind it)."""
         ...
 
     def register_node(self, node: SchedulerNode) -> None:

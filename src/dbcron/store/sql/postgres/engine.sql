@@ -46,8 +46,12 @@ WHERE job_id = %(job_id)s AND next_execution = %(previous)s;
 SET LOCAL enable_sort = off;
 
 -- name: lock_runnable
+-- Jobs already found at capacity (or locked) and rows already read are excluded, so that
+-- a long queue of one busy job cannot hide other jobs' runnable work.
 SELECT * FROM job_executions
 WHERE status = 'pending' AND run_after <= %(now)s
+  AND NOT (job_id = ANY(%(skip_jobs)s::text[]))
+  AND NOT (execution_id = ANY(%(skip_ids)s::text[]))
 ORDER BY priority DESC, run_after
 LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED;
@@ -73,15 +77,42 @@ WHERE execution_id = ANY(%(ids)s::text[])
   AND node_id = %(node_id)s AND status = 'running';
 
 -- name: lock_expired
-SELECT * FROM job_executions
-WHERE status = 'running' AND lease_expires_at < %(now)s
-ORDER BY lease_expires_at
+-- A run whose node still sends heartbeats is not taken while its lease is only
+-- recently expired: after a database outage every node gets a lease period to renew
+-- its own leases. A row its node no longer renews is taken once the lease is a whole
+-- lease period overdue.
+SELECT e.* FROM job_executions AS e
+LEFT JOIN scheduler_nodes AS n ON n.node_id = e.node_id
+WHERE e.status = 'running' AND e.lease_expires_at < %(now)s
+  AND (n.node_id IS NULL OR n.stopped_at IS NOT NULL OR n.last_heartbeat < %(stale_before)s
+       OR e.lease_expires_at < %(stale_before)s)
+ORDER BY e.lease_expires_at
 LIMIT %(limit)s
-FOR UPDATE SKIP LOCKED;
+FOR UPDATE OF e SKIP LOCKED;
+
+-- name: jobs_by_ids_unlocked
+-- No lock: a job row another node's claim holds is read as it was committed (a locked
+-- row means "busy now", never "deleted").
+SELECT * FROM jobs WHERE job_id = ANY(%(ids)s::text[]);
+
+-- name: queued_of_jobs
+SELECT 1 AS queued FROM job_executions
+WHERE status = 'pending' AND job_id = ANY(%(ids)s::text[])
+LIMIT 1;
 
 -- name: next_wakeup
+-- Pending executions count only when their job has room for them: one queued behind a
+-- job at max_concurrency becomes runnable when that job's running execution ends (its
+-- completion wakes the schedulers), and must not make the loop spin meanwhile.
 SELECT (SELECT min(next_execution) FROM jobs WHERE status = 'active') AS next_fire,
-       (SELECT min(run_after) FROM job_executions WHERE status = 'pending') AS next_run;
+       (SELECT min(p.first_run)
+        FROM (SELECT job_id, min(run_after) AS first_run FROM job_executions
+              WHERE status = 'pending' GROUP BY job_id) AS p
+        JOIN jobs AS j ON j.job_id = p.job_id
+        WHERE j.overlap_policy = 'allow' OR j.status = 'deleted'
+           OR j.max_concurrency > (
+                SELECT count(*) FROM job_executions AS r
+                WHERE r.job_id = p.job_id AND r.status = 'running')) AS next_run;
 
 -- name: register_node
 INSERT INTO scheduler_nodes (node_id, host, pid, version, started_at, last_heartbeat, stopped_at)

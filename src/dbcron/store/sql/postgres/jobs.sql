@@ -28,7 +28,11 @@ UPDATE jobs SET
     config = %(config)s, status = %(status)s, description = %(description)s,
     timeout_seconds = %(timeout_seconds)s, retry_count = %(retry_count)s,
     retry_delay_seconds = %(retry_delay_seconds)s, updated_at = %(updated_at)s,
-    last_execution = %(last_execution)s, next_execution = %(next_execution)s,
+    -- The engine moves these on with every claim: they are written only when the
+    -- schedule's timing changed, so that an update racing a claim cannot move
+    -- them back.
+    last_execution = CASE WHEN %(keep_next)s::boolean THEN last_execution ELSE %(last_execution)s::timestamptz END,
+    next_execution = CASE WHEN %(keep_next)s::boolean THEN next_execution ELSE %(next_execution)s::timestamptz END,
     timezone = %(timezone)s, misfire_policy = %(misfire_policy)s,
     catchup_window_seconds = %(catchup_window_seconds)s, max_concurrency = %(max_concurrency)s,
     overlap_policy = %(overlap_policy)s, priority = %(priority)s, retry_backoff = %(retry_backoff)s,

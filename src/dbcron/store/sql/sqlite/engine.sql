@@ -45,8 +45,12 @@ UPDATE jobs SET next_execution = :next_execution,
 WHERE job_id = :job_id AND next_execution = :previous;
 
 -- name: lock_runnable
+-- Jobs already found at capacity (or locked) and rows already read are excluded, so that
+-- a long queue of one busy job cannot hide other jobs' runnable work.
 SELECT * FROM job_executions INDEXED BY job_executions_queue_idx
 WHERE status = 'pending' AND run_after <= :now
+  AND job_id NOT IN (SELECT value FROM json_each(:skip_jobs))
+  AND execution_id NOT IN (SELECT value FROM json_each(:skip_ids))
 ORDER BY priority DESC, run_after
 LIMIT :limit;
 
@@ -71,14 +75,44 @@ WHERE execution_id IN (SELECT value FROM json_each(:ids))
   AND node_id = :node_id AND status = 'running';
 
 -- name: lock_expired
-SELECT * FROM job_executions
-WHERE status = 'running' AND lease_expires_at < :now
-ORDER BY lease_expires_at
+-- A run whose node still sends heartbeats is not taken while its lease is only
+-- recently expired: after a database outage every node gets a lease period to renew
+-- its own leases. A row its node no longer renews is taken once the lease is a whole
+-- lease period overdue.
+SELECT e.* FROM job_executions AS e
+LEFT JOIN scheduler_nodes AS n ON n.node_id = e.node_id
+WHERE e.status = 'running' AND e.lease_expires_at < :now
+  AND (n.node_id IS NULL OR n.stopped_at IS NOT NULL OR n.last_heartbeat < :stale_before
+       OR e.lease_expires_at < :stale_before)
+ORDER BY e.lease_expires_at
 LIMIT :limit;
 
+-- name: jobs_by_ids_unlocked
+SELECT jobs.* FROM json_each(:ids) AS ids CROSS JOIN jobs ON jobs.job_id = ids.value;
+
+-- name: queued_of_jobs
+SELECT 1 AS queued FROM json_each(:ids) AS ids
+CROSS JOIN job_executions AS e INDEXED BY job_executions_active_idx
+    ON e.job_id = ids.value AND e.status IN ('pending', 'running')
+WHERE e.status = 'pending'
+LIMIT 1;
+
 -- name: next_wakeup
+-- Pending executions count only when their job has room for them: one queued behind a
+-- job at max_concurrency becomes runnable when that job's running execution ends (its
+-- completion wakes the scheduler), and must not make the loop spin meanwhile.
 SELECT (SELECT min(next_execution) FROM jobs WHERE status = 'active') AS next_fire,
-       (SELECT min(run_after) FROM job_executions WHERE status = 'pending') AS next_run;
+       (SELECT min(p.first_run)
+        FROM (SELECT job_id, min(run_after) AS first_run
+              FROM job_executions INDEXED BY job_executions_active_idx
+              WHERE status IN ('pending', 'running') AND status = 'pending'
+              GROUP BY job_id) AS p
+        JOIN jobs AS j ON j.job_id = p.job_id
+        WHERE j.overlap_policy = 'allow' OR j.status = 'deleted'
+           OR j.max_concurrency > (
+                SELECT count(*) FROM job_executions AS r INDEXED BY job_executions_active_idx
+                WHERE r.job_id = p.job_id AND r.status IN ('pending', 'running')
+                  AND r.status = 'running')) AS next_run;
 
 -- name: register_node
 INSERT INTO scheduler_nodes (node_id, host, pid, version, started_at, last_heartbeat, stopped_at)

@@ -28,7 +28,11 @@ UPDATE jobs SET
     config = :config, status = :status, description = :description,
     timeout_seconds = :timeout_seconds, retry_count = :retry_count,
     retry_delay_seconds = :retry_delay_seconds, updated_at = :updated_at,
-    last_execution = :last_execution, next_execution = :next_execution,
+    -- The engine moves these on with every claim: they are written only when the
+    -- schedule's timing changed, so that an update racing a claim cannot move
+    -- them back.
+    last_execution = CASE WHEN :keep_next THEN last_execution ELSE :last_execution END,
+    next_execution = CASE WHEN :keep_next THEN next_execution ELSE :next_execution END,
     timezone = :timezone, misfire_policy = :misfire_policy,
     catchup_window_seconds = :catchup_window_seconds, max_concurrency = :max_concurrency,
     overlap_policy = :overlap_policy, priority = :priority, retry_backoff = :retry_backoff,
