@@ -369,3 +369,74 @@ def test_run_on_startup_runs_once_when_three_nodes_start_together(
         (ExecutionStatus.SUCCESS, Trigger.MANUAL)
     ]
     assert len(read_ledger(ledger)) == 1
+
+
+# -- rescue leaves a live node's runs alone -------------------------------------------------
+
+
+def test_rescue_waits_a_lease_period_for_a_node_that_still_sends_heartbeats(
+    store: Store, manager: JobManager
+) -> None:
+    """After a database outage longer than the lease, the first node back must not take
+    the runs of a node whose heartbeat is fresh: that node gets a lease period to renew.
+    A run its node no longer renews (the lease a whole period overdue) is taken."""
+    from dbcron.models import SchedulerNode
+
+    job = manager.create_job(
+        Job(name="j", job_type="shell", schedule_expression="0 0 1 1 *", config={"command": "x"})
+    )
+    now = store.database_now()
+    lease = timedelta(seconds=10)
+    store.register_node(
+        SchedulerNode(
+            node_id="alive", host="h", pid=1, version="v", started_at=now, last_heartbeat=now
+        )
+    )
+    recently, long_ago = now - timedelta(seconds=2), now - timedelta(seconds=30)
+    for n, expired in enumerate((recently, long_ago)):
+        store.insert_execution(
+            Execution(
+                job_id=job.job_id,
+                scheduled_for=now - timedelta(minutes=n + 1),
+                status=ExecutionStatus.RUNNING,
+                started_at=long_ago,
+                created_at=long_ago,
+                node_id="alive",
+                lease_expires_at=expired,
+                fencing_token=1,
+            )
+        )
+    rescued = store.rescue_expired(now, lambda e, j: None, stale_before=now - lease)
+    assert [e.lease_expires_at for e in rescued] == [long_ago]
+    store.heartbeat_node("alive", now - timedelta(seconds=20))  # it went quiet
+    rescued = store.rescue_expired(now, lambda e, j: None, stale_before=now - lease)
+    assert [e.lease_expires_at for e in rescued] == [recently]
+
+
+# -- an update racing a claim -----------------------------------------------------------------
+
+
+def test_an_update_that_keeps_the_timing_never_moves_next_execution_back(
+    store: Store, manager: JobManager
+) -> None:
+    """A claim moves next_execution on without changing the job's version; an update read
+    before that claim and written after it must not move next_execution back (the
+    manager writes with keep_next_execution whenever the timing is unchanged)."""
+    job = manager.create_job(
+        Job(name="j", job_type="shell", schedule_expression="* * * * *", config={"command": "x"})
+    )
+    read_before = manager.get_job(job.job_id)
+    assert read_before.next_execution is not None
+    claimed_to = read_before.next_execution + timedelta(minutes=5)
+    summary = store.claim_due(
+        read_before.next_execution, lambda job, active: ([], claimed_to), limit=10
+    )
+    assert summary.jobs == 1
+    updated = store.update_job(
+        read_before.with_changes(description="edited"),
+        read_before.version,
+        keep_next_execution=True,
+    )
+    assert updated.next_execution == claimed_to
+    assert updated.last_execution == read_before.next_execution
+    assert manager.get_job(job.job_id).next_execution == claimed_to
