@@ -82,7 +82,9 @@ def plan_fires(
       only when it is on time (within ``grace``) and records the others as missed.
     - A fire that would run while ``max_concurrency`` executions (from earlier claims)
       are active is missed ("overlap") under the ``skip`` overlap policy; ``queue`` and
-      ``allow`` keep it. The catch-up runs of one claim queue behind each other.
+      ``allow`` keep it. The catch-up runs of one claim queue behind each other. Active
+      means running, or pending and due: a retry still waiting out its delay does not
+      make the job's fires overlap (they run; the retry then waits for a free slot).
     """
     first = job.next_execution
     if first is None or first > now:

@@ -439,3 +439,41 @@ def test_an_update_that_keeps_the_timing_never_moves_next_execution_back(
     )
     assert updated.next_execution == claimed_to
     assert manager.get_job(job.job_id).next_execution == claimed_to
+
+
+# -- overlap skip and a retry waiting out its delay ---------------------------------------------
+
+
+def test_a_retry_waiting_out_its_delay_does_not_make_fires_overlap(
+    store: Store, db_url: str, manager: JobManager, tmp_path: Path
+) -> None:
+    """Overlap ``skip`` with max_concurrency 1: every fire fails its first attempt and
+    schedules a retry 30 s later. The fires meanwhile are not "overlap" misses: a pending
+    retry that is not yet due does not hold the job's slot."""
+    ledger = tmp_path / "ledger"
+    job = ledger_job(
+        manager,
+        ledger,
+        "@every 2s",
+        kwargs={"fail_attempts": 1},
+        retry_count=1,
+        retry_delay_seconds=30,
+        overlap_policy=OverlapPolicy.SKIP,
+        max_concurrency=1,
+    )
+    with running(make_scheduler(store, db_url)):
+        wait_for(
+            lambda: (
+                len({fire for _, fire, attempt, _, _ in read_ledger(ledger) if attempt == 0}) >= 3
+            ),
+            15,
+            what="three fires start",
+        )
+    overlaps = [
+        e
+        for e in rows_of(store, job.job_id)
+        if e.status is ExecutionStatus.MISSED and "overlap" in (e.error_message or "")
+    ]
+    assert not overlaps, [e.error_message for e in overlaps]
+    retries = [e for e in rows_of(store, job.job_id) if e.trigger is Trigger.RETRY]
+    assert retries and all(e.status is ExecutionStatus.PENDING for e in retries)

@@ -579,7 +579,8 @@ class SqlStore(ABC):
             if not jobs:
                 return ClaimSummary(0, 0, 0, completed=completed)
             cur.execute(
-                self.sql("active_counts"), {"ids": self._ids_param([j.job_id for j in jobs])}
+                self.sql("active_counts"),
+                {"ids": self._ids_param([j.job_id for j in jobs]), "now": self._encode_ts(now)},
             )
             active = {row["job_id"]: int(row["n"]) for row in cur.fetchall()}
             inserts: list[Execution] = []

@@ -171,7 +171,9 @@ class Store(Protocol):
 
         Locks up to ``limit`` active jobs whose ``next_execution <= now`` (or
         ``<= due_before`` when given: only the jobs overdue since then), earliest first,
-        skipping rows another scheduler holds, calls ``planner(job, active_executions)`` for each,
+        skipping rows another scheduler holds, calls ``planner(job, active_executions)`` for
+        each (running executions and pending ones already due: a retry still waiting out its
+        delay does not count),
         inserts the executions it returns (pending or missed; a fire already recorded is
         left alone thanks to the UNIQUE key) and moves ``next_execution`` on to what the
         planner says, only if nobody moved it meanwhile.

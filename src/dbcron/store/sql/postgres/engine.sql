@@ -9,8 +9,10 @@ LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED;
 
 -- name: active_counts
+-- A retry still waiting out its delay does not hold its job's slot.
 SELECT job_id, count(*) AS n FROM job_executions
 WHERE status IN ('pending', 'running') AND job_id = ANY(%(ids)s::text[])
+  AND (status = 'running' OR run_after <= %(now)s)
 GROUP BY job_id;
 
 -- name: running_counts

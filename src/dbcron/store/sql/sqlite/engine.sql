@@ -11,10 +11,12 @@ LIMIT :limit;
 -- a scan of every active row checked against the list.
 
 -- name: active_counts
+-- A retry still waiting out its delay does not hold its job's slot.
 SELECT e.job_id, count(*) AS n
 FROM json_each(:ids) AS ids
 CROSS JOIN job_executions AS e INDEXED BY job_executions_active_idx
     ON e.job_id = ids.value AND e.status IN ('pending', 'running')
+WHERE e.status = 'running' OR e.run_after <= :now
 GROUP BY e.job_id;
 
 -- name: running_counts
