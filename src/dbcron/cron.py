@@ -36,16 +36,24 @@ The cron maths is cronsim's (https://github.com/cuu508/cronsim): it deliberately
 Debian cron, including the DST behaviour above, supports ``L``, ``LW``, ``5L``, ``#`` and
 names, can explain an expression in English, and is small, readable and typed. This module
 adds what it lacks: precise one-line error messages naming the field and its allowed range
-(cronsim only says ``Bad minute``), ``nW``, macros and ``@every``.
+(cronsim only says ``Bad minute``), ``nW``, macros and ``@every``. It also maps wall-clock
+times to instants itself for wildcard schedules (cronsim's zone-aware iteration loses or
+repeats fires, or loops forever, when an offset changes by 30 or 45 minutes), and bounds
+every loop over cronsim's answers, raising :class:`~dbcron.errors.CronError` rather than
+hanging when a schedule cannot advance.
+
+Fields are separated by ASCII spaces and tabs only; other whitespace and control
+characters, and non-ASCII digits, are refused.
 """
 
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import difflib
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import tzinfo as TzInfo  # noqa: N812 - the class, not an instance
@@ -83,9 +91,24 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_SECOND = timedelta(seconds=1)
 #: Longest ``@every`` interval accepted; anything longer is a job for a cron expression.
 _MAX_INTERVAL = timedelta(days=366)
-#: How many months a day-of-month ``W`` search looks ahead before giving up (cronsim's
-#: own limit for plain expressions is 50 years).
+#: How far ahead a search for the next fire looks before giving up (cronsim's own limit
+#: is 50 years too).
+_HORIZON = timedelta(days=366 * 50)
+#: How many months a day-of-month ``W`` search looks ahead before giving up.
 _W_SEARCH_MONTHS = 12 * 50
+#: Fires of a day-of-month ``W`` month can spill into the next month by this much (a
+#: fixed-time fire in a spring-forward gap at midnight runs after the gap).
+_W_SPILL = timedelta(days=2)
+#: Bounds on the loops over cronsim's answers: far above what any real zone needs (a
+#: fall-back overlap of 24 hours, a transition twice a year for 500 years), so reaching
+#: one means the schedule cannot advance, which is reported instead of looping forever.
+_MAX_STALE_ANSWERS = 10_000
+_MAX_SEGMENTS = 1_000
+#: Probe interval when looking for a UTC offset change: shorter than the shortest time
+#: between two offset changes of any zone in the tz database (about four days).
+_PROBE_STEP = timedelta(days=1)
+#: Characters that separate fields; any other whitespace or control character is refused.
+_BLANKS = " \t"
 _MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 _DAYS_IN_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -104,7 +127,9 @@ _DURATION_UNITS: dict[str, timedelta] = {
     "s": timedelta(seconds=1),
     "ms": timedelta(milliseconds=1),
 }
-_DURATION_PART = re.compile(r"\s*(\d{1,12})\s*(ms|d|h|m|s)\s*", re.IGNORECASE)
+_DURATION_PART = re.compile(
+    r"[ \t]*([0-9]{1,12})[ \t]*(ms|d|h|m|s)[ \t]*", re.IGNORECASE | re.ASCII
+)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -123,10 +148,12 @@ def parse_duration(text: str) -> timedelta:
             match = _DURATION_PART.match(text, pos)
             if match is None:
                 rest = text[pos:].strip()
-                if re.fullmatch(r"\d+", rest):
+                if re.fullmatch(r"[0-9]+", rest):
                     reason = f"missing unit after {rest} (use d, h, m, s or ms)"
-                elif re.search(r"\d[.,]\d", rest):
+                elif re.search(r"[0-9][.,][0-9]", rest):
                     reason = "fractions are not supported, combine units instead, e.g. '1h30m'"
+                elif any(c.isdigit() and not c.isascii() for c in rest):
+                    reason = "only the ASCII digits 0-9 are allowed"
                 else:
                     reason = "expected numbers with units d, h, m, s or ms, e.g. '30s' or '1h30m'"
                     if pos:
@@ -211,6 +238,11 @@ def _field_error(spec: _FieldSpec, text: str, reason: str, term: str | None = No
     return CronError(f"invalid {spec.name} field {text!r}: {reason}")
 
 
+def _is_number(text: str) -> bool:
+    """True for a non-empty run of ASCII digits (``isdigit`` alone accepts other scripts)."""
+    return text.isascii() and text.isdigit()
+
+
 def _value(spec: _FieldSpec, text: str, token: str) -> int:
     """One value of a field: a number or (month / day-of-week) a name."""
     upper = token.upper()
@@ -218,10 +250,22 @@ def _value(spec: _FieldSpec, text: str, token: str) -> int:
         return spec.names.index(upper) + spec.names_offset
     if not token:
         raise _field_error(spec, text, "a value is missing")
-    if not token.isdigit() or not token.isascii():
+    if not _is_number(token):
         if token == "?":
             raise _field_error(spec, text, "'?' is not supported, use '*'")
-        if re.fullmatch(r"\d*(L|W|LW)", upper):
+        if re.fullmatch(r"[0-9]*(L|W|LW)", upper):
+            if spec is _DOM and (upper in ("L", "LW") or upper.endswith("W")):
+                # whole L, LW and nW terms never get here: this one is inside a range
+                raise _field_error(
+                    spec, text, f"{token!r} cannot be part of a range, only a list item of its own"
+                )
+            if spec is _DOM:
+                raise _field_error(
+                    spec,
+                    text,
+                    f"{token!r} is not a valid value (allowed {spec.allowed}); "
+                    "nL (last weekday n of the month) belongs in day-of-week",
+                )
             where = "day-of-month" if upper.endswith("W") else "day-of-month and day-of-week"
             raise _field_error(spec, text, f"L and W are only allowed in {where}", token)
         raise _field_error(spec, text, f"{token!r} is not a valid value (allowed {spec.allowed})")
@@ -249,13 +293,13 @@ def _check_field(spec: _FieldSpec, text: str) -> _FieldInfo:
             special = True
         elif spec is _DOM and upper.endswith("W"):
             n_text = term[:-1]
-            if not n_text.isdigit():
+            if not _is_number(n_text):
                 raise _field_error(spec, text, "W needs a day number before it, e.g. 15W", term)
             n = _value(spec, text, n_text)
             w_days.append(n)
             values.add(n)
         elif spec is _DOW and "L" in upper:
-            if not (upper.endswith("L") and term[:-1].isdigit()):
+            if not (upper.endswith("L") and _is_number(term[:-1])):
                 raise _field_error(
                     spec, text, "use a day number before L, e.g. 5L for the last Friday", term
                 )
@@ -266,7 +310,7 @@ def _check_field(spec: _FieldSpec, text: str) -> _FieldInfo:
                 raise _field_error(spec, text, "'#' is only allowed in the day-of-week field")
             day_text, nth_text = term.split("#", 1)
             _value(spec, text, day_text)
-            if not (nth_text.isdigit() and 1 <= int(nth_text) <= 5):
+            if not (_is_number(nth_text) and 1 <= int(nth_text) <= 5):
                 raise _field_error(
                     spec, text, f"occurrence {nth_text!r} is out of range (allowed 1-5)", term
                 )
@@ -275,7 +319,7 @@ def _check_field(spec: _FieldSpec, text: str) -> _FieldInfo:
             base, slash, step_text = term.partition("/")
             step = 1
             if slash:
-                if not step_text.isdigit() or not 1 <= int(step_text) <= width:
+                if not _is_number(step_text) or not 1 <= int(step_text) <= width:
                     raise _field_error(
                         spec, text, f"step {step_text!r} is out of range (allowed 1-{width})"
                     )
@@ -325,24 +369,33 @@ class _Compiled:
     debian_dst: bool = False  # cronsim's fixed-time DST rules apply
     proto: CronSim | None = field(default=None, compare=False)  # see start_sim
 
-    def start_sim(self, after_utc: datetime) -> CronSim:
-        """A cronsim iterator yielding this expression's fires after ``after_utc``.
+    def new_sim(self, cron: str, start: datetime) -> CronSim:
+        """A new cronsim iterator for ``cron`` whose answers are the matches after ``start``.
+
+        ``start`` is an aware UTC time when the zone is UTC, else a naive wall-clock time
+        in the zone; the answers are of the same kind. Only for the Debian fixed-time
+        rules is cronsim given the zone (it then works on the naive wall clock and moves
+        times out of spring-forward gaps); wildcard schedules use cronsim on the naive
+        wall clock and :meth:`Schedule._wall_search` maps wall times to instants.
+        """
+        if self.debian_dst:
+            return CronSim(cron, start.replace(tzinfo=self.zone))
+        return CronSim(cron, start)
+
+    def start_sim(self, start: datetime) -> CronSim:
+        """:meth:`new_sim` for this schedule's own expression.
 
         Building a CronSim parses the expression again (about half the cost of a typical
-        ``next_fire``), so when possible a prototype built once per schedule, in the same
-        zone, is cloned and only its position is set. This relies on cronsim 2.x keeping
-        all iteration state in ``dt`` (naive local time when ``fixup_tz`` is set, for the
-        Debian fixed-time DST rules); the cloned and the plainly-built iterators are
-        compared in the tests. Without a prototype, cronsim is simply called.
+        ``next_fire``), so when possible a prototype built once per schedule is cloned and
+        only its position is set. This relies on cronsim 2.x keeping all iteration state
+        in ``dt``; the cloned and the plainly-built iterators are compared in the tests.
         """
-        local = after_utc.astimezone(self.zone)
         proto = self.proto
         if proto is None:
-            return CronSim(self.cron, local)
+            return self.new_sim(self.cron, start)
         sim = object.__new__(CronSim)
         sim.__dict__.update(proto.__dict__)
-        start = local.replace(microsecond=0)
-        sim.dt = start if proto.fixup_tz is None else start.replace(tzinfo=None)
+        sim.dt = start.replace(microsecond=0)
         return sim
 
 
@@ -415,29 +468,13 @@ def _compile_cron(expression: str, zone: TzInfo) -> _Compiled:
         rest = [t for t in w_dom if not t.endswith("W") or t == "LW"]
         cron_parts[-3] = ",".join(rest) or "*"
     cron = " ".join(cron_parts)
-    try:  # belt and braces: cronsim must agree with the checks above
-        proto: CronSim | None = CronSim(cron, datetime(2000, 1, 1, tzinfo=zone))
-    except CronSimError as exc:
-        bad = str(exc).removeprefix("Bad ")
-        index = {s.name: i for i, s in enumerate(specs)}.get(bad)
-        where = f"{bad} field {parts[index]!r}" if index is not None else "expression"
-        raise CronError(f"invalid {where} in {expression!r}") from None
-
     debian_dst = (
         len(parts) == 5
         and not parts[0].startswith("*")
         and not parts[1].startswith("*")
         and zone is not UTC
     )
-    state = vars(proto)
-    if w_dom or not (
-        {"dt", "fixup_tz"} <= state.keys()
-        and state.get("skip_initial_tick") is False
-        and state.get("tick_direction") == 1
-    ):
-        proto = None  # an unexpected cronsim version: always build afresh
-    return _Compiled(
-        proto=proto,
+    compiled = _Compiled(
         zone=zone,
         cron=cron,
         fields=tuple(cron_parts),
@@ -447,6 +484,23 @@ def _compile_cron(expression: str, zone: TzInfo) -> _Compiled:
         hours=hour.values,
         debian_dst=debian_dst,
     )
+    try:  # belt and braces: cronsim must agree with the checks above
+        proto = compiled.new_sim(cron, datetime(2000, 1, 1, tzinfo=UTC if zone is UTC else None))
+    except CronSimError as exc:
+        bad = str(exc).removeprefix("Bad ")
+        index = {s.name: i for i, s in enumerate(specs)}.get(bad)
+        where = f"{bad} field {parts[index]!r}" if index is not None else "expression"
+        raise CronError(f"invalid {where} in {expression!r}") from None
+
+    state = vars(proto)
+    if w_dom or not (
+        {"dt", "fixup_tz"} <= state.keys()
+        and (state["fixup_tz"] is not None) == debian_dst
+        and state.get("skip_initial_tick") is False
+        and state.get("tick_direction") == 1
+    ):
+        return compiled  # an unexpected cronsim version: always build afresh
+    return dataclasses.replace(compiled, proto=proto)
 
 
 def _nearest_weekday(year: int, month: int, day: int) -> int | None:
@@ -479,15 +533,21 @@ class Schedule:
     def __post_init__(self) -> None:
         if not isinstance(self.expression, str):
             raise CronError(f"a schedule must be a string, not {type(self.expression).__name__}")
-        expression = self.expression.strip()
+        expression = self.expression.strip(_BLANKS)
         if not expression:
             raise CronError(
                 f"empty schedule: expected 5 fields ({_FIELDS_HELP}) or a macro like @daily"
             )
+        for char in expression:
+            if char not in _BLANKS and (char.isspace() or not char.isprintable()):
+                raise CronError(
+                    f"invalid character {char!r} (U+{ord(char):04X}) in schedule "
+                    f"{expression!r}: only spaces and tabs may separate fields"
+                )
         info = validate_timezone(self.timezone)
         zone_name = self.timezone.strip()
         zone: TzInfo = UTC if zone_name in _UTC_KEYS else info
-        if re.match(r"@every(\s|$)", expression, re.IGNORECASE):
+        if re.match(r"@every([ \t]|$)", expression, re.IGNORECASE):
             compiled = _compile_interval(expression, zone)
         else:
             compiled = _compile_cron(expression, zone)
@@ -515,7 +575,7 @@ class Schedule:
         """The first fire strictly after ``after`` (any aware datetime), in UTC.
 
         Raises :class:`~dbcron.errors.CronError` if the schedule has no fire in the next
-        50 years, and ValueError for a naive ``after``.
+        50 years or its fire times cannot be computed, and ValueError for a naive ``after``.
         """
         after_utc = utc(after)
         compiled = self._compiled
@@ -527,41 +587,26 @@ class Schedule:
         known = memo.get(after_utc)
         if known is not None:
             return known
-        fire = self._w_next(after_utc) if compiled.w_dom else self._cron_next(after_utc)
+        fire = self._next_cron(after_utc)
         if fire is None:
-            raise CronError(
-                f"schedule {self.expression!r} has no fire time within 50 years "
-                f"after {after_utc.isoformat()}"
-            )
+            raise self._no_fire(after_utc)
         if len(memo) >= _MEMO_SIZE:
             memo.clear()
         memo[after_utc] = fire
         return fire
 
     def fires(self, after: datetime) -> Iterator[datetime]:
-        """Successive fires strictly after ``after``, in UTC; ends only if fires run out."""
-        after_utc = utc(after)
-        compiled = self._compiled
-        if compiled.interval is not None or compiled.w_dom:
-            last: datetime | None = after_utc
-            while last is not None:
-                if compiled.interval is not None:
-                    last = _next_interval(last, compiled.interval)
-                else:
-                    last = self._w_next(last)
-                if last is not None:
-                    yield last
-            return
-        sim = compiled.start_sim(after_utc)
-        last_fire = after_utc
-        while True:
-            try:
-                fire = next(sim).astimezone(UTC)
-            except StopIteration:
-                return
-            if fire > last_fire:  # a fall-back repeat of a wall time already passed
-                last_fire = fire
-                yield fire
+        """Successive fires strictly after ``after``, in UTC; ends only if fires run out.
+
+        Raises :class:`~dbcron.errors.CronError` like :meth:`next_fire` when the next
+        fire time cannot be computed.
+        """
+        last: datetime | None = utc(after)
+        interval = self._compiled.interval
+        while last is not None:
+            last = _next_interval(last, interval) if interval else self._next_cron(last)
+            if last is not None:
+                yield last
 
     def fires_between(self, start: datetime, end: datetime, limit: int) -> list[datetime]:
         """The fires in ``(start, end]``, in UTC, at most ``limit`` of them."""
@@ -598,31 +643,112 @@ class Schedule:
             text = f"{text} ({self.timezone})"
         return text
 
-    def _cron_next(self, after_utc: datetime) -> datetime | None:
-        compiled = self._compiled
-        sim = compiled.start_sim(after_utc)
-        while True:
-            try:
-                fire = next(sim).astimezone(UTC)
-            except StopIteration:
-                return None
-            # Under the Debian fixed-time rule cronsim works on the naive wall clock, so
-            # from the second pass through a fall-back overlap it can return the first
-            # (already passed) occurrence of a time; skip those.
-            if fire > after_utc:
-                return fire
+    def _no_fire(self, after_utc: datetime) -> CronError:
+        return CronError(
+            f"schedule {self.expression!r} has no fire time within 50 years "
+            f"after {after_utc.isoformat()}"
+        )
 
-    def _w_next(self, after_utc: datetime) -> datetime | None:
-        """Next fire of an expression whose day-of-month has ``nW`` terms.
+    def _stuck(self, after_utc: datetime) -> CronError:
+        where = "" if self._compiled.zone is UTC else f" in {self.timezone}"
+        return CronError(
+            f"schedule {self.expression!r}{where} cannot advance past {after_utc.isoformat()}: "
+            "the cron library keeps returning times that are not later (a bug; please report)"
+        )
 
-        Month by month, the W terms are resolved to concrete days and cronsim runs on the
-        expression restricted to that one month.
+    def _next_cron(self, after_utc: datetime) -> datetime | None:
+        """The first fire of a cron expression after ``after_utc``, None if none in 50 years."""
+        try:
+            until = after_utc + _HORIZON
+        except OverflowError:
+            until = datetime.max.replace(tzinfo=UTC)
+        try:
+            if self._compiled.w_dom:
+                return self._w_search(after_utc, until)
+            return self._search(self._compiled.start_sim, after_utc, until)
+        except OverflowError:  # the search ran past year 9999
+            return None
+
+    def _search(
+        self, make_sim: Callable[[datetime], CronSim], after_utc: datetime, until: datetime
+    ) -> datetime | None:
+        """The first fire in ``(after_utc, until]`` of the expression behind ``make_sim``.
+
+        ``make_sim(start)`` returns a cronsim iterator over the matches after ``start``, a
+        UTC time for UTC schedules and a naive wall-clock time otherwise (see
+        :meth:`_Compiled.new_sim`).
         """
         compiled = self._compiled
-        local = after_utc.astimezone(compiled.zone)
+        zone = compiled.zone
+        until = until.replace(microsecond=0)
+        if zone is UTC:
+            fire = _first(make_sim(after_utc))
+            if fire is not None and fire <= after_utc:
+                raise self._stuck(after_utc)
+            return fire if fire is not None and fire <= until else None
+        if not compiled.debian_dst:
+            return self._wall_search(make_sim, after_utc, until)
+        sim = make_sim(after_utc.astimezone(zone).replace(tzinfo=None))
+        # Under the Debian fixed-time rules cronsim works on the naive wall clock, so when
+        # `after_utc` is in the second pass through a fall-back overlap it first returns
+        # the (already passed) first occurrences of the overlap's times: skip those.
+        for _ in range(_MAX_STALE_ANSWERS):
+            local = _first(sim)
+            if local is None:
+                return None
+            fire = local.astimezone(UTC)
+            if fire > after_utc:
+                return fire if fire <= until else None
+        raise self._stuck(after_utc)
+
+    def _wall_search(
+        self, make_sim: Callable[[datetime], CronSim], after_utc: datetime, until: datetime
+    ) -> datetime | None:
+        """:meth:`_search` for a wildcard schedule: fires follow the wall clock.
+
+        The fires are the instants whose local wall-clock time matches. Time is cut into
+        segments of constant UTC offset; in each, cronsim runs on the naive wall clock and
+        a match maps to exactly one instant. A match beyond the segment's end is not
+        trusted: the search goes on from the offset change instead. (cronsim's own
+        zone-aware mode gets this wrong for offsets changing by other than whole hours.)
+        """
+        zone = self._compiled.zone
+        start = after_utc.replace(microsecond=0) + _ONE_SECOND  # the first candidate
+        for _ in range(_MAX_SEGMENTS):
+            if start > until:
+                return None
+            offset = _utc_offset(start, zone)
+            wall = _first(make_sim((start + offset).replace(tzinfo=None) - _ONE_SECOND))
+            if wall is None:  # no wall-clock time matches for 50 years
+                return None
+            fire = (wall - offset).replace(tzinfo=UTC)
+            if fire < start:
+                raise self._stuck(after_utc)
+            change = _offset_change(zone, offset, start, min(fire, until))
+            if change is None:
+                return fire if fire <= until else None
+            start = change
+        raise self._stuck(after_utc)
+
+    def _w_search(self, after_utc: datetime, until: datetime) -> datetime | None:
+        """:meth:`_search` for an expression whose day-of-month has ``nW`` terms.
+
+        Month by month, the W terms are resolved to concrete days, and the expression
+        restricted to that month is searched from the month's start (or ``after_utc``).
+        """
+        compiled = self._compiled
+        zone = compiled.zone
+        local = after_utc.astimezone(zone)
         year, month = local.year, local.month
+        if local.day == 1:  # a fall-back overlap may repeat the previous month's last hours
+            year, month = (year - 1, 12) if month == 1 else (year, month - 1)
         fields = list(compiled.fields)
-        for _ in range(_W_SEARCH_MONTHS):
+        month_start = _earliest_instant(datetime(year, month, 1), zone)
+        for _ in range(_W_SEARCH_MONTHS + 2):
+            if month_start > until:
+                return None
+            next_year, next_month = (year + 1, 1) if month == 12 else (year, month + 1)
+            next_start = _earliest_instant(datetime(next_year, next_month, 1), zone)
             if month in compiled.months:
                 terms: list[str] = []
                 for term in compiled.w_dom:
@@ -635,29 +761,67 @@ class Schedule:
                 if terms:
                     fields[-3] = ",".join(terms)
                     fields[-2] = str(month)
-                    fire = self._first_in_month(" ".join(fields), local, after_utc, year, month)
+                    cron = " ".join(fields)
+                    lower = max(after_utc, month_start - _ONE_SECOND)
+                    try:
+                        fire = self._search(
+                            functools.partial(compiled.new_sim, cron),
+                            lower,
+                            min(until, next_start + _W_SPILL),
+                        )
+                    except CronSimError:  # e.g. only day 31 left in a 30-day month
+                        fire = None
                     if fire is not None:
                         return fire
-            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+            year, month, month_start = next_year, next_month, next_start
         return None
 
-    def _first_in_month(
-        self, cron: str, local: datetime, after_utc: datetime, year: int, month: int
-    ) -> datetime | None:
-        try:
-            sim = CronSim(cron, local)
-        except CronSimError:  # e.g. only day 31 left in a 30-day month
-            return None
-        while True:
-            try:
-                fire = next(sim)
-            except StopIteration:
-                return None
-            if (fire.year, fire.month) != (year, month):
-                return None
-            fire_utc = fire.astimezone(UTC)
-            if fire_utc > after_utc:
-                return fire_utc
+
+def _first(sim: CronSim) -> datetime | None:
+    """cronsim's next answer, or None when it gave up (no match within 50 years)."""
+    try:
+        return next(sim)
+    except StopIteration:
+        return None
+
+
+def _utc_offset(instant: datetime, zone: TzInfo) -> timedelta:
+    offset = instant.astimezone(zone).utcoffset()
+    assert offset is not None
+    return offset
+
+
+def _offset_change(
+    zone: TzInfo, offset: timedelta, start: datetime, end: datetime
+) -> datetime | None:
+    """The first whole second in ``(start, end]`` whose UTC offset is not ``offset``.
+
+    ``start`` (a whole second) has ``offset``. The offset is probed every
+    :data:`_PROBE_STEP`, which is shorter than the time between two offset changes, so
+    equal offsets at both ends of a step mean no change inside it; a change is then
+    pinned down by bisection.
+    """
+    low = start
+    while low < end:
+        high = min(low + _PROBE_STEP, end)
+        if _utc_offset(high, zone) != offset:
+            while high - low > _ONE_SECOND:
+                middle = low + ((high - low) // _ONE_SECOND // 2) * _ONE_SECOND
+                if _utc_offset(middle, zone) == offset:
+                    low = middle
+                else:
+                    high = middle
+            return high
+        low = high
+    return None
+
+
+def _earliest_instant(wall: datetime, zone: TzInfo) -> datetime:
+    """A UTC instant no later than the first instant whose wall-clock time is ``wall`` or
+    later (``wall`` is naive; it may be repeated by a fall-back or skipped by a gap)."""
+    if zone is UTC:
+        return wall.replace(tzinfo=UTC)
+    return min(wall.replace(tzinfo=zone, fold=fold).astimezone(UTC) for fold in (0, 1))
 
 
 #: Answers of :meth:`Schedule.next_fire` remembered per schedule (cleared when full).
@@ -679,7 +843,7 @@ def parse_schedule(expression: str, timezone: str = "UTC") -> Schedule:
         raise CronError(f"a schedule must be a string, not {type(expression).__name__}")
     if not isinstance(timezone, str):
         raise CronError(f"a time zone must be a string, not {type(timezone).__name__}")
-    return _parse_cached(expression.strip(), timezone.strip())
+    return _parse_cached(expression.strip(_BLANKS), timezone.strip())
 
 
 def _next_interval(after_utc: datetime, interval: timedelta) -> datetime:
@@ -720,7 +884,11 @@ class FirePreview:
 
 
 def preview(schedule: Schedule, after: datetime, count: int) -> list[FirePreview]:
-    """The next ``count`` fires after ``after``, with local times and DST notes."""
+    """The next ``count`` fires after ``after``, with local times and DST notes.
+
+    Raises :class:`~dbcron.errors.CronError` like :meth:`Schedule.next_fire` when
+    ``count`` is positive and the schedule has no fire at all within 50 years.
+    """
     if count < 0:
         raise ValueError(f"count must not be negative, got {count}")
     zone = schedule.zone
@@ -730,6 +898,8 @@ def preview(schedule: Schedule, after: datetime, count: int) -> list[FirePreview
         local = fire.astimezone(zone)
         note = None if compiled.interval is not None else _dst_note(compiled, fire, local)
         result.append(FirePreview(fire, local, note is not None, note))
+    if count and not result:
+        raise schedule._no_fire(utc(after))
     return result
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -67,6 +68,15 @@ CASES = [
         2,
         "--after 'yesterday' is not an ISO 8601 time",
     ),
+    # an expression starting with '-' is the expression, not an unknown option
+    (("next", "-1 * * * *"), 2, "invalid minute field '-1'"),
+    (("next", "-1 * * * *", "--tz", "UTC", "-n", "2"), 2, "invalid minute field '-1'"),
+    # valid but never fires: the library's error, not an empty listing
+    (("next", "0 0 */31 2 MON#5"), 2, "has no fire time within 50 years"),
+    (("next", "1\n2 * * * *"), 2, "invalid character '\\n' (U+000A)"),
+    (("next", "0\u00a00 * * * *"), 2, "(U+00A0)"),
+    (("next", "@every \u0665s"), 2, "only the ASCII digits 0-9 are allowed"),
+    (("next", "0 0 29-L * *"), 2, "'L' cannot be part of a range"),
 ]
 
 
@@ -103,6 +113,19 @@ def test_bad_input_is_refused_cleanly(
     assert lines[0].startswith("error: ")
     assert message in lines[0]
     assert cli.dump() == before
+
+
+def test_next_answers_on_chatham_fall_back_night(tmp_path: Path) -> None:
+    """It used to loop forever (100% CPU) after 03:44 +1345 on Chatham's fall-back day."""
+    cli = Cli(url="sqlite:///unused.db", cwd=tmp_path, env=make_env(tmp_path))
+    args = ("next", "* 3 * * *", "--tz", "Pacific/Chatham", "--after", "2025-04-06T03:43")
+    result = cli(*args, "-n", "3", "--json", db=False)
+    assert result.code == 0, result.err
+    assert [f["local"] for f in result.json()["fires"]] == [
+        "2025-04-06T03:44:00+13:45",
+        "2025-04-06T03:00:00+12:45",
+        "2025-04-06T03:01:00+12:45",
+    ]
 
 
 def test_ambiguous_prefix_lists_candidates(cli: Cli) -> None:

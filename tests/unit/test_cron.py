@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import calendar
 import dataclasses
+import functools
+import signal
 import time as time_module
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import islice
+from types import FrameType
 from zoneinfo import ZoneInfo
 
 import pytest
+from cronsim import CronSim
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +32,77 @@ from dbcron.cron import (
 from dbcron.errors import CronError, ValidationError
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# --------------------------------------------------------------------------------------
+# Hang guard: every cron computation in these tests must finish within a second
+# --------------------------------------------------------------------------------------
+
+HANG_LIMIT = 1.0
+
+
+class CronHangError(Exception):
+    """Raised by SIGALRM inside a computation that outlived its time limit."""
+
+
+@contextmanager
+def time_limit(seconds: float = HANG_LIMIT) -> Iterator[None]:
+    """Fail the test if the block runs longer than ``seconds``: a hang guard, not a speed test.
+
+    SIGALRM interrupts even a busy pure-Python loop, so a hang fails its test instead of
+    stalling the suite. An alarm already set (pytest-timeout's) is put back afterwards.
+    """
+
+    def expired(signum: int, frame: FrameType | None) -> None:
+        raise CronHangError
+
+    handler = signal.signal(signal.SIGALRM, expired)
+    outer_delay, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    started = time_module.monotonic()
+    try:
+        yield
+    except CronHangError:
+        pytest.fail(f"a cron computation ran for more than {seconds} s (hang guard)")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, handler)
+        if outer_delay:
+            left = outer_delay - (time_module.monotonic() - started)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def guard_cron_computations() -> Iterator[None]:
+    """Run every ``next_fire`` and every step of ``fires`` (so also ``fires_between`` and
+    ``preview``) of the module's tests under :func:`time_limit`."""
+    next_fire = Schedule.next_fire
+    fires = Schedule.fires
+
+    def guarded_next_fire(self: Schedule, after: datetime) -> datetime:
+        with time_limit():
+            return next_fire(self, after)
+
+    def guarded_fires(self: Schedule, after: datetime) -> Iterator[datetime]:
+        it = fires(self, after)
+        while True:
+            with time_limit():
+                fire = next(it, None)
+            if fire is None:
+                return
+            yield fire
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Schedule, "next_fire", guarded_next_fire)
+        patch.setattr(Schedule, "fires", guarded_fires)
+        yield
+
+
+def test_the_hang_guard_fails_a_computation_that_never_ends() -> None:
+    def forever() -> None:
+        while True:
+            pass
+
+    with pytest.raises(pytest.fail.Exception, match="hang guard"), time_limit(0.05):
+        forever()
 
 
 def z(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
@@ -165,6 +242,38 @@ def test_nearest_weekday_list_and_mix() -> None:
     assert nexts("0 9 15W,16W * *", z(2024, 6, 1), 2) == [z(2024, 6, 14, 9), z(2024, 6, 17, 9)]
 
 
+@pytest.mark.parametrize(
+    ("expression", "tz", "after", "expected"),
+    [
+        # a restricted month: each year's search starts at the month, not at `after`
+        (
+            "0 9 15W 3 *",
+            "UTC",
+            z(2024, 3, 1),
+            [z(2024, 3, 15, 9), z(2025, 3, 14, 9), z(2026, 3, 16, 9), z(2027, 3, 15, 9)],
+        ),
+        (
+            "0 9 1W 1,7 *",
+            "Europe/London",
+            z(2024, 1, 2),
+            [z(2024, 7, 1, 8), z(2025, 1, 1, 9), z(2025, 7, 1, 8), z(2026, 1, 1, 9)],
+        ),
+        (
+            "*/30 9 15W 3 *",
+            "Pacific/Chatham",
+            z(2024, 3, 14, 19, 20),  # 09:05 +1345 on Friday 15th
+            [z(2024, 3, 14, 19, 45), z(2025, 3, 13, 19, 15), z(2025, 3, 13, 19, 45)],
+        ),
+    ],
+)
+def test_nearest_weekday_in_a_restricted_month(
+    expression: str, tz: str, after: datetime, expected: list[datetime]
+) -> None:
+    assert nexts(expression, after, len(expected), tz) == expected
+    schedule = parse_schedule(expression, tz)
+    assert schedule.fires_between(after, expected[-1], 10) == expected
+
+
 def test_nearest_weekday_in_a_zone_and_fires_iterator() -> None:
     schedule = parse_schedule("30 8 1W * *", "Europe/London")
     fires = schedule.fires_between(z(2024, 5, 31), z(2024, 9, 30), 10)
@@ -273,6 +382,9 @@ def test_parse_duration(text: str, expected: timedelta) -> None:
         ("1.5h", "fractions are not supported"),
         ("1h 5x", "cannot read '5x'"),
         ("999999999999d", "too large"),
+        ("\u0665s", "only the ASCII digits 0-9 are allowed"),  # ARABIC-INDIC DIGIT FIVE
+        ("5\u017f", "expected numbers with units"),  # LONG S, which case-folds to 's'
+        ("5s\n", "cannot read"),
     ],
 )
 def test_parse_duration_errors(text: str, fragment: str) -> None:
@@ -348,6 +460,24 @@ def test_parse_duration_errors(text: str, fragment: str) -> None:
         ("@every", "@every needs a duration"),
         ("@every 400d", "at most 366 days"),
         ("61 * * * * *", "invalid second field '61': 61 is out of range (allowed 0-59)"),
+        # only ASCII spaces and tabs separate fields
+        (
+            "1\n2 * * * *",
+            "invalid character '\\n' (U+000A) in schedule '1\\n2 * * * *': only spaces and "
+            "tabs may separate fields",
+        ),
+        ("0\u00a00 * * * *", "invalid character '\\xa0' (U+00A0)"),  # no-break space
+        ("0 0\u2003* * * *", "(U+2003)"),  # em space
+        ("0 0 * * *\n", "(U+000A)"),
+        ("0 0 * * *\x00", "(U+0000)"),
+        ("@every\u00a05s", "(U+00A0)"),
+        ("@every \u0665s", "invalid @every interval '\u0665s': only the ASCII digits 0-9"),
+        ("*/\u00b2 * * * *", "invalid minute field '*/\u00b2': step"),  # superscript two
+        ("0 0 * * MON#\u0662", "occurrence '\u0662' is out of range"),
+        ("0 0 \u0665W * *", "W needs a day number before it"),
+        ("0 0 29-L * *", "invalid day-of-month field '29-L': 'L' cannot be part of a range"),
+        ("0 0 L-5 * *", "'L' cannot be part of a range, only a list item of its own"),
+        ("0 0 5L * *", "nL (last weekday n of the month) belongs in day-of-week"),
     ],
 )
 def test_errors(expression: str, message: str) -> None:
@@ -357,6 +487,18 @@ def test_errors(expression: str, message: str) -> None:
     assert message in text
     assert "\n" not in text
     assert isinstance(info.value, ValidationError)
+
+
+@pytest.mark.parametrize("expression", ["0 0 29-L * *", "0 0 L-5 * *", "0 0 5L * *"])
+def test_l_errors_in_day_of_month_do_not_contradict_themselves(expression: str) -> None:
+    with pytest.raises(CronError) as info:
+        parse_schedule(expression)
+    assert "only allowed in day-of-month" not in str(info.value)
+
+
+def test_spaces_and_tabs_still_separate_fields() -> None:
+    assert parse_schedule(" 0\t9  * * *\t").expression == "0\t9  * * *"
+    assert parse_schedule("@every\t30s").interval == timedelta(seconds=30)
 
 
 def test_errors_also_from_the_constructor() -> None:
@@ -496,8 +638,60 @@ def test_next_fire_speed() -> None:
 # Properties: random expressions, zones and instants, checked by brute force
 # --------------------------------------------------------------------------------------
 
-ZONES = ["UTC", "America/New_York", "Europe/London", "Australia/Lord_Howe", "Asia/Kolkata"]
+# Whole-hour DST, a 30-minute DST (Lord Howe), a 45-minute offset with DST changing at
+# :45 (Chatham), and a 30-minute offset without DST (Kolkata).
+ZONES = [
+    "UTC",
+    "America/New_York",
+    "Europe/London",
+    "Australia/Lord_Howe",
+    "Pacific/Chatham",
+    "Asia/Kolkata",
+]
 INSTANTS = st.datetimes(datetime(2000, 1, 1), datetime(2040, 1, 1), timezones=st.just(UTC))
+
+
+@functools.cache
+def transitions(tz: str) -> tuple[datetime, ...]:
+    """The instants of 2000-2040 at which ``tz`` changes its UTC offset (6-hour probes,
+    then bisection to the second)."""
+    zone = ZoneInfo(tz)
+
+    def offset(seconds: int) -> timedelta | None:
+        return datetime.fromtimestamp(seconds, UTC).astimezone(zone).utcoffset()
+
+    found = []
+    step = 6 * 3600
+    start, end = (
+        int(datetime(2000, 1, 1, tzinfo=UTC).timestamp()),
+        int(datetime(2041, 1, 1, tzinfo=UTC).timestamp()),
+    )
+    for low in range(start, end, step):
+        high = low + step
+        if offset(low) != offset(high):
+            while high - low > 1:
+                middle = (low + high) // 2
+                low, high = (middle, high) if offset(middle) == offset(low) else (low, middle)
+            found.append(datetime.fromtimestamp(high, UTC))
+    return tuple(found)
+
+
+def instants_for(tz: str) -> st.SearchStrategy[datetime]:
+    """Any instant, or (half the time) one within 30 hours of an offset change of ``tz``."""
+    near = transitions(tz)
+    if not near:
+        return INSTANTS
+    around = st.builds(
+        lambda change, seconds: change + timedelta(seconds=seconds),
+        st.sampled_from(near),
+        st.integers(-30 * 3600, 30 * 3600),
+    )
+    return st.one_of(INSTANTS, around)
+
+
+ZONE_AND_INSTANT = st.sampled_from(ZONES).flatmap(
+    lambda tz: st.tuples(st.just(tz), instants_for(tz))
+)
 
 
 @dataclass(frozen=True)
@@ -594,36 +788,99 @@ def any_exprs(draw: st.DrawFn) -> Expr:
     )
 
 
-def is_transition_day(zone: ZoneInfo, d: date) -> bool:
-    """True if the zone's UTC offset changes during local day ``d`` (or at its edges)."""
-    start = datetime.combine(d, time(), tzinfo=zone).astimezone(UTC) - timedelta(hours=3)
-    return len({(start + timedelta(hours=h)).astimezone(zone).utcoffset() for h in range(31)}) > 1
+def wall_instants(wall: datetime, zone: ZoneInfo) -> list[datetime]:
+    """The instants whose local time is ``wall`` (naive): none in a spring-forward gap,
+    two in a fall-back overlap, else one."""
+    result: list[datetime] = []
+    for fold in (0, 1):
+        instant = wall.replace(tzinfo=zone, fold=fold).astimezone(UTC)
+        if instant.astimezone(zone).replace(tzinfo=None) == wall and instant not in result:
+            result.append(instant)
+    return result
 
 
-@given(expr=daily_exprs(), tz=st.sampled_from(ZONES), instant=INSTANTS)
-@settings(max_examples=150, deadline=None)
-def test_property_next_fire_brute_force(expr: Expr, tz: str, instant: datetime) -> None:
+def fixed_time_instant(wall: datetime, zone: ZoneInfo) -> datetime:
+    """Debian cron's one run for fixed time ``wall``: its first occurrence, or for a time
+    in a spring-forward gap the first minute after the gap."""
+    while not (instants := wall_instants(wall, zone)):
+        wall += timedelta(minutes=1)
+    return instants[0]
+
+
+def expected_next(expr: Expr, tz: str, instant: datetime) -> datetime | None:
+    """The oracle: the first fire after ``instant`` by the design rules (design.md §7), by
+    brute force over local days, or None if there is none within 51 years.
+
+    Wildcard-hour (or -minute) fires follow the wall clock: every instant whose local
+    time matches, so none in a gap and two in an overlap. A fixed-time fire (minute and
+    hour fields both not starting with '*') runs once: at the first occurrence of its
+    time, or right after the gap if its time does not exist.
+    """
     zone = ZoneInfo(tz)
+    fixed = tz != "UTC" and not expr.minute.text.startswith("*")
+    fixed = fixed and not expr.hour.text.startswith("*")
+    pairs = sorted((h, m) for h in expr.hour.values for m in expr.minute.values)
+    local = instant.astimezone(zone).replace(tzinfo=None)
+    day = local.date() - timedelta(days=1)
+    best: datetime | None = None
+    for _ in range(366 * 51):
+        if best is not None and datetime.combine(day, time(), UTC) - timedelta(days=2) > best:
+            break
+        if expr.day_matches(day):
+            midnight = datetime.combine(day, time(), zone)
+            regular = midnight.utcoffset() == (midnight + timedelta(days=1)).utcoffset()
+            for h, m in pairs:
+                wall = datetime.combine(day, time(h, m))
+                if wall < local - timedelta(hours=3):  # long before `instant` in any case
+                    continue
+                found = [fixed_time_instant(wall, zone)] if fixed else wall_instants(wall, zone)
+                later = [t for t in found if t > instant]
+                if later and (best is None or min(later) < best):
+                    best = min(later)
+                if later and regular:  # no offset change this day: the rest come later
+                    break
+                if best is not None and found and min(found) > best + timedelta(hours=2):
+                    break  # later times of the day: an offset changes by an hour at most
+        day += timedelta(days=1)
+    return best
+
+
+def expected_fires(expr: Expr, tz: str, instant: datetime, count: int) -> list[datetime]:
+    """The oracle's next ``count`` fires."""
+    result: list[datetime] = []
+    for _ in range(count):
+        fire = expected_next(expr, tz, instant)
+        assert fire is not None
+        result.append(fire)
+        instant = fire
+    return result
+
+
+@given(expr=daily_exprs(), case=ZONE_AND_INSTANT)
+@settings(max_examples=300, deadline=None)
+def test_property_next_fire_brute_force(expr: Expr, case: tuple[str, datetime]) -> None:
+    tz, instant = case
     fire = parse_schedule(expr.text, tz).next_fire(instant)
-    local = fire.astimezone(zone)
-    assume(not is_transition_day(zone, local.date()))
-    assume(not is_transition_day(zone, instant.astimezone(zone).date()))
-    assert fire > instant
+    assert fire == expected_next(expr, tz, instant), (expr.text, tz, instant)
     assert fire.tzinfo is UTC
     assert (fire.second, fire.microsecond) == (0, 0)
-    assert expr.matches(local)
-    # every whole UTC minute strictly between `instant` and the fire must not match
-    step = instant.replace(second=0, microsecond=0) + timedelta(minutes=1)
-    assert fire - step <= timedelta(days=1, hours=1)
-    while step < fire:
-        assert not expr.matches(step.astimezone(zone)), (expr.text, tz, instant, step)
-        step += timedelta(minutes=1)
 
 
-@given(expr=any_exprs(), tz=st.sampled_from(ZONES), instant=INSTANTS)
+@given(expr=daily_exprs(), case=ZONE_AND_INSTANT)
 @settings(max_examples=150, deadline=None)
-def test_property_next_fire_any_fields(expr: Expr, tz: str, instant: datetime) -> None:
-    zone = ZoneInfo(tz)
+def test_property_fires_follow_the_oracle_through_transitions(
+    expr: Expr, case: tuple[str, datetime]
+) -> None:
+    """Successive fires, so also those after an offset change up to local midnight."""
+    tz, instant = case
+    fires = list(islice(parse_schedule(expr.text, tz).fires(instant), 8))
+    assert fires == expected_fires(expr, tz, instant, 8), (expr.text, tz, instant)
+
+
+@given(expr=any_exprs(), case=ZONE_AND_INSTANT)
+@settings(max_examples=200, deadline=None)
+def test_property_next_fire_any_fields(expr: Expr, case: tuple[str, datetime]) -> None:
+    tz, instant = case
     error = None
     try:
         schedule = parse_schedule(expr.text, tz)
@@ -633,30 +890,20 @@ def test_property_next_fire_any_fields(expr: Expr, tz: str, instant: datetime) -
         assert "never occurs" in error
         assume(False)
         return
-    fire = schedule.next_fire(instant)
-    local = fire.astimezone(zone)
-    assert fire > instant
-    if not is_transition_day(zone, local.date()):
-        assert expr.matches(local), (expr.text, tz, local)
-    # no earlier match: for each day in between, its first matching time after `instant`
-    pairs = sorted((h, m) for h in expr.hour.values for m in expr.minute.values)
-    start_local = instant.astimezone(zone)
-    day = start_local.date()
-    while day <= local.date():
-        if expr.day_matches(day) and not is_transition_day(zone, day):
-            for h, m in pairs:
-                candidate = datetime.combine(day, time(h, m), tzinfo=zone)
-                if candidate > start_local:
-                    assert candidate >= local, (expr.text, tz, instant, candidate)
-                    break
-        day += timedelta(days=1)
+    expected = expected_next(expr, tz, instant)
+    if expected is None:
+        with pytest.raises(CronError, match="no fire time within 50 years"):
+            schedule.next_fire(instant)
+        return
+    assert schedule.next_fire(instant) == expected, (expr.text, tz, instant)
 
 
-@given(expr=any_exprs(), tz=st.sampled_from(ZONES), instant=INSTANTS)
+@given(expr=any_exprs(), case=ZONE_AND_INSTANT)
 @settings(max_examples=100, deadline=None)
 def test_property_fires_iterator_agrees_with_next_fire(
-    expr: Expr, tz: str, instant: datetime
+    expr: Expr, case: tuple[str, datetime]
 ) -> None:
+    tz, instant = case
     try:
         schedule = parse_schedule(expr.text, tz)
     except CronError:
@@ -675,11 +922,12 @@ def without_prototype(schedule: Schedule) -> Schedule:
     return clone
 
 
-@given(expr=any_exprs(), tz=st.sampled_from(ZONES), instant=INSTANTS)
+@given(expr=any_exprs(), case=ZONE_AND_INSTANT)
 @settings(max_examples=100, deadline=None)
 def test_property_cloned_cronsim_matches_fresh_cronsim(
-    expr: Expr, tz: str, instant: datetime
+    expr: Expr, case: tuple[str, datetime]
 ) -> None:
+    tz, instant = case
     try:
         schedule = parse_schedule(expr.text, tz)
     except CronError:
@@ -700,6 +948,8 @@ def test_property_cloned_cronsim_matches_fresh_cronsim(
         ("*/15 * * * *", "Australia/Lord_Howe", z(2024, 4, 6, 14)),
         ("15 2 * * *", "Australia/Lord_Howe", z(2024, 10, 5)),
         ("*/20 * * * * *", "Europe/London", z(2024, 10, 27, 0, 59)),
+        ("* 3 * * *", "Pacific/Chatham", z(2025, 4, 5, 13, 30)),
+        ("0 3 * * *", "Pacific/Chatham", z(2025, 9, 27, 13)),
     ],
 )
 def test_cloned_cronsim_matches_fresh_cronsim_across_dst(
@@ -708,3 +958,32 @@ def test_cloned_cronsim_matches_fresh_cronsim_across_dst(
     schedule = parse_schedule(expression, tz)
     fresh = without_prototype(schedule)
     assert list(islice(schedule.fires(after), 20)) == list(islice(fresh.fires(after), 20))
+
+
+@pytest.mark.parametrize(
+    ("expression", "tz"),
+    [
+        ("* * * * *", "UTC"),
+        ("0 3 * * *", "Pacific/Chatham"),  # Debian fixed-time rules
+        ("* 3 * * *", "Pacific/Chatham"),  # wall clock
+        ("0 9 15W * *", "Europe/London"),
+        ("*/5 9 15W * *", "Europe/London"),
+    ],
+)
+def test_a_schedule_that_cannot_advance_fails_loudly(
+    monkeypatch: pytest.MonkeyPatch, expression: str, tz: str
+) -> None:
+    """cronsim stuck on one answer (as on Chatham's fall-back night): a one-line CronError
+    naming the schedule, not an endless loop."""
+
+    def stuck(self: CronSim) -> datetime:
+        return self.dt if self.fixup_tz is None else self.dt.replace(tzinfo=self.fixup_tz)
+
+    monkeypatch.setattr(CronSim, "__next__", stuck)
+    schedule = Schedule(expression, tz)
+    with pytest.raises(CronError, match="cannot advance past 2025-04-05T13:59:00") as info:
+        schedule.next_fire(z(2025, 4, 5, 13, 59))
+    assert expression in str(info.value)
+    assert "\n" not in str(info.value)
+    with pytest.raises(CronError, match="cannot advance"):
+        next(schedule.fires(z(2025, 4, 5, 13, 59)))

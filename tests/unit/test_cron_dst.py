@@ -6,7 +6,13 @@ Transitions used (2024):
   (06:00Z), so 01:00-02:00 happens at 05:00-06:00Z and again at 06:00-07:00Z.
 * Europe/London: 03-31 01:00 GMT -> 02:00 BST (01:00Z); 10-27 02:00 BST -> 01:00 GMT (01:00Z).
 * Australia/Lord_Howe (30-minute DST): 04-07 02:00 +11 -> 01:30 +10:30 (04-06 15:00Z);
-  10-06 02:00 +10:30 -> 02:30 +11 (10-05 15:30Z).
+  10-06 02:00 +10:30 -> 02:30 +11 (10-05 15:30Z). Same rules in 2025 (04-06, 10-05) and
+  2029 (04-01 02:00 +11 -> 01:30 +10:30 at 03-31 15:00Z).
+* Pacific/Chatham (+12:45/+13:45, changing at :45): 2025-04-06 03:45 +1345 -> 02:45 +1245
+  (04-05 14:00Z), so 02:45-03:44 happens twice; 2025-09-28 02:45 +1245 -> 03:45 +1345
+  (09-27 14:00Z); 2031-09-28 likewise (09-27 14:00Z).
+
+Every computation runs under the hang guard of test_cron.py (one second at most).
 """
 
 from __future__ import annotations
@@ -17,10 +23,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dbcron.cron import parse_schedule, preview
+from tests.unit.test_cron import guard_cron_computations  # noqa: F401 - autouse fixture
 
 NY = "America/New_York"
 LONDON = "Europe/London"
 LORD_HOWE = "Australia/Lord_Howe"
+CHATHAM = "Pacific/Chatham"
 
 
 def z(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -79,6 +87,22 @@ def local_times(fires: list[datetime], tz: str) -> list[str]:
         ("45 1 * * *", LORD_HOWE, z(2024, 4, 6), [z(2024, 4, 6, 14, 45), z(2024, 4, 7, 15, 15)]),
         # W never picks a Sunday, the day these zones change clocks; plain check in a zone
         ("30 1 4W * *", NY, z(2024, 11, 1), [z(2024, 11, 4, 6, 30)]),
+        # Chatham: 03:00 does not exist on 09-28 (02:45 -> 03:45), runs once at 03:45 +1345
+        (
+            "0 3 * * *",
+            CHATHAM,
+            z(2025, 9, 26, 12),
+            [z(2025, 9, 26, 14, 15), z(2025, 9, 27, 14), z(2025, 9, 28, 13, 15)],
+        ),
+        # Chatham: 03:00 happens twice on 04-06, runs at the first (+1345) only
+        (
+            "0 3 * * *",
+            CHATHAM,
+            z(2025, 4, 4, 12),
+            [z(2025, 4, 4, 13, 15), z(2025, 4, 5, 13, 15), z(2025, 4, 6, 14, 15)],
+        ),
+        # asked at 03:05 +1245, during the second pass: tomorrow's 03:00 is next
+        ("0 3 * * *", CHATHAM, z(2025, 4, 5, 14, 20), [z(2025, 4, 6, 14, 15)]),
     ],
 )
 def test_fixed_time(expression: str, tz: str, after: datetime, expected: list[datetime]) -> None:
@@ -139,6 +163,61 @@ def test_fixed_time(expression: str, tz: str, after: datetime, expected: list[da
             z(2024, 10, 5, 16),
             ["01:45+1030", "02:30+1100", "02:45+1100", "03:00+1100"],
         ),
+        # Chatham's fall-back: hour 3 but not 2 used to loop forever after 03:44 +1345
+        (
+            "* 3 * * *",
+            CHATHAM,
+            z(2025, 4, 5, 13, 57),
+            z(2025, 4, 5, 14, 17),
+            ["03:43+1345", "03:44+1345", "03:00+1245", "03:01+1245", "03:02+1245"],
+        ),
+        (
+            "*/5 3 * * *",
+            CHATHAM,
+            z(2025, 4, 5, 13, 44),
+            z(2025, 4, 5, 14, 30),
+            [
+                *("03:30+1345", "03:35+1345", "03:40+1345"),
+                *("03:00+1245", "03:05+1245", "03:10+1245", "03:15+1245"),
+            ],
+        ),
+        (
+            "* */3 * * *",
+            CHATHAM,
+            z(2025, 4, 5, 13, 58),
+            z(2025, 4, 5, 14, 16),
+            ["03:44+1345", "03:00+1245", "03:01+1245"],
+        ),
+        # Chatham's spring-forward: 02:45-03:44 does not exist
+        (
+            "*/15 * * * *",
+            CHATHAM,
+            z(2025, 9, 27, 13, 30),
+            z(2025, 9, 27, 14, 30),
+            ["02:30+1245", "03:45+1345", "04:00+1345", "04:15+1345"],
+        ),
+        # these lost fires from a 30- or 45-minute change until local midnight
+        (
+            "* 2 * * *",
+            LORD_HOWE,
+            z(2025, 4, 5, 14, 59),
+            z(2025, 4, 5, 15, 33),
+            ["02:00+1030", "02:01+1030", "02:02+1030", "02:03+1030"],
+        ),
+        (
+            "51 * * * *",
+            LORD_HOWE,
+            z(2029, 3, 31, 14),
+            z(2029, 3, 31, 16, 30),
+            ["01:51+1100", "01:51+1030", "02:51+1030"],
+        ),
+        (
+            "*/7 */2 16,28 * *",
+            CHATHAM,
+            z(2031, 9, 27, 13, 57),
+            z(2031, 9, 27, 14, 30),
+            ["04:00+1345", "04:07+1345", "04:14+1345"],
+        ),
     ],
 )
 def test_wildcard_hour_follows_wall_clock(
@@ -147,6 +226,31 @@ def test_wildcard_hour_follows_wall_clock(
     fires = parse_schedule(expression, tz).fires_between(start, end, 100)
     assert local_times(fires, tz) == expected_local
     assert fires == chained(expression, tz, start, len(fires))
+
+
+@pytest.mark.parametrize(
+    ("expression", "tz", "after", "end", "count"),
+    [
+        # each up to 23:59 local. 02:00-02:59 +1030 after Lord Howe's fall-back
+        ("* 2 * * *", LORD_HOWE, z(2025, 4, 5, 14, 59), z(2025, 4, 6, 13, 29), 60),
+        # 03:00-03:59 +1245 after Chatham's fall-back at 03:45 +1345
+        ("* 3 * * *", CHATHAM, z(2025, 4, 5, 13, 59), z(2025, 4, 6, 11, 14), 60),
+        ("*/5 3 * * *", CHATHAM, z(2025, 4, 5, 13, 59), z(2025, 4, 6, 11, 14), 12),
+        # hour 3 again (60), then 06, 09, 12, 15, 18 and 21 (6 x 60)
+        ("* */3 * * *", CHATHAM, z(2025, 4, 5, 13, 59), z(2025, 4, 6, 11, 14), 420),
+        # after Chatham's spring-forward at 02:45: the even hours 04-22, 9 fires each
+        ("*/7 */2 16,28 * *", CHATHAM, z(2031, 9, 27, 13, 57), z(2031, 9, 28, 10, 14), 90),
+    ],
+)
+def test_no_wildcard_fire_is_lost_after_a_non_hour_change(
+    expression: str, tz: str, after: datetime, end: datetime, count: int
+) -> None:
+    schedule = parse_schedule(expression, tz)
+    fires = schedule.fires_between(after, end, 1000)
+    assert len(fires) == count
+    assert fires == sorted(set(fires))
+    assert fires[-1] == chained(expression, tz, after, count)[-1]
+    assert schedule.next_fire(fires[-1]) > end
 
 
 @pytest.mark.parametrize(
@@ -161,6 +265,10 @@ def test_wildcard_hour_follows_wall_clock(
         ("0,15,30,45 1,2 * * *", LORD_HOWE, z(2024, 4, 6)),
         ("0,15,30,45 1,2 * * *", LORD_HOWE, z(2024, 10, 5)),
         ("0 9 1W * *", LONDON, z(2024, 3, 1)),
+        ("* 3 * * *", CHATHAM, z(2025, 4, 5, 13, 30)),
+        ("*/20 2,3 * * *", CHATHAM, z(2025, 4, 5, 12)),
+        ("0,15,30,45 2,3 * * *", CHATHAM, z(2025, 9, 27, 12)),
+        ("*/5 * 28W * *", CHATHAM, z(2025, 9, 27, 13, 30)),
     ],
 )
 def test_iterator_and_chaining_agree_across_transitions(

@@ -8,6 +8,7 @@ input) or 1 (runtime: missing job, unreachable database); nothing is written the
 from __future__ import annotations
 
 import json
+import re
 import sys
 import threading
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand, TyperOption
 
 from dbcron import __version__
 from dbcron.cli import render
@@ -265,7 +267,40 @@ def status(
         out.print(render.status_view(report))
 
 
-@app.command("next")
+class _NextCommand(TyperCommand):
+    """``dbcron next``, where an expression starting with '-' is still the expression.
+
+    Click reads any argument starting with '-' as an option, so ``-1 * * * *`` would
+    fail with "No such option" instead of the cron message. An argument of one '-'
+    followed by anything but a letter cannot be one of this command's options; it is
+    moved after ``--`` so that Click takes it as the expression.
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """Move dash-led expressions after ``--``, then parse as usual."""
+        value_options = {
+            name
+            for param in self.params
+            if isinstance(param, TyperOption) and not param.is_flag
+            for name in param.opts
+        }
+        end = args.index("--") if "--" in args else len(args)
+        kept: list[str] = []
+        moved: list[str] = []
+        takes_value = False
+        for arg in args[:end]:
+            # "-n", "--tz" or "-h" are options; "-1 * * * *" or "-5" can only be an expression
+            if not takes_value and re.match(r"-[^-a-zA-Z]", arg):
+                moved.append(arg)
+                continue
+            kept.append(arg)
+            takes_value = not takes_value and arg in value_options
+        if moved:
+            args = [*kept, "--", *moved, *args[end + 1 :]]
+        return super().parse_args(ctx, args)
+
+
+@app.command("next", cls=_NextCommand)
 def next_fires(
     expression: Annotated[str, typer.Argument(help="Cron expression, macro or '@every 30s'.")],
     tz: Annotated[str, typer.Option("--tz", help="IANA time zone of the expression.")] = "UTC",
