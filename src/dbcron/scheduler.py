@@ -485,10 +485,15 @@ class Scheduler:
         def plan(job: Job, active: int) -> tuple[list[Execution], datetime | None]:
             try:
                 schedule = parse_schedule(job.schedule_expression, job.timezone)
-            except CronError as exc:  # stored before a stricter release: never fire it
-                log.error("job %s has an invalid schedule (%s); it will not fire", job.job_id, exc)
-                return [], None
-            fire_plan = plan_fires(job, schedule, now, active)
+                fire_plan = plan_fires(job, schedule, now, active)
+            except CronError as exc:
+                # Stored before a stricter release, or a schedule that cannot advance:
+                # this job stops firing (loudly: logged and in its history); the others
+                # in the claim go on.
+                log.error(
+                    "job %s: %s; it will not fire until its schedule is changed", job.job_id, exc
+                )
+                return [_unplannable(job, now, str(exc))], None
             executions = [
                 Execution(
                     job_id=job.job_id,
@@ -675,3 +680,22 @@ class Scheduler:
             action()
         except StoreError as exc:
             log.warning("database problem during shutdown: %s", exc)
+
+
+def _unplannable(job: Job, now: datetime, reason: str) -> Execution:
+    """The ``missed`` row that records why ``job``'s due fire cannot be planned."""
+    due = job.next_execution or now
+    return Execution(
+        job_id=job.job_id,
+        scheduled_for=due,
+        status=ExecutionStatus.MISSED,
+        trigger=Trigger.SCHEDULE,
+        run_after=due,
+        created_at=now,
+        finished_at=now,
+        error_message=(
+            f"missed: the schedule cannot be planned ({reason}); the job will not fire until "
+            "its schedule is changed"
+        ),
+        priority=job.priority,
+    )

@@ -477,3 +477,36 @@ def test_a_retry_waiting_out_its_delay_does_not_make_fires_overlap(
     assert not overlaps, [e.error_message for e in overlaps]
     retries = [e for e in rows_of(store, job.job_id) if e.trigger is Trigger.RETRY]
     assert retries and all(e.status is ExecutionStatus.PENDING for e in retries)
+
+
+# -- a schedule that cannot be planned fails loudly for its own job only ------------------------
+
+
+def test_an_unplannable_schedule_stops_its_own_job_only(
+    store: Store, db_url: str, manager: JobManager, tmp_path: Path
+) -> None:
+    """A job whose stored schedule cannot be planned (stored by an older release, or one
+    that cannot advance) gets a ``missed`` row with the reason and stops firing; the other
+    jobs claimed with it run."""
+    ledger = tmp_path / "ledger"
+    good = ledger_job(manager, ledger, "@every 1s", retry_count=0)
+    now = datetime.now(UTC)
+    bad = store.insert_job(
+        Job(
+            name="bad",
+            job_type="shell",
+            schedule_expression="61 * * * *",
+            config={"command": "true"},
+            created_at=now,
+            updated_at=now,
+            next_execution=now - timedelta(seconds=1),
+        )
+    )
+    with running(make_scheduler(store, db_url)):
+        wait_for(lambda: read_ledger(ledger), 10, what="the good job runs")
+        rows = wait_for(lambda: rows_of(store, bad.job_id), 5, what="the bad job's row")
+    assert [e.status for e in rows] == [ExecutionStatus.MISSED]
+    assert "cannot be planned" in (rows[0].error_message or "")
+    assert "61" in (rows[0].error_message or "")
+    assert manager.get_job(bad.job_id).next_execution is None
+    assert manager.get_job(good.job_id).next_execution is not None
