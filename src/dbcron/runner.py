@@ -12,7 +12,8 @@ import socket
 import threading
 from datetime import timedelta
 
-from dbcron.clock import Clock, SystemClock
+from dbcron.clock import Clock
+from dbcron.database_clock import clock_for
 from dbcron.executor import Report, Work, make_executor
 from dbcron.models import Execution, ExecutionStatus, Job, Outcome, Trigger, new_id
 from dbcron.store.protocol import Store
@@ -28,8 +29,11 @@ def run_once(
     mode: str = "process",
     clock: Clock | None = None,
 ) -> Execution:
-    """Run ``job`` now and return its finished execution (no retries are scheduled)."""
-    clock = clock or SystemClock()
+    """Run ``job`` now and return its finished execution (no retries are scheduled).
+
+    Its times and lease are on the clock the schedulers compare with (the database's on
+    PostgreSQL), so that no scheduler takes a run whose host clock is behind for lost."""
+    clock = clock or clock_for(store)
     node_id = f"run-{socket.gethostname()}-{os.getpid()}-{new_id()[:8]}"
     now = clock.now()
     execution = store.insert_execution(
