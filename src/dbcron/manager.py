@@ -264,25 +264,7 @@ class JobManager:
             )
         schedule = parse_schedule(current.schedule_expression, current.timezone)
         fires = [due, *schedule.fires_between(due, now, MAX_PAUSED_FIRES)]
-        return self._missed_rows(current, fires[:MAX_PAUSED_FIRES], reason, now)
-
-    @staticmethod
-    def _missed_rows(
-        job: Job, fires: list[datetime], reason: str, now: datetime
-    ) -> list[Execution]:
-        return [
-            Execution(
-                job_id=job.job_id,
-                scheduled_for=fire,
-                status=ExecutionStatus.MISSED,
-                trigger=Trigger.SCHEDULE,
-                created_at=now,
-                finished_at=now,
-                error_message=reason,
-                priority=job.priority,
-            )
-            for fire in fires
-        ]
+        return [Execution.missed(current, fire, reason, now) for fire in fires[:MAX_PAUSED_FIRES]]
 
     def delete_job(self, job_id: str, *, purge: bool = False) -> Job:
         """Soft-delete a job (status ``deleted``, history kept) or, with ``purge``,
@@ -358,12 +340,8 @@ class JobManager:
     def _paused_fires(self, job: Job, since: datetime, now: datetime) -> list[Execution]:
         schedule = parse_schedule(job.schedule_expression, job.timezone)
         fires = schedule.fires_between(since, now, MAX_PAUSED_FIRES + 1)
-        rows = self._missed_rows(
-            job,
-            fires[:MAX_PAUSED_FIRES],
-            f"missed: the job was paused (paused {since.isoformat()})",
-            now,
-        )
+        reason = f"missed: the job was paused (paused {since.isoformat()})"
+        rows = [Execution.missed(job, fire, reason, now) for fire in fires[:MAX_PAUSED_FIRES]]
         if len(fires) > MAX_PAUSED_FIRES:
             rows[-1] = rows[-1].with_changes(
                 error_message=(

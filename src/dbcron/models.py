@@ -212,6 +212,21 @@ class Execution:
         return replace(self, **changes)
 
     @classmethod
+    def missed(cls, job: Job, fire: datetime, reason: str, now: datetime) -> Execution:
+        """The ``missed`` row of ``job``'s fire at ``fire``, recorded at ``now``, with the
+        reason it did not run."""
+        return cls(
+            job_id=job.job_id,
+            scheduled_for=fire,
+            status=ExecutionStatus.MISSED,
+            trigger=Trigger.SCHEDULE,
+            created_at=now,
+            finished_at=now,
+            error_message=reason,
+            priority=job.priority,
+        )
+
+    @classmethod
     def _layout(cls) -> _Layout:
         return _EXECUTION_LAYOUT
 

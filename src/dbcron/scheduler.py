@@ -684,18 +684,10 @@ class Scheduler:
 
 def _unplannable(job: Job, now: datetime, reason: str) -> Execution:
     """The ``missed`` row that records why ``job``'s due fire cannot be planned."""
-    due = job.next_execution or now
-    return Execution(
-        job_id=job.job_id,
-        scheduled_for=due,
-        status=ExecutionStatus.MISSED,
-        trigger=Trigger.SCHEDULE,
-        run_after=due,
-        created_at=now,
-        finished_at=now,
-        error_message=(
-            f"missed: the schedule cannot be planned ({reason}); the job will not fire until "
-            "its schedule is changed"
-        ),
-        priority=job.priority,
+    return Execution.missed(
+        job,
+        job.next_execution or now,
+        f"missed: the schedule cannot be planned ({reason}); the job will not fire until "
+        "its schedule is changed",
+        now,
     )

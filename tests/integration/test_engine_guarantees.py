@@ -10,8 +10,6 @@ from __future__ import annotations
 import logging
 import resource
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,39 +17,16 @@ from typing import Any
 import psycopg
 import pytest
 
-from dbcron.clock import Clock, SystemClock
-from dbcron.config import SchedulerSettings
+from dbcron.clock import SystemClock
 from dbcron.errors import ValidationError
 from dbcron.manager import JobManager
 from dbcron.models import Execution, ExecutionStatus, Job, JobStatus, OverlapPolicy, Trigger
-from dbcron.scheduler import Scheduler
 from dbcron.store import Store, open_store
+from tests.support.engine import make_scheduler, running
 from tests.support.handlers import read_ledger
 from tests.support.waiting import wait_for
 
 H = "tests.support.handlers"
-
-
-def make_scheduler(
-    store: Store, url: str, clock: Clock | None = None, **settings: Any
-) -> Scheduler:
-    values: dict[str, Any] = {"max_workers": 4, "lease_seconds": 5, "shutdown_grace_seconds": 5}
-    values.update(settings)
-    return Scheduler(
-        store, SchedulerSettings(**values), executor="thread", database_url=url, clock=clock
-    )
-
-
-@contextmanager
-def running(scheduler: Scheduler) -> Iterator[Scheduler]:
-    thread = scheduler.start_in_thread()
-    assert scheduler.ready.wait(30)
-    try:
-        yield scheduler
-    finally:
-        scheduler.stop()
-        thread.join(60)
-        assert not thread.is_alive()
 
 
 def ledger_job(manager: JobManager, path: Path, schedule: str = "0 0 1 1 *", **fields: Any) -> Job:

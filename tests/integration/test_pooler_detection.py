@@ -14,12 +14,11 @@ from datetime import timedelta
 
 import pytest
 
-from dbcron.config import SchedulerSettings
 from dbcron.manager import JobManager
 from dbcron.models import Execution, Job
-from dbcron.scheduler import Scheduler
-from dbcron.store import Store, open_store
+from dbcron.store import open_store
 from dbcron.store.postgres import PostgresStore
+from tests.support.engine import make_scheduler, running
 from tests.support.pgbouncer import Bouncer
 from tests.support.waiting import wait_for
 
@@ -54,22 +53,6 @@ def opened(url: str) -> Iterator[PostgresStore]:
         yield store
     finally:
         store.close()
-
-
-@contextmanager
-def running(store: Store, url: str) -> Iterator[Scheduler]:
-    settings = SchedulerSettings(
-        max_workers=2, lease_seconds=5, shutdown_grace_seconds=5, check_interval_seconds=60
-    )
-    scheduler = Scheduler(store, settings, executor="thread", database_url=url)
-    thread = scheduler.start_in_thread()
-    assert scheduler.ready.wait(30)
-    try:
-        yield scheduler
-    finally:
-        scheduler.stop()
-        thread.join(30)
-        assert not thread.is_alive()
 
 
 def noop_job(manager: JobManager) -> Job:
@@ -135,7 +118,9 @@ def test_scheduler_through_an_unannounced_pooler_starts_manual_triggers_at_once(
     caplog.set_level(logging.INFO)
     with opened(pooled_url) as store:
         job = noop_job(JobManager(store))
-        with running(store, pooled_url) as scheduler:
+        with running(
+            make_scheduler(store, pooled_url, max_workers=2, check_interval_seconds=60)
+        ) as scheduler:
             for _ in range(3):
                 # as the CLI would: another process, another connection
                 with opened(pooled_url) as other:
