@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DB ?= sqlite:///dbcron.db
 
-.PHONY: run test lint typecheck unit integration acceptance bench clean venv
+.PHONY: run test lint typecheck unit integration acceptance bench clean venv chaos
 
 venv: $(STAMP)
 
@@ -32,6 +32,12 @@ typecheck: $(STAMP)
 
 test: lint typecheck
 	$(BIN)/python scripts/test_postgres.py -- $(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+# The chaos test for DURATION seconds (three schedulers killed, stopped, restarted and cut
+# off from PostgreSQL at random); `make test` runs it for 25 s. DBCRON_CHAOS_SEED replays.
+DURATION ?= 600
+chaos: $(STAMP)
+	DBCRON_CHAOS_SECONDS=$(DURATION) $(BIN)/python scripts/test_postgres.py -- $(BIN)/python -m pytest -q -p no:cacheprovider tests/acceptance/test_chaos.py
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

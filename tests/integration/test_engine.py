@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
-import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from dbcron.clock import Clock
 from dbcron.config import SchedulerSettings
 from dbcron.executor import SHUTDOWN_MESSAGE
 from dbcron.manager import JobManager
@@ -26,6 +27,7 @@ from dbcron.models import (
 )
 from dbcron.scheduler import Scheduler
 from dbcron.store import Store, open_store
+from tests.support import exactly_once as once
 from tests.support.waiting import wait_for
 
 H = "tests.support.handlers"
@@ -33,11 +35,13 @@ H = "tests.support.handlers"
 
 @contextmanager
 def running(
-    store: Store, url: str, executor: str = "thread", **settings: Any
+    store: Store, url: str, executor: str = "thread", clock: Clock | None = None, **settings: Any
 ) -> Iterator[Scheduler]:
     values: dict[str, Any] = {"max_workers": 4, "lease_seconds": 5, "shutdown_grace_seconds": 5}
     values.update(settings)
-    scheduler = Scheduler(store, SchedulerSettings(**values), executor=executor, database_url=url)
+    scheduler = Scheduler(
+        store, SchedulerSettings(**values), executor=executor, database_url=url, clock=clock
+    )
     thread = scheduler.start_in_thread()
     assert scheduler.ready.wait(30)
     try:
@@ -75,6 +79,17 @@ def finished(store: Store, job_id: str, n: int) -> list[Execution]:
     return rows if len(rows) >= n else []
 
 
+def asleep(scheduler: Scheduler, at_least: float = 10.0) -> bool:
+    """The scheduler has taken a turn and planned the next one ``at_least`` seconds
+    ahead (it sleeps, or is about to)."""
+    return scheduler._next_turn - time.monotonic() >= at_least
+
+
+def rejected(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The scheduler's "completion ... rejected" warnings captured so far."""
+    return once.rejected_completions(r.getMessage() for r in caplog.records)
+
+
 @pytest.fixture
 def manager(store: Store) -> JobManager:
     return JobManager(store)
@@ -107,9 +122,7 @@ def test_manual_trigger_starts_within_a_second(
     with running(store, db_url, check_interval_seconds=60) as scheduler:
         other = open_store(db_url)  # another connection, as the CLI would be
         try:
-            # let the scheduler settle into its long sleep first
-            wait_for(lambda: scheduler.stats["completed"] == 0, 1)
-            threading.Event().wait(0.5)
+            wait_for(lambda: asleep(scheduler), 10, what="the scheduler's long sleep")
             execution = JobManager(other).trigger_job(job.job_id)
         finally:
             other.close()
@@ -235,9 +248,28 @@ def test_overlap_queue_never_runs_two_at_once(
     assert not [e for e in history(store, job.job_id) if e.status is ExecutionStatus.MISSED]
 
 
-def _make_late(manager: JobManager, job: Job, minutes: int) -> datetime:
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
-    first = now - timedelta(minutes=minutes)
+class ShiftedClock:
+    """The system clock moved by a fixed offset."""
+
+    def __init__(self, offset: timedelta) -> None:
+        self.offset = offset
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+def _early_in_a_minute() -> ShiftedClock:
+    """A clock that reads 5 s past the start of a minute now: a test of minute-long
+    schedules has 55 s before the next fire, wherever in the minute it runs."""
+    real = datetime.now(UTC)
+    return ShiftedClock(real.replace(second=5, microsecond=0) - real)
+
+
+def _make_late(manager: JobManager, job: Job, minutes: int, now: datetime) -> datetime:
+    first = now.replace(second=0, microsecond=0) - timedelta(minutes=minutes)
     manager.store.update_job(job.with_changes(next_execution=first), job.version)
     return first
 
@@ -257,8 +289,9 @@ def test_misfire_policy_after_downtime(
     job = py_job(
         manager, "noop", "* * * * *", misfire_policy=policy, overlap_policy=OverlapPolicy.QUEUE
     )
-    _make_late(manager, job, 5)  # the scheduler was down for five minutes
-    with running(store, db_url):
+    clock = _early_in_a_minute()
+    _make_late(manager, job, 5, clock.now())  # the scheduler was down for five minutes
+    with running(store, db_url, clock=clock):
         wait_for(lambda: finished(store, job.job_id, runs + missed), 15)
     rows = history(store, job.job_id)
     done = [e for e in rows if e.status is ExecutionStatus.SUCCESS]
@@ -294,9 +327,12 @@ def _run_by_a_dead_node(store: Store, job: Job, started: datetime, lease: timede
 
 
 def test_dead_nodes_executions_are_rescued_and_retried(
-    store: Store, db_url: str, manager: JobManager
+    store: Store, db_url: str, manager: JobManager, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    job = py_job(manager, "noop", retry_count=1, retry_delay_seconds=0)
+    ledger = tmp_path / "ledger"
+    job = py_job(
+        manager, "ledger", retry_count=1, retry_delay_seconds=0, kwargs={"path": str(ledger)}
+    )
     long_ago = datetime.now(UTC) - timedelta(minutes=1)
     _run_by_a_dead_node(store, job, long_ago, lease=timedelta(seconds=5))
     with running(store, db_url, lease_seconds=2):
@@ -306,22 +342,29 @@ def test_dead_nodes_executions_are_rescued_and_retried(
     assert rows[1].status is ExecutionStatus.SUCCESS
     assert rows[1].trigger is Trigger.RETRY
     assert not store.list_executions(status=ExecutionStatus.RUNNING)
+    # the retry's handler started once; the dead node's run never started here
+    assert [(s.execution_id, s.attempt) for s in once.starts(ledger)] == [(rows[1].execution_id, 1)]
+    assert rejected(caplog) == []
 
 
 def test_a_lease_that_expires_while_the_scheduler_sleeps_is_rescued_and_retried_promptly(
-    store: Store, db_url: str, manager: JobManager
+    store: Store, db_url: str, manager: JobManager, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The dead node's lease runs out after the scheduler has gone to sleep (nothing due
     for a minute): the rescue sweep must also wake the loop, so the retry runs within
     the sweep period, not at the next planned turn."""
-    job = py_job(manager, "noop", retry_count=1, retry_delay_seconds=0)
+    ledger = tmp_path / "ledger"
+    job = py_job(
+        manager, "ledger", retry_count=1, retry_delay_seconds=0, kwargs={"path": str(ledger)}
+    )
     with running(store, db_url, lease_seconds=3, check_interval_seconds=60) as scheduler:
-        wait_for(lambda: scheduler.stats["completed"] == 0, 1)
-        threading.Event().wait(0.3)  # let it settle into its long sleep
+        wait_for(lambda: asleep(scheduler), 10, what="the scheduler's long sleep")
         _run_by_a_dead_node(store, job, datetime.now(UTC), lease=timedelta(seconds=1.5))
         rows = wait_for(lambda: finished(store, job.job_id, 2), 6, what="rescue and retry")
     assert rows[0].status is ExecutionStatus.FAILED
     assert rows[1].status is ExecutionStatus.SUCCESS and rows[1].trigger is Trigger.RETRY
+    assert [(s.execution_id, s.attempt) for s in once.starts(ledger)] == [(rows[1].execution_id, 1)]
+    assert rejected(caplog) == []
 
 
 def test_graceful_shutdown(store: Store, db_url: str, manager: JobManager, tmp_path: Path) -> None:
@@ -368,19 +411,36 @@ def test_stale_completion_is_rejected_by_the_fencing_token(
     assert row is not None and row.status is ExecutionStatus.FAILED
 
 
-def test_two_schedulers_share_one_database(store: Store, db_url: str, manager: JobManager) -> None:
-    jobs = [py_job(manager, "noop", "@every 1s") for _ in range(10)]
+def test_two_schedulers_share_one_database(
+    store: Store, db_url: str, manager: JobManager, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ledger = tmp_path / "ledger"
+    # a retry could only come from a rescue here: it would show as a second handler start
+    jobs = [
+        py_job(manager, "ledger", "@every 1s", retry_count=1, kwargs={"path": str(ledger)})
+        for _ in range(10)
+    ]
     second = open_store(db_url)
     try:
         with running(store, db_url), running(second, db_url):
             start = datetime.now(UTC)
-            threading.Event().wait(3.5)
+            # both schedulers up: each job fires at least twice more (3 s of fires)
+            wait_for(
+                lambda: all(
+                    sum(e.status is ExecutionStatus.SUCCESS and e.scheduled_for > start for e in h)
+                    >= 3
+                    for h in (history(store, job.job_id) for job in jobs)
+                ),
+                15,
+                what="three fires of each job",
+            )
         end = datetime.now(UTC)
     finally:
         second.close()
+    rows = []
     for job in jobs:
-        rows = history(store, job.job_id)
-        fires = [e.scheduled_for for e in rows]
+        rows += history(store, job.job_id)
+        fires = [e.scheduled_for for e in history(store, job.job_id)]
         assert len(fires) == len(set(fires))
         inside = [
             t for t in fires if start + timedelta(seconds=1) <= t <= end - timedelta(seconds=1)
@@ -388,7 +448,14 @@ def test_two_schedulers_share_one_database(store: Store, db_url: str, manager: J
         assert len(inside) >= 1
         # no fire lost between the first and the last one recorded
         assert fires == [fires[0] + timedelta(seconds=i) for i in range(len(fires))]
-        assert all(e.status is ExecutionStatus.SUCCESS for e in rows if e.status.is_final)
+    assert all(e.status is ExecutionStatus.SUCCESS for e in rows if e.status.is_final)
+    # every handler start ran a fire once and was recorded as its success
+    starts = once.starts(ledger)
+    assert once.repeated_starts(starts) == []
+    assert sorted(s.execution_id for s in starts) == sorted(
+        e.execution_id for e in rows if e.status is ExecutionStatus.SUCCESS
+    )
+    assert rejected(caplog) == []
 
 
 def test_fires_waiting_for_a_slot_are_queued_on_time_and_run_in_order(
