@@ -205,7 +205,8 @@ def test_a_timeout_kills_the_sessions_a_handler_started(tmp_path: Path, tracked:
         pytest.skip("finding a worker's children needs Linux /proc")
     pidfile = tmp_path / "session.pid"
     with pool_of(1) as (pool, reports):
-        work = _work("start_session", 1, "executor_handlers", pidfile=str(pidfile), track=tracked)
+        # a timeout long enough for a slow worker start to reach the handler on a busy machine
+        work = _work("start_session", 4, "executor_handlers", pidfile=str(pidfile), track=tracked)
         pool.submit(work)
         [(_, report)] = reports.wait(1, timeout=20)
         assert report.status is ExecutionStatus.TIMEOUT, report.error_message
