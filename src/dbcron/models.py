@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from enum import Enum, StrEnum
-from typing import Any, Self, get_type_hints
+from typing import Any, NamedTuple, Self, get_type_hints
 
 
 class JobStatus(StrEnum):
@@ -305,3 +305,77 @@ class ClaimSummary:
     missed: int
     started: tuple[tuple[Execution, Job], ...] = ()
     completed: frozenset[str] = frozenset()
+
+
+# -- papers (the ``paper_fetch`` job type's table) ------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Paper:
+    """One arXiv paper as the API describes its latest version."""
+
+    arxiv_id: str
+    """The id without version: ``1210.7708`` or ``cond-mat/0102536``."""
+    version: int
+    title: str
+    authors: tuple[str, ...] = ()
+    abstract: str | None = None
+    categories: tuple[str, ...] = ()
+    primary_category: str | None = None
+    published: datetime | None = None
+    """When version 1 was submitted (UTC)."""
+    updated: datetime | None = None
+    """When this version was submitted (UTC)."""
+    doi: str | None = None
+    journal_ref: str | None = None
+    comment: str | None = None
+    pdf_url: str | None = None
+
+    @property
+    def versioned_id(self) -> str:
+        """The id with its version, as arXiv writes it: ``1210.7708v1``."""
+        return f"{self.arxiv_id}v{self.version}"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPaper(Paper):
+    """A row of the ``papers`` table: the paper and when dbcron saw it."""
+
+    first_seen_at: datetime | None = None
+    last_seen_at: datetime | None = None
+    job_id: str | None = None
+    """The job that first found the paper (the job may since have been purged)."""
+
+
+class UpsertResult(NamedTuple):
+    """How many papers an upsert inserted and how many it moved to a newer version."""
+
+    new: int
+    updated: int
+
+
+# -- maintenance (the ``maintenance`` job type) ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PruneResult:
+    """What pruning old executions did."""
+
+    deleted: int
+    """Executions deleted."""
+    batches: int
+    """Delete statements run (each in its own transaction)."""
+    complete: bool
+    """False when ``should_stop`` ended the pruning before every old row was gone."""
+
+
+@dataclass(frozen=True, slots=True)
+class OptimizeResult:
+    """What optimising the database did."""
+
+    optimized: bool
+    """True when the optimisation statements ran."""
+    bytes_reclaimed: int | None
+    """Bytes the database gave back (measured before and after), None if unmeasurable."""
+    notes: list[str] = field(default_factory=list)
+    """Plain-language remarks, e.g. why no space could be returned to the filesystem."""

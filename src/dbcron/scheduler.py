@@ -117,6 +117,9 @@ class Scheduler:
         self._stopped = threading.Event()
         self._db_ok = True
         self._stop_listener: Callable[[], None] | None = None
+        capabilities = store.capabilities()
+        self._change_feed = capabilities.change_feed
+        self._commit_counter = capabilities.commit_counter
         lease = float(self.settings.lease_seconds)
         self._lease = timedelta(seconds=lease)
         self._lease_timer = _Timer(max(0.5, lease / 3))
@@ -197,11 +200,9 @@ class Scheduler:
         )
 
     def _listen(self) -> Callable[[], None] | None:
-        listen = getattr(self.store, "listen", None)
-        if listen is None:
+        if self._change_feed is None:
             return None
-        stopper: Callable[[], None] | None = listen(self.wake)
-        return stopper
+        return self._change_feed.listen(self.wake)
 
     def _run_on_startup(self) -> None:
         """Queue one run of every active job, once per cluster start.
@@ -279,9 +280,7 @@ class Scheduler:
             wait = min(wait, *(t.remaining(self.clock.monotonic()) for t in self._timers()))
             if self._stop_listener is None:
                 poll = (
-                    CHANGE_POLL_SECONDS
-                    if hasattr(self.store, "data_version")
-                    else POOLER_POLL_SECONDS
+                    CHANGE_POLL_SECONDS if self._commit_counter is not None else POOLER_POLL_SECONDS
                 )
                 wait = min(wait, poll)
             self._woken = self._wake.wait(wait) if wait > 0 else True
@@ -294,10 +293,8 @@ class Scheduler:
         """On SQLite, remember the commit counter before a turn reads anything: a commit
         made by another process after this point (a trigger while the turn runs) is then
         seen by the next poll instead of waiting for the next planned turn."""
-        if self._stop_listener is None:
-            probe = getattr(self.store, "data_version", None)
-            if probe is not None:
-                self._data_version = int(probe())
+        if self._stop_listener is None and self._commit_counter is not None:
+            self._data_version = self._commit_counter.data_version()
 
     def _changed_elsewhere(self) -> bool:
         """Without LISTEN: did work become due that the plan did not expect?
@@ -307,14 +304,13 @@ class Scheduler:
         """
         if self._stop_listener is not None:
             return False
-        probe = getattr(self.store, "data_version", None)
-        if probe is None:
+        if self._commit_counter is None:
             nxt = self.store.next_wakeup()
             if nxt is None:
                 return False
             due_in = (nxt - self.clock.now()).total_seconds()
             return self.clock.monotonic() + due_in < self._next_turn - 0.001
-        version = int(probe())
+        version = self._commit_counter.data_version()
         changed = self._data_version is not None and version != self._data_version
         self._data_version = version
         return changed

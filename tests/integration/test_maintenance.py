@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from dbcron.handlers._stores import close_shared_stores
 from dbcron.handlers.context import HandlerContext, HandlerTimedOut
 from dbcron.handlers.maintenance import run
 from dbcron.models import Execution, ExecutionStatus, Job
 from dbcron.store import Store, open_store
 from dbcron.store.maintenance import optimize, prune_executions
+from dbcron.store.shared import close_shared_stores
 
 S = ExecutionStatus
 

@@ -16,7 +16,6 @@ from typer.testing import CliRunner
 
 from dbcron.cli.context import CliContext
 from dbcron.cli.papers import register
-from dbcron.handlers._stores import close_shared_stores
 from dbcron.handlers.context import (
     HandlerContext,
     HandlerFailed,
@@ -27,6 +26,7 @@ from dbcron.handlers.paper_fetch import run
 from dbcron.models import Execution, ExecutionStatus, Job
 from dbcron.store import Store, open_store
 from dbcron.store.papers import get_paper, list_papers
+from dbcron.store.shared import close_shared_stores
 from tests.support.httpserver import LocalServer, Reply, Request, free_port, serving
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "arxiv"

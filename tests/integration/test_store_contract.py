@@ -340,3 +340,18 @@ def test_completion_with_a_nul_character_in_its_logs_is_stored(store: Store) -> 
     assert stored.logs is not None and stored.logs.startswith("before")
     assert stored.logs.endswith("after") and stored.result is not None
     assert stored.result["ok"] is True and stored.result["text"] in ("a\x00b", "a\ufffdb")
+
+
+def test_capabilities_say_what_the_backend_offers(store: Store) -> None:
+    caps = store.capabilities()
+    assert store.capabilities() == caps
+    assert caps.papers is not None
+    assert caps.maintenance is not None
+    if store.backend == "sqlite":
+        assert caps.change_feed is None
+        assert caps.commit_counter is not None
+        before = caps.commit_counter.data_version()
+        assert caps.commit_counter.data_version() == before  # no commit elsewhere
+    else:
+        assert caps.change_feed is not None
+        assert caps.commit_counter is None

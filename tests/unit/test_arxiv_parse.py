@@ -14,7 +14,7 @@ from dbcron.handlers.arxiv import (
     pdf_filename,
     split_arxiv_id,
 )
-from dbcron.store.papers import Paper
+from dbcron.models import Paper
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "arxiv"
 

@@ -16,8 +16,9 @@ from rich.text import Text
 
 from dbcron.cli import render
 from dbcron.cli.context import CliContext
+from dbcron.models import StoredPaper
 from dbcron.serialize import to_jsonable
-from dbcron.store.papers import StoredPaper, list_papers
+from dbcron.store.papers import list_papers
 
 
 def _console() -> Console:

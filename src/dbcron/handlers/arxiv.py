@@ -32,7 +32,7 @@ import httpx
 
 from dbcron import __version__
 from dbcron.handlers.context import HandlerFailed, HandlerTimedOut, RetryRequested
-from dbcron.store.papers import Paper
+from dbcron.models import Paper
 
 #: How dbcron introduces itself to arXiv (and to any server the http job type calls).
 USER_AGENT = f"dbcron/{__version__} (+https://pypi.org/project/dbcron/)"

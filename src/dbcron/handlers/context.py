@@ -28,6 +28,8 @@ from typing import Any
 
 from dbcron.errors import DbcronError
 from dbcron.models import Execution, Job
+from dbcron.store.protocol import Store
+from dbcron.store.shared import shared_store
 
 
 class HandlerFailed(DbcronError):  # noqa: N818 - reads as what happened
@@ -71,6 +73,20 @@ class HandlerContext:
         """
         if self.on_process_group is not None:
             self.on_process_group(pgid)
+
+    def store(self) -> Store:
+        """The scheduler's database (``database_url``), for handlers that keep their own
+        tables: one store shared by every run in this process. Ask it for what the
+        handler needs through :meth:`Store.capabilities`.
+
+        Raises HandlerFailed when the execution was given no database URL.
+        """
+        if not self.database_url:
+            raise HandlerFailed(
+                f"job type {self.job.job_type} needs the scheduler's database, "
+                "but this execution was given no database URL"
+            )
+        return shared_store(self.database_url)
 
     def remaining(self) -> float | None:
         """Seconds left before the timeout, or None without a timeout."""

@@ -25,10 +25,8 @@ from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 
-from dbcron.handlers._stores import store_for
 from dbcron.handlers.configs import MaintenanceConfig
 from dbcron.handlers.context import HandlerContext, HandlerFailed, HandlerTimedOut
-from dbcron.store.maintenance import optimize, prune_executions, prune_nodes
 
 #: Seconds of the deadline kept free: no new delete batch starts within them.
 DEADLINE_MARGIN_SECONDS = 1.0
@@ -42,15 +40,17 @@ def run(ctx: HandlerContext) -> dict[str, Any]:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "(config)"
         raise HandlerFailed(f"invalid maintenance config: {where}: {first['msg']}") from None
-    store = store_for(ctx)
+    store = ctx.store()
+    maintenance = store.capabilities().maintenance
+    if maintenance is None:
+        raise HandlerFailed(f"maintenance needs a SQL store, not {type(store).__name__}")
     started = time.monotonic()
 
     def near_deadline() -> bool:
         left = ctx.remaining()
         return left is not None and left < DEADLINE_MARGIN_SECONDS
 
-    pruned = prune_executions(
-        store,
+    pruned = maintenance.prune_executions(
         retention_days=config.retention_days,
         keep_last=config.keep_last,
         batch_size=config.batch_size,
@@ -69,7 +69,7 @@ def run(ctx: HandlerContext) -> dict[str, Any]:
             f"deadline reached after deleting {pruned.deleted} executions in "
             f"{pruned.batches} batch(es); the next run continues"
         )
-    nodes = prune_nodes(store, retention_days=config.retention_days)
+    nodes = maintenance.prune_nodes(retention_days=config.retention_days)
     if nodes:
         ctx.logger.info("deleted %d stopped scheduler node(s)", nodes)
     bytes_reclaimed: int | None = None
@@ -79,7 +79,7 @@ def run(ctx: HandlerContext) -> dict[str, Any]:
         if near_deadline():
             notes.append("optimisation skipped: the job's deadline is too close")
         else:
-            outcome = optimize(store)
+            outcome = maintenance.optimize()
             optimized = outcome.optimized
             bytes_reclaimed = outcome.bytes_reclaimed
             notes.extend(outcome.notes)

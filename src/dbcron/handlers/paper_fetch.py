@@ -30,11 +30,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError as PydanticValidationError
 
-from dbcron.handlers._stores import store_for
 from dbcron.handlers.arxiv import ArxivClient, build_search_query, pdf_filename
 from dbcron.handlers.configs import PaperFetchConfig
 from dbcron.handlers.context import HandlerContext, HandlerFailed
-from dbcron.store.papers import Paper, last_success_started_at, upsert_papers
+from dbcron.models import Paper
 
 #: Sections of a YAML ``config_path`` file that may hold the settings.
 YAML_SECTIONS = ("paper_fetch", "arxiv")
@@ -52,8 +51,11 @@ def run(ctx: HandlerContext) -> dict[str, Any]:
         )
     if config.download_pdfs and not config.download_dir:
         raise HandlerFailed("download_pdfs needs download_dir (the folder for the PDFs)")
-    store = store_for(ctx)
-    since = cutoff(config, last_success_started_at(store, ctx.job.job_id))
+    store = ctx.store()
+    papers = store.capabilities().papers
+    if papers is None:
+        raise HandlerFailed(f"the papers table needs a SQL store, not {type(store).__name__}")
+    since = cutoff(config, papers.last_success_started_at(ctx.job.job_id))
     ctx.logger.info(
         "arXiv search %r, newest first, at most %d papers%s",
         search_query,
@@ -95,7 +97,7 @@ def run(ctx: HandlerContext) -> dict[str, Any]:
             fresh = [p for p in entries if since is None or _submitted(p) >= since]
             older = len(entries) - len(fresh)
             totals["skipped_older"] += older
-            result = upsert_papers(store, fresh, ctx.job.job_id, datetime.now(UTC))
+            result = papers.upsert_papers(fresh, ctx.job.job_id, datetime.now(UTC))
             totals["new"] += result.new
             totals["updated"] += result.updated
             kept.extend(fresh)

@@ -33,6 +33,7 @@ from dbcron.models import (
     SchedulerNode,
     Trigger,
 )
+from dbcron.store.protocol import StoreCapabilities
 from dbcron.store.sqlfiles import load_migrations, load_queries
 
 _PREFIX = re.compile(r"^[0-9a-f-]{1,36}$")
@@ -133,11 +134,34 @@ class SqlStore(ABC):
     def _notify(self, cur: Cursor) -> None:
         """Tell listening schedulers, in the current transaction, that something changed."""
 
+    @abstractmethod
+    def capabilities(self) -> StoreCapabilities:
+        """See :meth:`Store.capabilities`."""
+
     # -- helpers -------------------------------------------------------------------
 
     def sql(self, name: str) -> str:
         """The backend's query called ``name``."""
         return self._sql[name]
+
+    # The backend's encodings, for the modules that keep a capability's table
+    # (``papers.py``, ``maintenance.py``) with the backend's named queries.
+
+    def encode_ts(self, value: datetime | None) -> Any:
+        """A UTC datetime (or None) as the backend binds it."""
+        return self._encode_ts(value)
+
+    def decode_ts(self, value: Any) -> datetime | None:
+        """A stored timestamp as an aware UTC datetime (or None)."""
+        return self._decode_ts(value)
+
+    def encode_json(self, value: Any) -> Any:
+        """A JSON-able value as the backend binds it."""
+        return self._encode_json(value)
+
+    def decode_json(self, value: Any) -> Any:
+        """A stored JSON column as Python values."""
+        return self._decode_json(value)
 
     def _fetchall(self, name: str, params: Mapping[str, Any]) -> list[Row]:
         with self.transaction(write=False) as cur:

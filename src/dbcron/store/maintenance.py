@@ -11,12 +11,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from dbcron.errors import StoreError
+from dbcron.models import OptimizeResult, PruneResult
 from dbcron.store.base import Cursor, SqlStore
-from dbcron.store.protocol import Store
+from dbcron.store.protocol import MaintenanceStore, Store
+
+__all__ = [
+    "BATCH_PAUSE_SECONDS",
+    "VACUUMED_TABLES",
+    "OptimizeResult",
+    "PruneResult",
+    "SqlMaintenance",
+    "optimize",
+    "prune_executions",
+    "prune_nodes",
+]
 
 #: Seconds to pause between two delete batches, so that writers queued behind a
 #: batch's lock (SQLite has no fair queue) get their turn.
@@ -29,38 +40,93 @@ VACUUMED_TABLES = ("jobs", "job_executions", "papers", "scheduler_nodes")
 _SQLITE_AUTO_VACUUM_INCREMENTAL = 2
 
 
-@dataclass(frozen=True, slots=True)
-class PruneResult:
-    """What :func:`prune_executions` did."""
+class SqlMaintenance:
+    """Housekeeping of a SQL store (see :class:`~dbcron.store.protocol.MaintenanceStore`),
+    through the store's public methods only.
 
-    deleted: int
-    """Executions deleted."""
-    batches: int
-    """Delete statements run (each in its own transaction)."""
-    complete: bool
-    """False when ``should_stop`` ended the pruning before every old row was gone."""
+    ``outside_transaction(name)`` runs the backend's named statement outside any
+    transaction (PostgreSQL's ``VACUUM`` cannot run in one); a backend that needs no
+    such statement passes None.
+    """
+
+    def __init__(
+        self,
+        store: SqlStore,
+        outside_transaction: Callable[[str], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._outside_transaction = outside_transaction
+
+    def prune_executions(
+        self,
+        *,
+        retention_days: float = 30,
+        keep_last: int = 100,
+        batch_size: int = 1000,
+        now: datetime | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        pause_seconds: float = BATCH_PAUSE_SECONDS,
+    ) -> PruneResult:
+        """See :meth:`MaintenanceStore.prune_executions`."""
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        sql = self._store
+        cutoff = (now or sql.clock.now()) - timedelta(days=retention_days)
+        params = {
+            "cutoff": sql.encode_ts(cutoff),
+            "keep_last": max(0, keep_last),
+            "batch_size": batch_size,
+        }
+        deleted = batches = 0
+        while True:
+            if should_stop is not None and should_stop():
+                return PruneResult(deleted, batches, complete=False)
+            with sql.transaction() as cur:
+                cur.execute(sql.sql("maintenance_prune_executions"), params)
+                count = max(0, cur.rowcount)
+            batches += 1
+            deleted += count
+            if count < batch_size:
+                return PruneResult(deleted, batches, complete=True)
+            if pause_seconds > 0:
+                time.sleep(pause_seconds)
+
+    def prune_nodes(self, *, retention_days: float = 30, now: datetime | None = None) -> int:
+        """See :meth:`MaintenanceStore.prune_nodes`."""
+        sql = self._store
+        cutoff = (now or sql.clock.now()) - timedelta(days=retention_days)
+        with sql.transaction() as cur:
+            cur.execute(sql.sql("maintenance_prune_nodes"), {"cutoff": sql.encode_ts(cutoff)})
+            return max(0, cur.rowcount)
+
+    def optimize(self) -> OptimizeResult:
+        """See :meth:`MaintenanceStore.optimize`.
+
+        SQLite: ``PRAGMA optimize`` (refreshes the planner's statistics where useful)
+        and ``PRAGMA incremental_vacuum``, which returns free pages to the filesystem
+        only when the file was created with ``auto_vacuum=incremental``; otherwise freed
+        pages stay in the file for reuse, and the notes say so. PostgreSQL: ``VACUUM
+        (ANALYZE)`` of dbcron's tables outside a transaction; it makes dead rows' space
+        reusable and returns only trailing empty pages to the operating system.
+        """
+        sql = self._store
+        if sql.backend == "sqlite":
+            return _optimize_sqlite(sql)
+        if sql.backend == "postgresql" and self._outside_transaction is not None:
+            return _optimize_postgres(sql, self._outside_transaction)
+        raise StoreError(f"no optimisation known for backend {sql.backend!r}")
 
 
-@dataclass(frozen=True, slots=True)
-class OptimizeResult:
-    """What :func:`optimize` did."""
-
-    optimized: bool
-    """True when the optimisation statements ran."""
-    bytes_reclaimed: int | None
-    """Bytes the database gave back (measured before and after), None if unmeasurable."""
-    notes: list[str] = field(default_factory=list)
-    """Plain-language remarks, e.g. why no space could be returned to the filesystem."""
-
-
-def _sql_store(store: Store | SqlStore) -> SqlStore:
-    if not isinstance(store, SqlStore):
+def maintenance_of(store: Store) -> MaintenanceStore:
+    """The store's maintenance capability; StoreError when the backend has none."""
+    maintenance = store.capabilities().maintenance
+    if maintenance is None:
         raise StoreError(f"maintenance needs a SQL store, not {type(store).__name__}")
-    return store
+    return maintenance
 
 
 def prune_executions(
-    store: Store | SqlStore,
+    store: Store,
     *,
     retention_days: float = 30,
     keep_last: int = 100,
@@ -69,68 +135,30 @@ def prune_executions(
     should_stop: Callable[[], bool] | None = None,
     pause_seconds: float = BATCH_PAUSE_SECONDS,
 ) -> PruneResult:
-    """Delete finished executions that are both old and beyond each job's newest.
-
-    A row is kept when it is among its job's newest ``keep_last`` executions (by
-    ``created_at``) *or* was created less than ``retention_days`` ago; ``pending`` and
-    ``running`` executions are never deleted. Rows go ``batch_size`` at a time, each
-    batch committed on its own; ``should_stop`` is asked before every batch (a
-    deadline) and stops the pruning early, keeping what was already deleted.
-    """
+    """Delete finished executions that are both old and beyond each job's newest (see
+    :meth:`MaintenanceStore.prune_executions`)."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    sql = _sql_store(store)
-    cutoff = (now or sql.clock.now()) - timedelta(days=retention_days)
-    params = {
-        "cutoff": sql._encode_ts(cutoff),
-        "keep_last": max(0, keep_last),
-        "batch_size": batch_size,
-    }
-    deleted = batches = 0
-    while True:
-        if should_stop is not None and should_stop():
-            return PruneResult(deleted, batches, complete=False)
-        with sql.transaction() as cur:
-            cur.execute(sql.sql("maintenance_prune_executions"), params)
-            count = max(0, cur.rowcount)
-        batches += 1
-        deleted += count
-        if count < batch_size:
-            return PruneResult(deleted, batches, complete=True)
-        if pause_seconds > 0:
-            time.sleep(pause_seconds)
+    return maintenance_of(store).prune_executions(
+        retention_days=retention_days,
+        keep_last=keep_last,
+        batch_size=batch_size,
+        now=now,
+        should_stop=should_stop,
+        pause_seconds=pause_seconds,
+    )
 
 
-def prune_nodes(
-    store: Store | SqlStore, *, retention_days: float = 30, now: datetime | None = None
-) -> int:
+def prune_nodes(store: Store, *, retention_days: float = 30, now: datetime | None = None) -> int:
     """Delete ``scheduler_nodes`` rows of schedulers stopped more than
-    ``retention_days`` ago; return how many. Running (or dead but never stopped)
-    nodes stay: ``dbcron status`` reports those."""
-    sql = _sql_store(store)
-    cutoff = (now or sql.clock.now()) - timedelta(days=retention_days)
-    with sql.transaction() as cur:
-        cur.execute(sql.sql("maintenance_prune_nodes"), {"cutoff": sql._encode_ts(cutoff)})
-        return max(0, cur.rowcount)
+    ``retention_days`` ago; return how many (see :meth:`MaintenanceStore.prune_nodes`)."""
+    return maintenance_of(store).prune_nodes(retention_days=retention_days, now=now)
 
 
-def optimize(store: Store | SqlStore) -> OptimizeResult:
-    """Optimise the database after pruning and measure the space given back.
-
-    SQLite: ``PRAGMA optimize`` (refreshes the planner's statistics where useful) and
-    ``PRAGMA incremental_vacuum``, which returns free pages to the filesystem only
-    when the file was created with ``auto_vacuum=incremental``; otherwise freed pages
-    stay in the file for reuse, and the notes say so. PostgreSQL: ``VACUUM (ANALYZE)``
-    of dbcron's tables on an autocommit connection (VACUUM cannot run in a
-    transaction); it makes dead rows' space reusable and returns only trailing empty
-    pages to the operating system.
-    """
-    sql = _sql_store(store)
-    if sql.backend == "sqlite":
-        return _optimize_sqlite(sql)
-    if sql.backend == "postgresql":
-        return _optimize_postgres(sql)
-    raise StoreError(f"no optimisation known for backend {sql.backend!r}")
+def optimize(store: Store) -> OptimizeResult:
+    """Optimise the database after pruning and measure the space given back (see
+    :meth:`SqlMaintenance.optimize`)."""
+    return maintenance_of(store).optimize()
 
 
 def _pragma_int(cur: Cursor, sql: SqlStore, name: str) -> int:
@@ -198,31 +226,12 @@ def _relation_bytes(sql: SqlStore) -> int:
     return int(row["bytes"])
 
 
-def _optimize_postgres(sql: SqlStore) -> OptimizeResult:
-    import psycopg
-
-    from dbcron.store.postgres import PostgresStore
-
-    if not isinstance(sql, PostgresStore):  # pragma: no cover - backend says postgresql
-        raise StoreError(f"cannot vacuum through a {type(sql).__name__}")
+def _optimize_postgres(sql: SqlStore, outside_transaction: Callable[[str], None]) -> OptimizeResult:
     before = _relation_bytes(sql)
-    try:
-        with sql._pool.connection() as conn:
-            conn.autocommit = True
-            try:
-                conn.execute(sql.sql("maintenance_vacuum"))
-            finally:
-                conn.autocommit = False  # the pool hands this connection out again
-    except psycopg.Error as exc:
-        raise StoreError(f"VACUUM failed on {sql.display_url}: {_first_line(exc)}") from exc
+    outside_transaction("maintenance_vacuum")
     after = _relation_bytes(sql)
     notes = [
         "VACUUM makes the space of deleted rows reusable; only empty pages at the end "
         "of a table go back to the operating system"
     ]
     return OptimizeResult(optimized=True, bytes_reclaimed=max(0, before - after), notes=notes)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -40,6 +40,9 @@ from dbcron.errors import (
 )
 from dbcron.models import Execution, Outcome
 from dbcron.store.base import Cursor, SqlStore, remembered
+from dbcron.store.maintenance import SqlMaintenance
+from dbcron.store.papers import SqlPapers
+from dbcron.store.protocol import StoreCapabilities
 from dbcron.urls import redact_secrets, redact_url, url_secrets
 
 log = logging.getLogger("dbcron.store.postgres")
@@ -285,6 +288,34 @@ class PostgresStore(SqlStore):
             name="dbcron",
             open=True,
         )
+        self._capabilities = StoreCapabilities(
+            change_feed=self,
+            papers=SqlPapers(self),
+            maintenance=SqlMaintenance(self, self.run_outside_transaction),
+        )
+
+    def capabilities(self) -> StoreCapabilities:
+        """See :meth:`Store.capabilities`: LISTEN/NOTIFY (:meth:`listen`), the papers
+        table and maintenance; no commit counter (PostgreSQL polls ``next_wakeup``)."""
+        return self._capabilities
+
+    def run_outside_transaction(self, name: str) -> None:
+        """Run the named statement on a pooled connection in autocommit mode: for a
+        statement that cannot run inside a transaction (``VACUUM``). A failure is a
+        StoreError saying ``<its first keyword> failed on <url>: <reason>``."""
+        statement = self.sql(name)
+        try:
+            with self._pool.connection() as conn:
+                conn.autocommit = True
+                try:
+                    conn.execute(statement)
+                finally:
+                    conn.autocommit = False  # the pool hands this connection out again
+        except psycopg.Error as exc:
+            keyword = statement.split(None, 1)[0].upper()
+            raise self._failure(StoreError, f"{keyword} failed on {self._display}", exc) from exc
+        except PoolTimeout as exc:
+            raise self._translate(exc) from exc
 
     def _redact(self, text: str) -> str:
         """``text`` without this store's password, in any form."""

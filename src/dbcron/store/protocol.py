@@ -10,11 +10,18 @@ them. Contracts that hold for every method:
   cannot be reached, :class:`~dbcron.errors.SchemaError` when dbcron's tables are
   missing, and never leaks a driver exception.
 - Records are returned as frozen dataclasses from :mod:`dbcron.models`.
+
+What only some backends can do is a *capability*: a small protocol below
+(:class:`ChangeFeed`, :class:`CommitCounter`, :class:`PaperStore`,
+:class:`MaintenanceStore`). Callers ask for one through the one accessor
+:meth:`Store.capabilities`, whose answer says statically what may be missing (an
+optional field), instead of probing the store's attributes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -25,9 +32,132 @@ from dbcron.models import (
     Job,
     JobStats,
     JobStatus,
+    OptimizeResult,
     Outcome,
+    Paper,
+    PruneResult,
     SchedulerNode,
+    StoredPaper,
+    UpsertResult,
 )
+
+
+class ChangeFeed(Protocol):
+    """Pushes a wake-up whenever dbcron's data changes (PostgreSQL LISTEN/NOTIFY)."""
+
+    def listen(self, callback: Callable[[], None]) -> Callable[[], None] | None:
+        """Call ``callback`` (from a thread of the feed's own) whenever a write that
+        may bring work commits, and once after every reconnection; return a function
+        that stops the feed.
+
+        Returns None when the feed cannot work on this connection (a transaction-mode
+        pooler, or listening switched off): the caller must then poll. Never raises for
+        an unreachable database; it logs and returns None instead.
+        """
+        ...
+
+
+class CommitCounter(Protocol):
+    """A cheap counter of commits made by other connections (SQLite's data_version)."""
+
+    def data_version(self) -> int:
+        """A number that changes whenever another connection committed since the last
+        call on this thread; reading it costs no transaction, so it may be polled often.
+        Only a change is meaningful, not the value."""
+        ...
+
+
+class PaperStore(Protocol):
+    """The ``papers`` table of the ``paper_fetch`` job type.
+
+    One row per paper, keyed by its arXiv id without the version. Storing a paper
+    again is an upsert: a paper not yet stored is inserted (``first_seen_at`` =
+    ``last_seen_at`` = now, ``job_id`` the job that found it; not a foreign key, so
+    purging the job keeps its papers); a newer version replaces every descriptive
+    column and counts as updated; the same (or an older) version only refreshes
+    ``last_seen_at`` and fills in a DOI, journal reference or comment added since.
+    """
+
+    def upsert_papers(
+        self, papers: Iterable[Paper], job_id: str | None, now: datetime
+    ) -> UpsertResult:
+        """Store ``papers`` in one transaction; return how many were new and how many
+        updated. Safe against a concurrent job storing the same paper: a race can only
+        turn an insert into an update or a no-op."""
+        ...
+
+    def list_papers(
+        self, search: str | None = None, since: datetime | None = None, limit: int = 50
+    ) -> list[StoredPaper]:
+        """Stored papers, newest publication first. ``search`` matches (case-
+        insensitively, as a plain substring) the title, abstract, authors or arXiv id;
+        ``since`` keeps papers published at or after that instant."""
+        ...
+
+    def get_paper(self, arxiv_id: str) -> StoredPaper | None:
+        """The stored paper with this id (without version), or None."""
+        ...
+
+    def last_success_started_at(self, job_id: str) -> datetime | None:
+        """When the latest successful execution of ``job_id`` started, or None."""
+        ...
+
+
+class MaintenanceStore(Protocol):
+    """Housekeeping of dbcron's own tables: pruning history, optimising the database.
+
+    Pruning deletes in small batches, each in its own short transaction, so that
+    schedulers sharing the database are never locked out for long.
+    """
+
+    def prune_executions(
+        self,
+        *,
+        retention_days: float = 30,
+        keep_last: int = 100,
+        batch_size: int = 1000,
+        now: datetime | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        pause_seconds: float = 0.005,
+    ) -> PruneResult:
+        """Delete finished executions that are both old and beyond each job's newest.
+
+        A row is kept when it is among its job's newest ``keep_last`` executions (by
+        ``created_at``) *or* was created less than ``retention_days`` ago (before
+        ``now``, the store's clock by default); ``pending`` and ``running`` executions
+        are never deleted. Rows go ``batch_size`` at a time, each batch committed on its
+        own, ``pause_seconds`` apart; ``should_stop`` is asked before every batch and
+        stops the pruning early, keeping what was already deleted. Raises ValueError
+        for a ``batch_size`` below 1.
+        """
+        ...
+
+    def prune_nodes(self, *, retention_days: float = 30, now: datetime | None = None) -> int:
+        """Delete ``scheduler_nodes`` rows of schedulers stopped more than
+        ``retention_days`` ago; return how many. Running (or dead but never stopped)
+        nodes stay."""
+        ...
+
+    def optimize(self) -> OptimizeResult:
+        """Optimise the database after pruning and measure the space given back
+        (SQLite: ``PRAGMA optimize`` and ``incremental_vacuum``; PostgreSQL: ``VACUUM
+        (ANALYZE)`` outside any transaction). Its notes say in plain words what could
+        not be done."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoreCapabilities:
+    """What a store can do beyond :class:`Store`: each field is None when it cannot."""
+
+    change_feed: ChangeFeed | None = None
+    """Push wake-ups (PostgreSQL); without it, poll."""
+    commit_counter: CommitCounter | None = None
+    """Cheap polling for other connections' commits (SQLite)."""
+    papers: PaperStore | None = None
+    """The ``papers`` table."""
+    maintenance: MaintenanceStore | None = None
+    """Pruning and optimising dbcron's tables."""
 
 
 class Store(Protocol):
@@ -41,6 +171,10 @@ class Store(Protocol):
     @property
     def display_url(self) -> str:
         """The database URL with any password replaced by ``***``."""
+        ...
+
+    def capabilities(self) -> StoreCapabilities:
+        """What this store can do beyond this protocol (the same answer every call)."""
         ...
 
     def migrate(self) -> list[int]:

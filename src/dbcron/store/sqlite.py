@@ -26,6 +26,9 @@ from dbcron.errors import (
     StoreError,
 )
 from dbcron.store.base import Cursor, SqlStore, remembered
+from dbcron.store.maintenance import SqlMaintenance
+from dbcron.store.papers import SqlPapers
+from dbcron.store.protocol import StoreCapabilities
 
 #: How long a writer waits for another writer's lock before giving up.
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -95,7 +98,15 @@ class SQLiteStore(SqlStore):
         self._lock = threading.Lock()
         self._closed = False
         self._ts_memo: dict[datetime, str] = {}
+        self._capabilities = StoreCapabilities(
+            commit_counter=self, papers=SqlPapers(self), maintenance=SqlMaintenance(self)
+        )
         self._connect()  # fail now, with a clear message, rather than on first use
+
+    def capabilities(self) -> StoreCapabilities:
+        """See :meth:`Store.capabilities`: a commit counter (:meth:`data_version`), the
+        papers table and maintenance; no change feed (schedulers poll the counter)."""
+        return self._capabilities
 
     @property
     def display_url(self) -> str:

@@ -1,9 +1,10 @@
 """One open store per database URL per process, for handlers that use the database.
 
 Worker processes run many executions; opening a store (a PostgreSQL pool, or a SQLite
-connection per thread) for each would be wasteful, so handlers share one. The cache is
-keyed by process id too: a store inherited through ``fork`` is never reused, because
-its connections belong to the parent.
+connection per thread) for each would be wasteful, so handlers share one, which they
+get through :meth:`dbcron.handlers.context.HandlerContext.store`. The cache is keyed
+by process id too: a store inherited through ``fork`` is never reused, because its
+connections belong to the parent.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import atexit
 import os
 import threading
 
-from dbcron.handlers.context import HandlerContext, HandlerFailed
-from dbcron.store import Store, open_store
+from dbcron.store import open_store
+from dbcron.store.protocol import Store
 
 _lock = threading.Lock()
 _stores: dict[tuple[int, str], Store] = {}
@@ -21,19 +22,6 @@ _stores: dict[tuple[int, str], Store] = {}
 #: Connections a handler store may hold on PostgreSQL (handlers run one at a time
 #: per worker thread; the scheduler has its own pool).
 HANDLER_POOL_SIZE = 2
-
-
-def store_for(ctx: HandlerContext) -> Store:
-    """The shared store of the execution's database (``ctx.database_url``).
-
-    Raises HandlerFailed when the context carries no database URL.
-    """
-    if not ctx.database_url:
-        raise HandlerFailed(
-            f"job type {ctx.job.job_type} needs the scheduler's database, "
-            "but this execution was given no database URL"
-        )
-    return shared_store(ctx.database_url)
 
 
 def shared_store(url: str) -> Store:
