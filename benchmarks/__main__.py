@@ -1,4 +1,4 @@
-"""``python -m benchmarks [w1 w2 w3 w4] [--quick] [--runs N]``: run dbcron's benchmarks.
+"""``python -m benchmarks [w1 w2 w3 w4 catchup] [--quick] [--runs N]``: run dbcron's benchmarks.
 
 Prints a table of results against the issue's targets and writes JSON to
 ``benchmarks/results/latest.json`` (the workloads run now replace their entries; others
@@ -18,11 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import w1_burst, w2_lateness, w3_idle, w4_cluster
+from benchmarks import catchup, w1_burst, w2_lateness, w3_idle, w4_cluster
 from benchmarks.common import environment
 
 RESULTS = Path(__file__).resolve().parent / "results"
-WORKLOADS = ("w1", "w2", "w3", "w4")
+WORKLOADS = ("w1", "w2", "w3", "w4", "catchup")
 
 
 def _verdict(value: float, target: float, *, higher_is_better: bool) -> str:
@@ -130,6 +130,28 @@ def summary_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 "zero duplicates: " + ("yes" if w4["all_correct"] else "NO"),
             )
         )
+    up = results.get("catchup")
+    if up:
+        for c in up["cases"]:
+            rows.append(
+                (
+                    "catch-up",
+                    f"plan_fires after 30 days down, {c['expression']} {c['timezone']}",
+                    f"{c['ms_per_job']:.2f} ms/job ({c['rows']} rows)",
+                    f"< {c['target_ms']:.0f} ms: "
+                    + _verdict(c["ms_per_job"], c["target_ms"], higher_is_better=False),
+                )
+            )
+        for c in up.get("claims", []):
+            rows.append(
+                (
+                    "catch-up",
+                    f"SQLite claim of {c['jobs_per_claim']} such jobs (* * * * *), backlog "
+                    f"cut at {c['limit']}",
+                    f"{c['ms_per_job']:.2f} ms/job ({c['rows_per_job']} rows)",
+                    "-",
+                )
+            )
     return rows
 
 
@@ -149,19 +171,24 @@ def print_table(rows: list[tuple[str, str, str, str]]) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the chosen workloads (all by default) and report."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("workloads", nargs="*", metavar="WORKLOAD", help="w1 w2 w3 w4 (all)")
+    parser.add_argument(
+        "workloads", nargs="*", metavar="WORKLOAD", help="w1 w2 w3 w4 catchup (all)"
+    )
     parser.add_argument("--quick", action="store_true", help="small, fast smoke mode")
     parser.add_argument("--runs", type=int, default=None, help="timed runs for W1 and W4")
     args = parser.parse_args(argv)
     unknown = [w for w in args.workloads if w not in WORKLOADS]
     if unknown:
-        parser.error(f"unknown workload(s) {', '.join(unknown)} (choose from w1 w2 w3 w4)")
+        parser.error(
+            f"unknown workload(s) {', '.join(unknown)} (choose from {' '.join(WORKLOADS)})"
+        )
     chosen = args.workloads or list(WORKLOADS)
     runners: dict[str, Callable[[], dict[str, Any]]] = {
         "w1": lambda: w1_burst.run(args.quick, args.runs),
         "w2": lambda: w2_lateness.run(args.quick),
         "w3": lambda: w3_idle.run(args.quick),
         "w4": lambda: w4_cluster.run(args.quick, args.runs),
+        "catchup": lambda: catchup.run(args.quick),
     }
     env = environment()
     print(

@@ -48,6 +48,7 @@ characters, and non-ASCII digits, are refused.
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import dataclasses
 import difflib
@@ -104,6 +105,14 @@ _W_SPILL = timedelta(days=2)
 #: one means the schedule cannot advance, which is reported instead of looping forever.
 _MAX_STALE_ANSWERS = 10_000
 _MAX_SEGMENTS = 1_000
+#: Longest stretch whose fires :meth:`Schedule.count_fires` counts for a cron expression
+#: (about four years: it costs a few microseconds per day); beyond it no count is given.
+_MAX_COUNT_SPAN = timedelta(days=1500)
+#: Fires of a fixed-time (Debian DST) schedule this close to a fall-back overlap or a
+#: spring-forward gap are counted one by one; elsewhere wall-clock arithmetic is exact.
+_COUNT_WALK_MARGIN = timedelta(minutes=2)
+#: Offset changes this far outside a counted stretch can still move fires into it.
+_COUNT_CHANGE_REACH = timedelta(days=2)
 #: Probe interval when looking for a UTC offset change: shorter than the shortest time
 #: between two offset changes of any zone in the tz database (about four days).
 _PROBE_STEP = timedelta(days=1)
@@ -368,6 +377,7 @@ class _Compiled:
     hours: frozenset[int] = frozenset()
     debian_dst: bool = False  # cronsim's fixed-time DST rules apply
     proto: CronSim | None = field(default=None, compare=False)  # see start_sim
+    counter: _WallCounter | None = field(default=None, compare=False)  # see count_fires
 
     def new_sim(self, cron: str, start: datetime) -> CronSim:
         """A new cronsim iterator for ``cron`` whose answers are the matches after ``start``.
@@ -500,7 +510,7 @@ def _compile_cron(expression: str, zone: TzInfo) -> _Compiled:
         and state.get("tick_direction") == 1
     ):
         return compiled  # an unexpected cronsim version: always build afresh
-    return dataclasses.replace(compiled, proto=proto)
+    return dataclasses.replace(compiled, proto=proto, counter=_WallCounter.of(proto))
 
 
 def _nearest_weekday(year: int, month: int, day: int) -> int | None:
@@ -624,6 +634,126 @@ class Schedule:
                 break
         return result
 
+    def fires_before(
+        self, instant: datetime, count: int, after: datetime | None = None
+    ) -> list[datetime]:
+        """The newest ``count`` fires at or before ``instant``, newest first, in UTC.
+
+        With ``after``, only fires strictly after it; without, fires of the last 50 years.
+        The result is exactly the tail of the forward walk (:meth:`fires` from ``after``),
+        reversed, whatever the DST rules: ``@every`` fires are computed directly, and for
+        cron expressions the forward search runs over ever longer stretches ending at
+        ``instant`` (each stretch walked only when it holds at most about ``2 * count``
+        fires, a shorter one otherwise), so the cost grows with ``count``, not with how
+        far back ``after`` lies.
+
+        Raises :class:`~dbcron.errors.CronError` like :meth:`next_fire` when a fire time
+        in the stretches searched cannot be computed.
+        """
+        if count < 0:
+            raise ValueError(f"count must not be negative, got {count}")
+        end = utc(instant)
+        low = utc(after) if after is not None else _minus(end, _HORIZON)
+        if count == 0 or end <= low:
+            return []
+        interval = self._compiled.interval
+        if interval is not None:
+            result: list[datetime] = []
+            fire = _EPOCH + ((end - _EPOCH) // interval) * interval
+            while len(result) < count and fire > low:
+                result.append(fire)
+                fire -= interval
+            return result
+        found: list[datetime] = []  # every fire in (upper, end], oldest first
+        upper = end
+        # The densest cron expressions fire every second (six fields) or every minute.
+        span = count * (_ONE_SECOND if len(self._compiled.fields) == 6 else timedelta(minutes=1))
+        for _ in range(_MAX_SEGMENTS):
+            if len(found) >= count or upper <= low:
+                return found[::-1][:count]
+            start = max(low, _minus(upper, span))
+            piece = self._fires_within(start, upper, 2 * (count - len(found)) + 16)
+            if piece is None:  # too many fires in (start, upper]: try a shorter stretch
+                span = max(span // 2, _ONE_SECOND)
+                continue
+            found[:0] = piece
+            upper = start
+            # Widen by what the stretch just searched suggests, within reason.
+            wanted = 5 * (count - len(found)) // 4 + 1
+            span *= min(16, max(2, wanted // len(piece))) if piece else 4
+        raise CronError(  # far more stretches than any schedule needs
+            f"schedule {self.expression!r}: the search for the fires before "
+            f"{end.isoformat()} does not settle (a bug; please report)"
+        )
+
+    def count_fires(self, after: datetime, until: datetime) -> int | None:
+        """How many fires lie in ``(after, until]``, or None when that is not cheap to know.
+
+        ``@every`` schedules are counted arithmetically. Cron expressions are counted on
+        the wall clock, one stretch of unchanged UTC offset at a time, day by day (a
+        matching day holds every combination of the hour, minute and second values);
+        for fixed-time schedules (the Debian DST rules) the few fires around each offset
+        change are counted one by one. The count is None for ``nW`` expressions and for
+        cron stretches longer than about four years.
+        """
+        start = utc(after).replace(microsecond=0)  # fires are whole seconds
+        end = utc(until).replace(microsecond=0)
+        if end <= start:
+            return 0
+        compiled = self._compiled
+        if compiled.interval is not None:
+            return (end - _EPOCH) // compiled.interval - (start - _EPOCH) // compiled.interval
+        counter = compiled.counter
+        if counter is None or end - start > _MAX_COUNT_SPAN:
+            return None
+        zone = compiled.zone
+        if zone is UTC:
+            return counter.count(start.replace(tzinfo=None), end.replace(tzinfo=None))
+
+        def on_wall(lo: datetime, hi: datetime) -> int:
+            """Fires in ``(lo, hi]``, a stretch of one UTC offset mapped 1:1 to wall times."""
+            offset = _utc_offset(hi, zone)
+            return counter.count(
+                (lo + offset).replace(tzinfo=None), (hi + offset).replace(tzinfo=None)
+            )
+
+        if not compiled.debian_dst:  # every instant whose wall-clock time matches
+            total, low = 0, start
+            for change, _ in _offset_changes(zone, start, end):
+                total += on_wall(low, change - _ONE_SECOND)
+                low = change - _ONE_SECOND
+            return total + on_wall(low, end)
+        # Fixed-time rules: a time in a gap runs once after it, one in an overlap once at
+        # its first occurrence. Only fires near an offset change can differ from the wall
+        # clock's; those are walked, the rest counted on the wall clock.
+        reach = _COUNT_CHANGE_REACH
+        total, low = 0, start
+        for change, size in _offset_changes(zone, _minus(start, reach), _plus(end, reach)):
+            margin = abs(size) + _COUNT_WALK_MARGIN
+            near_lo, near_hi = max(low, change - margin), min(end, change + margin)
+            if near_hi <= near_lo:
+                continue
+            if near_lo > low:
+                total += on_wall(low, near_lo)
+            total += len(self._fires_within(near_lo, near_hi, None) or ())
+            low = near_hi
+        return total + (on_wall(low, end) if end > low else 0)
+
+    def _fires_within(
+        self, start: datetime, end: datetime, cap: int | None
+    ) -> list[datetime] | None:
+        """Every fire of a cron expression in ``(start, end]`` by the forward search, or
+        None if there are more than ``cap``."""
+        result: list[datetime] = []
+        fire: datetime | None = start
+        while fire is not None:
+            fire = self._next_cron(fire, end)
+            if fire is not None:
+                result.append(fire)
+                if cap is not None and len(result) > cap:
+                    return None
+        return result
+
     def describe(self) -> str:
         """A human description, e.g. ``At 09:00 on Monday (Europe/London)``."""
         compiled = self._compiled
@@ -656,12 +786,11 @@ class Schedule:
             "the cron library keeps returning times that are not later (a bug; please report)"
         )
 
-    def _next_cron(self, after_utc: datetime) -> datetime | None:
-        """The first fire of a cron expression after ``after_utc``, None if none in 50 years."""
-        try:
-            until = after_utc + _HORIZON
-        except OverflowError:
-            until = datetime.max.replace(tzinfo=UTC)
+    def _next_cron(self, after_utc: datetime, until: datetime | None = None) -> datetime | None:
+        """The first fire of a cron expression after ``after_utc`` and at or before
+        ``until`` (default: 50 years later), None if there is none."""
+        if until is None:
+            until = _plus(after_utc, _HORIZON)
         try:
             if self._compiled.w_dom:
                 return self._w_search(after_utc, until)
@@ -814,6 +943,116 @@ def _offset_change(
             return high
         low = high
     return None
+
+
+def _offset_changes(
+    zone: TzInfo, start: datetime, end: datetime
+) -> Iterator[tuple[datetime, timedelta]]:
+    """Each whole second in ``(start, end]`` at which the UTC offset of ``zone`` changes,
+    with the size of the change (positive when clocks go forward); ``start`` whole."""
+    offset = _utc_offset(start, zone)
+    for _ in range(_MAX_SEGMENTS):
+        change = _offset_change(zone, offset, start, end)
+        if change is None:
+            return
+        new = _utc_offset(change, zone)
+        yield change, new - offset
+        start, offset = change, new
+    raise CronError(f"time zone {zone} changes its UTC offset too often to count fires")
+
+
+def _plus(instant: datetime, delta: timedelta) -> datetime:
+    """``instant + delta``, or the last representable instant."""
+    try:
+        return instant + delta
+    except OverflowError:
+        return datetime.max.replace(tzinfo=UTC)
+
+
+def _minus(instant: datetime, delta: timedelta) -> datetime:
+    """``instant - delta``, or the first representable instant."""
+    try:
+        return instant - delta
+    except OverflowError:
+        return datetime.min.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class _WallCounter:
+    """Counts the naive wall-clock times that a cron expression matches.
+
+    It uses the field values and the day matching of cronsim (``L``, ``LW``, ``5L``,
+    ``#`` and the day-of-month/day-of-week "or" included) from the schedule's prototype
+    iterator; there is none for ``nW`` expressions, which are therefore not counted.
+    """
+
+    sim: CronSim
+    seconds: tuple[int, ...]
+    minutes: tuple[int, ...]
+    hours: tuple[int, ...]
+    months: frozenset[int]
+    every_day: bool  # every day of the listed months matches
+
+    @staticmethod
+    def of(sim: CronSim) -> _WallCounter | None:
+        """The counter for the expression of ``sim``, or None for an unexpected cronsim."""
+        names = ("seconds", "minutes", "hours", "days", "months", "weekdays", "day_and")
+        if not all(hasattr(sim, name) for name in names):
+            return None
+        state = vars(sim)
+        return _WallCounter(
+            sim=sim,
+            seconds=tuple(sorted(state["seconds"])),
+            minutes=tuple(sorted(state["minutes"])),
+            hours=tuple(sorted(state["hours"])),
+            months=frozenset(state["months"]),
+            every_day=bool(state["day_and"])
+            and set(range(1, 32)) <= state["days"]
+            and set(range(7)) <= state["weekdays"],
+        )
+
+    def _up_to(self, moment: datetime) -> int:
+        """Matching times of day at or before the time of day of ``moment``."""
+        per_hour = len(self.minutes) * len(self.seconds)
+        n = bisect.bisect_left(self.hours, moment.hour) * per_hour
+        if moment.hour in self.hours:
+            n += bisect.bisect_left(self.minutes, moment.minute) * len(self.seconds)
+            if moment.minute in self.minutes:
+                n += bisect.bisect_right(self.seconds, moment.second)
+        return n
+
+    def _day(self, day: date) -> bool:
+        return day.month in self.months and bool(self.sim.match_day(day))
+
+    def count(self, low: datetime, high: datetime) -> int:
+        """Matching wall-clock times in ``(low, high]`` (naive, whole seconds)."""
+        if high <= low:
+            return 0
+        first, last = low.date(), high.date()
+        if first == last:
+            return self._day(first) * (self._up_to(high) - self._up_to(low))
+        per_day = len(self.hours) * len(self.minutes) * len(self.seconds)
+        total = self._day(first) * (per_day - self._up_to(low)) + self._day(last) * self._up_to(
+            high
+        )
+        return total + per_day * self._days_between(first, last)
+
+    def _days_between(self, first: date, last: date) -> int:
+        """Matching days strictly between ``first`` and ``last``."""
+        day = first + timedelta(days=1)
+        if not self.every_day:
+            n = 0
+            while day < last:
+                n += self._day(day)
+                day += timedelta(days=1)
+            return n
+        n = 0
+        while day < last:  # month by month
+            following = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+            if day.month in self.months:
+                n += (min(following, last) - day).days
+            day = following
+        return n
 
 
 def _earliest_instant(wall: datetime, zone: TzInfo) -> datetime:

@@ -987,3 +987,184 @@ def test_a_schedule_that_cannot_advance_fails_loudly(
     assert "\n" not in str(info.value)
     with pytest.raises(CronError, match="cannot advance"):
         next(schedule.fires(z(2025, 4, 5, 13, 59)))
+
+
+# --------------------------------------------------------------------------------------
+# Bounded searches back from an instant: fires_before and count_fires
+# --------------------------------------------------------------------------------------
+
+
+def forward(schedule: Schedule, start: datetime, end: datetime) -> list[datetime]:
+    """Every fire in ``(start, end]`` by the forward walk (the reference)."""
+    return schedule.fires_between(start, end, 10**8)
+
+
+@given(
+    expr=any_exprs(),
+    case=ZONE_AND_INSTANT,
+    span=st.integers(0, 30 * 3600),
+    count=st.integers(1, 30),
+)
+@settings(max_examples=150, deadline=None)
+def test_property_fires_before_is_the_tail_of_the_forward_walk(
+    expr: Expr, case: tuple[str, datetime], span: int, count: int
+) -> None:
+    """Newest first, exactly the last ``count`` fires of the forward walk, through every
+    kind of offset change (instants are near one half the time); the count of the
+    stretch is exact whenever it is given."""
+    tz, start = case
+    try:
+        schedule = parse_schedule(expr.text, tz)
+    except CronError:
+        assume(False)
+        return
+    end = start + timedelta(seconds=span)
+    expected = forward(schedule, start, end)
+    with time_limit():
+        newest = schedule.fires_before(end, count, after=start)
+        counted = schedule.count_fires(start, end)
+    assert newest == expected[::-1][:count], (expr.text, tz, start, end)
+    assert counted == len(expected), (expr.text, tz, start, end)
+
+
+@st.composite
+def fixed_time_exprs(draw: st.DrawFn) -> Expr:
+    """A few fixed times a day (the Debian DST rules apply) on random days."""
+    minutes = draw(st.sets(st.integers(0, 59), min_size=1, max_size=2))
+    hours = draw(st.sets(st.integers(0, 23), min_size=1, max_size=3))
+    maybe = st.booleans()
+    return Expr(
+        Field(",".join(map(str, sorted(minutes))), frozenset(minutes)),
+        Field(",".join(map(str, sorted(hours))), frozenset(hours)),
+        draw(fields(1, 31)) if draw(maybe) else STAR,
+        draw(fields(1, 12)) if draw(maybe) else STAR,
+        draw(fields(0, 7)) if draw(maybe) else STAR,
+    )
+
+
+@given(expr=fixed_time_exprs(), case=ZONE_AND_INSTANT, days=st.integers(0, 400))
+@settings(max_examples=80, deadline=None)
+def test_property_count_fires_over_months(
+    expr: Expr, case: tuple[str, datetime], days: int
+) -> None:
+    """Counts over long stretches (day matching, many offset changes) equal the walk's."""
+    tz, start = case
+    try:
+        schedule = parse_schedule(expr.text, tz)
+    except CronError:
+        assume(False)
+        return
+    end = start + timedelta(days=days, seconds=days * 997)
+    expected = forward(schedule, start, end)
+    with time_limit():
+        assert schedule.count_fires(start, end) == len(expected), (expr.text, tz, start, end)
+        assert schedule.fires_before(end, 7, after=start) == expected[::-1][:7]
+
+
+@pytest.mark.parametrize(
+    ("expression", "tz", "start", "end"),
+    [
+        ("@every 7s", "Europe/London", z(2024, 10, 27, 0, 58), z(2024, 10, 27, 1, 3)),
+        ("@every 1h30m", "UTC", z(2024, 5, 3, 0, 0, 1), z(2024, 5, 9, 23)),
+        ("*/20 * * * * *", "Europe/London", z(2024, 10, 27, 0, 55), z(2024, 10, 27, 1, 5)),
+        ("*/20 * * * * *", "Australia/Lord_Howe", z(2024, 4, 6, 14, 50), z(2024, 4, 6, 15, 40)),
+        ("15 2 * * *", "Australia/Lord_Howe", z(2024, 9, 20), z(2024, 10, 20)),
+        ("30 1 * * *", "America/New_York", z(2024, 10, 1), z(2024, 11, 20)),
+        ("0-59 0-23 * * *", "Europe/London", z(2024, 10, 26, 22), z(2024, 10, 27, 4)),
+        ("0-59 0-23 * * *", "Pacific/Chatham", z(2025, 9, 27, 12), z(2025, 9, 27, 16)),
+        ("* 3 * * *", "Pacific/Chatham", z(2025, 4, 4), z(2025, 4, 7)),
+        ("0 0 L * *", "UTC", z(2024, 1, 1), z(2026, 1, 1)),
+        ("0 12 * * 5L", "Europe/London", z(2024, 1, 1), z(2025, 1, 1)),
+        ("0 12 13 * FRI", "America/New_York", z(2024, 1, 1), z(2025, 1, 1)),
+        ("0 9 15W * *", "Europe/London", z(2024, 1, 1), z(2024, 12, 31)),
+        ("*/5 9 15W * *", "Europe/London", z(2024, 3, 1), z(2024, 4, 30)),
+    ],
+)
+def test_fires_before_and_count_fires_agree_with_the_walk(
+    expression: str, tz: str, start: datetime, end: datetime
+) -> None:
+    schedule = parse_schedule(expression, tz)
+    expected = forward(schedule, start, end)
+    assert expected
+    for count in (1, 3, len(expected), len(expected) + 5):
+        assert schedule.fires_before(end, count, after=start) == expected[::-1][:count]
+    counted = schedule.count_fires(start, end)
+    if "W" in expression:  # nW schedules are not counted
+        assert counted is None
+    else:
+        assert counted == len(expected)
+
+
+def test_fires_before_details() -> None:
+    schedule = parse_schedule("0 */6 * * *")
+    # at or before the instant, strictly after `after`, newest first
+    assert schedule.fires_before(z(2024, 5, 3, 12), 3, after=z(2024, 5, 3)) == [
+        z(2024, 5, 3, 12),
+        z(2024, 5, 3, 6),
+    ]
+    assert schedule.fires_before(z(2024, 5, 3, 11, 59), 2) == [z(2024, 5, 3, 6), z(2024, 5, 3)]
+    assert schedule.fires_before(z(2024, 5, 3, 12), 0) == []
+    assert schedule.fires_before(z(2024, 5, 3), 5, after=z(2024, 5, 3)) == []
+    with pytest.raises(ValueError, match="count"):
+        schedule.fires_before(z(2024, 5, 3), -1)
+    # no `after`: the last 50 years; a schedule that fired long ago is still found
+    leap = parse_schedule("0 0 29 2 *")
+    assert leap.fires_before(z(2027, 1, 1), 2) == [z(2024, 2, 29), z(2020, 2, 29)]
+    # a schedule firing every second: the search narrows instead of walking far back
+    assert len(parse_schedule("* * * * * *").fires_before(z(2024, 5, 3), 500)) == 500
+    assert parse_schedule("@every 10s").fires_before(z(2024, 5, 3, 0, 0, 25), 2) == [
+        z(2024, 5, 3, 0, 0, 20),
+        z(2024, 5, 3, 0, 0, 10),
+    ]
+
+
+def test_count_fires_details() -> None:
+    every_minute = parse_schedule("* * * * *")
+    # (after, until]: whole seconds, after excluded, until included
+    assert every_minute.count_fires(z(2024, 5, 3), z(2024, 5, 3, 1)) == 60
+    assert (
+        every_minute.count_fires(
+            z(2024, 5, 3) + timedelta(microseconds=1),
+            z(2024, 5, 3, 0, 1) - timedelta(microseconds=1),
+        )
+        == 0
+    )
+    assert every_minute.count_fires(z(2024, 5, 3, 1), z(2024, 5, 3)) == 0
+    assert every_minute.count_fires(z(2024, 1, 1), z(2025, 1, 1)) == 366 * 1440
+    # wall clock: the local days of 23 and of 25 hours, and an hour skipped or repeated
+    london = parse_schedule("* * * * *", "Europe/London")
+    assert london.count_fires(z(2024, 3, 30, 23, 59), z(2024, 3, 31, 22, 59)) == 23 * 60
+    assert london.count_fires(z(2024, 10, 26, 22, 59), z(2024, 10, 27, 23, 59)) == 25 * 60
+    one_am = parse_schedule("* 1 * * *", "Europe/London")
+    assert one_am.count_fires(z(2024, 3, 30, 12), z(2024, 3, 31, 12)) == 0
+    assert one_am.count_fires(z(2024, 10, 26, 12), z(2024, 10, 27, 12)) == 120
+    # fixed time: once after the gap, once in the overlap
+    assert (
+        parse_schedule("30 1 * * *", "Europe/London").count_fires(z(2024, 3, 29), z(2024, 4, 2))
+        == 4
+    )
+    assert (
+        parse_schedule("30 1 * * *", "America/New_York").count_fires(z(2024, 11, 2), z(2024, 11, 5))
+        == 3
+    )
+    # about four years at most for cron expressions; @every always
+    assert every_minute.count_fires(z(2020, 1, 1), z(2030, 1, 1)) is None
+    assert parse_schedule("@every 1s").count_fires(z(1970, 1, 1), z(2030, 1, 1)) == int(
+        (z(2030, 1, 1) - z(1970, 1, 1)).total_seconds()
+    )
+
+
+@pytest.mark.parametrize(
+    ("expression", "tz"),
+    [("* * * * *", "UTC"), ("0 3 * * *", "Pacific/Chatham"), ("*/5 9 15W * *", "Europe/London")],
+)
+def test_fires_before_fails_loudly_when_the_schedule_cannot_advance(
+    monkeypatch: pytest.MonkeyPatch, expression: str, tz: str
+) -> None:
+    def stuck(self: CronSim) -> datetime:
+        return self.dt if self.fixup_tz is None else self.dt.replace(tzinfo=self.fixup_tz)
+
+    monkeypatch.setattr(CronSim, "__next__", stuck)
+    schedule = Schedule(expression, tz)
+    with time_limit(), pytest.raises(CronError, match="cannot advance"):
+        schedule.fires_before(z(2025, 4, 5, 14), 5, after=z(2025, 4, 5, 13, 59))
