@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from dbcron import __version__
+from dbcron.backoff import Backoff
 from dbcron.clock import Clock
 from dbcron.config import SchedulerSettings
 from dbcron.cron import parse_schedule
@@ -237,7 +238,7 @@ class Scheduler:
         )
 
     def _retrying(self, action: Callable[[], None], what: str) -> None:
-        delay = 0.2
+        backoff = self._backoff()
         while True:
             try:
                 action()
@@ -245,9 +246,16 @@ class Scheduler:
                 return
             except StoreError as exc:
                 self._database_down(exc, what)
-                if self._stop.wait(delay):
+                if backoff.wait():
                     raise
-                delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+
+    def _backoff(self) -> Backoff:
+        """Delays between attempts while the database is down: 0.2 s, doubling, at most
+        MAX_BACKOFF_SECONDS (so the node resumes within seconds of the database); a
+        wait ends early when the node is asked to stop."""
+        return Backoff(
+            0.2, 2.0, MAX_BACKOFF_SECONDS, wait=self._stop.wait, monotonic=self.clock.monotonic
+        )
 
     def _database_down(self, exc: DbcronError, what: str) -> None:
         if self._db_ok:
@@ -261,7 +269,7 @@ class Scheduler:
         self._db_ok = True
 
     def _loop(self) -> None:
-        backoff = 0.2
+        backoff = self._backoff()  # the loop waits on its own, for next_delay()
         next_turn = 0.0  # monotonic time of the next full turn
         while not self._stop.is_set():
             mono = self.clock.monotonic()
@@ -270,11 +278,10 @@ class Scheduler:
                 if self._woken or mono >= next_turn or self._changed_elsewhere():
                     next_turn = mono + self._turn()
                 self._database_back()
-                backoff = 0.2
+                backoff.reset()
             except StoreError as exc:
                 self._database_down(exc, "scheduling")
-                next_turn = mono + backoff
-                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                next_turn = mono + backoff.next_delay()
             self._next_turn = next_turn
             wait = max(0.0, next_turn - self.clock.monotonic())
             wait = min(wait, *(t.remaining(self.clock.monotonic()) for t in self._timers()))

@@ -20,6 +20,7 @@ from rich.console import Console
 from typer.core import TyperCommand, TyperOption
 
 from dbcron import __version__
+from dbcron.backoff import Backoff
 from dbcron.cli import render
 from dbcron.cli.context import CliContext
 from dbcron.cli.timefmt import local, relative
@@ -689,7 +690,8 @@ def _wait_for_database(state: CliContext, stopping: threading.Event) -> Store | 
     import logging
 
     log = logging.getLogger("dbcron.scheduler")
-    delay, warned = 0.5, False
+    # Resumes within seconds of the database: 0.5 s, doubling, at most 2 s.
+    backoff, warned = Backoff(0.5, 2.0, 2.0, wait=stopping.wait), False
     while True:
         try:
             return state.open_store()
@@ -699,9 +701,8 @@ def _wait_for_database(state: CliContext, stopping: threading.Event) -> Store | 
             if not warned:
                 log.warning("database unreachable (%s); waiting for it, retrying with backoff", exc)
                 warned = True
-            if stopping.wait(delay):
+            if backoff.wait():
                 return None
-            delay = min(delay * 2, 2.0)  # so that it resumes within seconds of the database
 
 
 @app.command()

@@ -28,6 +28,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from dbcron.backoff import Backoff
 from dbcron.clock import Clock
 from dbcron.errors import (
     ConfigError,
@@ -572,14 +573,14 @@ class PostgresStore(SqlStore):
     ) -> None:
         """Call ``callback`` for every notification until ``stop`` is set, reconnecting
         (and LISTENing again) with backoff when the connection is lost."""
-        delay = 0.2
+        backoff = Backoff(0.2, 2.0, 2.0, wait=stop.wait)
         try:
             while not stop.is_set():
                 try:
                     if conn is None:
                         conn = psycopg.connect(self._url, autocommit=True, connect_timeout=5)
                         conn.execute(self.sql("listen"))
-                    delay = 0.2
+                    backoff.reset()
                     callback()  # anything that changed while we were not listening
                     while not stop.is_set():
                         for _ in conn.notifies(timeout=2.0, stop_after=1):
@@ -588,9 +589,8 @@ class PostgresStore(SqlStore):
                     if conn is not None:
                         conn.close()
                         conn = None
-                    if stop.wait(delay):
+                    if backoff.wait():
                         return
-                    delay = min(delay * 2, 2.0)
         finally:
             if conn is not None:
                 conn.close()

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dbcron.backoff import Backoff
 from dbcron.clock import Clock
 from dbcron.errors import (
     ConflictError,
@@ -66,8 +66,7 @@ def _execute_when_unlocked(conn: sqlite3.Connection, sql: str) -> None:
     "locked" or "busy" at once, without its busy handler: a ``BEGIN IMMEDIATE`` racing
     a reader in WAL mode, or switching a new file to WAL while another connection
     holds it (several processes or threads opening a new database together)."""
-    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
-    delay = 0.001
+    backoff: Backoff | None = None  # made on the first refusal only: this is every BEGIN
     while True:
         try:
             conn.execute(sql)
@@ -75,10 +74,11 @@ def _execute_when_unlocked(conn: sqlite3.Connection, sql: str) -> None:
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) and "busy" not in str(exc):
                 raise
-            if time.monotonic() > deadline:
+            if backoff is None:
+                backoff = Backoff(0.001, 2.0, 0.05, timeout=BUSY_TIMEOUT_SECONDS)
+            if backoff.expired():
                 raise
-            time.sleep(delay)
-            delay = min(delay * 2, 0.05)
+            backoff.wait()
 
 
 class SQLiteStore(SqlStore):
