@@ -2,9 +2,12 @@
 
 Two modes:
 
-- ``process`` (default): each worker slot owns a child process. A handler that overruns
-  its timeout is stopped for real: the child (and its process group) is killed, the
-  execution is recorded ``timeout``, and a fresh child takes the slot.
+- ``process`` (default): each worker slot owns a worker process, forked from a fork
+  server that imported dbcron and its handlers once (:mod:`dbcron.forkserver`): the
+  workers share those pages, and never import the application's ``__main__`` module. A
+  handler that overruns its timeout is stopped for real: the worker (and its process
+  group) is killed, the execution is recorded ``timeout``, and a fresh worker takes the
+  slot.
 - ``thread``: handlers run in threads of the scheduler process, for light and trusted
   handlers. A thread cannot be killed: one that overruns its timeout keeps its slot and
   stays in flight (its row ``running``, its lease renewed) until its handler returns;
@@ -26,7 +29,6 @@ import contextlib
 import io
 import json
 import logging
-import multiprocessing
 import multiprocessing.connection
 import os
 import queue
@@ -39,6 +41,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
+from dbcron.forkserver import Child, ForkServer
 from dbcron.handlers.context import (
     HandlerContext,
     HandlerFailed,
@@ -65,6 +68,8 @@ WATCHDOG_RESOLUTION = 0.05
 #: the process groups it reported) is killed. Longer than the shell handler's SIGTERM
 #: grace, so that a command is stopped and reported by its own handler first.
 KILL_GRACE_SECONDS = 0.5
+#: How long to wait for the fork server to fork a worker (it may be booting).
+FORK_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -514,6 +519,17 @@ class _Spawned:
     pgid: int
 
 
+def _preload() -> None:
+    """What the fork server imports once for all its workers: every built-in handler
+    (those that cannot be imported fail in the worker, where they are reported) and the
+    handler plugins."""
+    for spec in default_registry.types():
+        if spec.builtin:
+            with contextlib.suppress(Exception):
+                spec.resolve()
+    load_plugins()
+
+
 def _child_main(conn: Connection) -> None:
     """A process-mode worker: run works received on ``conn`` one at a time."""
     with contextlib.suppress(OSError):
@@ -562,61 +578,77 @@ def _child_groups(pid: int) -> set[int]:
 class _Slot:
     """One worker process and the parent's end of its pipe."""
 
-    def __init__(self, ctx: Any) -> None:
-        self._ctx = ctx
-        self.process: Any = None
+    def __init__(self, server: ForkServer) -> None:
+        self._server = server
+        self.worker: Child | None = None
         self.conn: Connection | None = None
         self.spawn()
 
     def spawn(self) -> None:
-        parent, child = self._ctx.Pipe()
-        self.process = self._ctx.Process(target=_child_main, args=(child,), daemon=True)
-        self.process.start()
-        child.close()
-        self.conn = parent
+        """Ask the fork server for a fresh worker (work may be sent to it at once)."""
+        self.conn, self.worker = self._server.fork()
+
+    def pid(self, timeout: float = 0.0) -> int | None:
+        """The worker's pid, waiting up to ``timeout`` for it to be forked."""
+        return None if self.worker is None else self.worker.wait_pid(timeout)
 
     def kill(self, groups: Iterable[int] = ()) -> None:
         """Kill the worker, its process group, ``groups`` and every other process group
         its handler started (reported on the pipe, or found among its children)."""
-        if self.process is None:
+        worker = self.worker
+        if worker is None:
             return
-        pid = self.process.pid
         doomed = set(groups)
-        if self.process.is_alive():  # not reaped, so ``pid`` is still this worker's
-            doomed |= _child_groups(pid)  # while they are still its children
-        with contextlib.suppress(OSError):
-            os.killpg(pid, signal.SIGKILL)
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-        self.process.join(timeout=5)
+        pid = worker.wait_pid(FORK_TIMEOUT)
+        if pid is not None:
+            if not worker.exited.is_set():
+                doomed |= _child_groups(pid)  # while they are still its children
+            # not reaped before release(): neither id can belong to another process yet
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+            worker.exited.wait(5)
         if self.conn is not None:
             with contextlib.suppress(EOFError, OSError, ValueError):
                 while self.conn.poll(0):  # groups reported just before the kill
                     message = self.conn.recv()
                     if type(message) is _Spawned:
                         doomed.add(message.pgid)
+        kill_process_groups(doomed)
+        self._forget()
+
+    def ask_to_stop(self) -> None:
+        """Tell an idle worker to exit."""
+        if self.conn is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self.conn.send(None)
+
+    def close(self) -> None:
+        """Stop an idle worker: ask, then kill it if it has not exited within 2 s."""
+        self.ask_to_stop()
+        if self.worker is None:
+            return
+        if self.worker.exited.wait(2):
+            self._forget()
+        else:
+            self.kill()
+
+    def _forget(self) -> None:
+        if self.conn is not None:
             with contextlib.suppress(OSError):
                 self.conn.close()
             self.conn = None
-        kill_process_groups(doomed)
-
-    def close(self) -> None:
-        if self.conn is not None:
-            with contextlib.suppress(OSError, BrokenPipeError):
-                self.conn.send(None)
-        if self.process is not None:
-            self.process.join(timeout=2)
-            if self.process.is_alive():
-                self.kill()
+        if self.worker is not None:
+            self.worker.release(5)
+            self.worker = None
 
 
 def _died(slot: _Slot) -> str:
     """Why a worker's pipe closed mid-execution: its exit code or the signal that ended it."""
-    process = slot.process
     code = None
-    if process is not None:
-        process.join(timeout=1)
-        code = process.exitcode
+    if slot.worker is not None and slot.worker.exited.wait(1):
+        code = slot.worker.returncode
     if code is None:
         how = "its pipe closed"
     elif code < 0:
@@ -652,10 +684,12 @@ class ProcessExecutor:
 
     mode = "process"
 
-    def __init__(self, workers: int, on_done: OnDone, start_method: str = "spawn") -> None:
+    def __init__(self, workers: int, on_done: OnDone) -> None:
         self.workers = workers
         self._on_done = on_done
-        self._mp = multiprocessing.get_context(start_method)
+        self._server = ForkServer(
+            preload=("dbcron.executor:_preload",), target="dbcron.executor:_child_main"
+        )
         self._lock = threading.Lock()
         self._busy = 0
         self._inflight: dict[str, Work] = {}
@@ -670,12 +704,14 @@ class ProcessExecutor:
         self._kill = False
 
     def start(self) -> None:
-        """Spawn the worker processes and the dispatcher thread."""
+        """Start the fork server, ask it for the workers, and start the dispatcher thread
+        (the workers boot in the background; work handed over meanwhile waits for them)."""
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
+        self._server.start()
         for _ in range(self.workers):
-            slot = _Slot(self._mp)
+            slot = _Slot(self._server)
             self._slots.append(slot)
             self._idle.append(slot)
         self._thread = threading.Thread(
@@ -684,8 +720,9 @@ class ProcessExecutor:
         self._thread.start()
 
     def pids(self) -> list[int]:
-        """Process ids of the current workers."""
-        return [s.process.pid for s in self._slots if s.process is not None]
+        """Process ids of the current workers (waiting for those still being forked)."""
+        found = (slot.pid(FORK_TIMEOUT) for slot in list(self._slots))
+        return [pid for pid in found if pid is not None]
 
     def free_slots(self) -> int:
         """How many more executions can be handed over now (running or queued)."""
@@ -730,8 +767,11 @@ class ProcessExecutor:
                 pass
         finally:
             for slot in self._idle:
+                slot.ask_to_stop()
+            for slot in self._idle:
                 slot.close()
             self._idle.clear()
+            self._server.close()
             with contextlib.suppress(OSError):
                 os.close(self._wake_r)
             with contextlib.suppress(OSError):
@@ -830,6 +870,9 @@ class ProcessExecutor:
     def _respawn(self, slot: _Slot) -> None:
         try:
             slot.spawn()
+            if slot.pid(FORK_TIMEOUT) is None:
+                slot.kill()
+                raise OSError("the fork server did not fork it")
         except Exception:
             log.exception("could not start a replacement worker process")
             with self._lock:

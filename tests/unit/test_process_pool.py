@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -19,11 +21,16 @@ from tests.support.waiting import wait_for
 
 
 def _work(func: str, timeout: int | None = 30, module: str = "handlers", **kwargs: Any) -> Work:
+    return call_work(f"tests.support.{module}:{func}", timeout, **kwargs)
+
+
+def call_work(target: str, timeout: int | None = 30, /, **kwargs: Any) -> Work:
+    """A ``python`` job's work calling ``target`` (``module:function``) with ``kwargs``."""
     job = Job(
-        name=func,
+        name=target,
         job_type="python",
         schedule_expression="@hourly",
-        config={"callable": f"tests.support.{module}:{func}", "kwargs": kwargs},
+        config={"callable": target, "kwargs": kwargs},
         timeout_seconds=timeout,
     )
     return Work(Execution(job_id=job.job_id, scheduled_for=datetime.now(UTC)), job)
@@ -53,6 +60,12 @@ def alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return "State:\tZ" not in status
+
+
+def parent_of(pid: int) -> int:
+    """The parent process id of ``pid`` (Linux /proc)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat[stat.rindex(")") + 2 :].split()[1])
 
 
 def pid_in(path: Path) -> int:
@@ -249,3 +262,54 @@ def test_work_reported_failed_at_shutdown_never_starts(tmp_path: Path) -> None:
     # every worker is gone, so nothing handed over can start any more
     assert not any(alive(pid) for pid in workers + pool.pids())
     assert [entry[3] for entry in read_ledger(ledger)] == [running.execution.execution_id]
+
+
+WHERE_AM_I = """
+import os, sys
+
+
+def where():
+    main = sys.modules["__main__"]
+    return {
+        "cwd": os.getcwd(),
+        "mark": os.environ.get("DBCRON_TEST_MARK"),
+        "main_file": getattr(main, "__file__", None),
+    }
+"""
+
+
+def test_workers_take_the_parents_path_cwd_and_environment_but_not_its_main(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ``python`` job imports what the parent could (its sys.path and working
+    directory), sees the parent's environment, and its worker never imported the
+    parent's ``__main__`` (here pytest's)."""
+    (tmp_path / "user_jobs_for_pool_test.py").write_text(WHERE_AM_I)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DBCRON_TEST_MARK", "from the parent")
+    with pool_of(1) as (pool, reports):
+        work = call_work("user_jobs_for_pool_test:where")
+        pool.submit(work)
+        [(_, report)] = reports.wait(1)
+    assert report.status is ExecutionStatus.SUCCESS, report.error_message
+    assert report.result == {"cwd": os.getcwd(), "mark": "from the parent", "main_file": None}
+
+
+def test_workers_come_from_one_fork_server_that_is_replaced_if_it_dies() -> None:
+    if not Path("/proc/self/stat").is_file():
+        pytest.skip("reading a parent pid needs Linux /proc")
+    with pool_of(2) as (pool, reports):
+        servers = {parent_of(pid) for pid in pool.pids()}
+        assert len(servers) == 1 and os.getpid() not in servers
+        [server] = servers
+        os.kill(server, signal.SIGKILL)
+        crash = _work("exit_process", code=3)
+        pool.submit(crash)
+        reports.wait(1)
+        assert "worker process died" in (reports.of(crash).error_message or "")
+        works = [_work("echo", n=n) for n in range(4)]
+        submit_all(pool, works)
+        reports.wait(5)
+        assert [reports.of(w).result for w in works] == [{"n": n} for n in range(4)]
+        assert server not in {parent_of(pid) for pid in pool.pids()}
