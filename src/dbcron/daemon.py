@@ -86,8 +86,12 @@ def release_pid_file(pid_file: Path) -> None:
             pid_file.unlink()
 
 
-def daemonize(pid_file: Path) -> None:
-    """Detach from the terminal (double fork); the parent returns only to exit."""
+def daemonize(pid_file: Path, on_started: Callable[[int | None], None] | None = None) -> None:
+    """Detach from the terminal (double fork); the parent returns only to exit.
+
+    The original process waits until the daemon holds its pid file, then calls
+    ``on_started(pid)`` (the CLI says so) and exits.
+    """
     running = read_pid(pid_file)
     if running is not None:
         raise DaemonError(
@@ -101,7 +105,9 @@ def daemonize(pid_file: Path) -> None:
             message = pipe.read().decode()
         if message != "ok":
             raise DaemonError(message or "the daemon did not start")
-        print(f"dbcron scheduler started in the background (pid {read_pid(pid_file)})")
+        if on_started is not None:
+            on_started(read_pid(pid_file))
+        sys.stdout.flush()  # os._exit does not flush
         os._exit(0)
     os.close(read_end)
     os.setsid()

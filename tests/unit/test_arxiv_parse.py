@@ -155,3 +155,15 @@ def test_build_search_query() -> None:
     )
     assert build_search_query(query="ti:transformer") == "(ti:transformer)"
     assert build_search_query([], []) == ""
+
+
+def test_retry_after_as_an_http_date_is_measured_from_the_given_now() -> None:
+    import httpx
+
+    from dbcron.handlers.arxiv import _retry_after
+
+    now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    response = httpx.Response(503, headers={"Retry-After": "Thu, 01 Jan 2026 12:00:30 GMT"})
+    assert _retry_after(response, now) == 30.0
+    assert _retry_after(httpx.Response(503, headers={"Retry-After": "7"}), now) == 7.0
+    assert _retry_after(httpx.Response(503), now) is None

@@ -303,6 +303,7 @@ class _NextCommand(TyperCommand):
 
 @app.command("next", cls=_NextCommand)
 def next_fires(
+    ctx: typer.Context,
     expression: Annotated[str, typer.Argument(help="Cron expression, macro or '@every 30s'.")],
     tz: Annotated[str, typer.Option("--tz", help="IANA time zone of the expression.")] = "UTC",
     count: Annotated[int, typer.Option("-n", "--count", help="How many fires.")] = 5,
@@ -316,7 +317,8 @@ def next_fires(
         raise ValidationError("-n must be between 1 and 1000")
     zone = validate_timezone(tz)
     schedule = parse_schedule(expression, tz)
-    start = _parse_local_time(after, zone) if after else datetime.now(zone)
+    clock = _ctx(ctx).clock
+    start = _parse_local_time(after, zone) if after else clock.now().astimezone(zone)
     fires = preview(schedule, start, count)
     if as_json:
         render.print_json(
@@ -339,7 +341,7 @@ def next_fires(
         )
         return
     out.print(f"{schedule.expression} ({tz}): {schedule.describe()}")
-    now = datetime.now(zone)
+    now = clock.now().astimezone(zone)
     for f in fires:
         flag = f"  ! {f.note}" if f.note else ""
         when = f"{local(f.local, tz, seconds=True)}   {local(f.utc, 'UTC', seconds=True)}"
@@ -662,7 +664,12 @@ def start(
     log_name = log_file or settings.logging.file
     log_path = str(Path(log_name).absolute()) if log_name else None
     if daemon:
-        daemonize(pid_path)
+        daemonize(
+            pid_path,
+            lambda pid: out.print(
+                f"dbcron scheduler started in the background (pid {pid})", markup=False
+            ),
+        )
     else:
         claim_pid_file(pid_path)
     setup_logging(settings.logging.level, log_path, to_stderr=not daemon)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dbcron.clock import Clock, SystemClock
 from dbcron.config import LoadedSettings, Settings, load_settings
 from dbcron.manager import JobManager
 from dbcron.store import Store, open_store
@@ -16,6 +17,8 @@ class CliContext:
 
     db_flag: str | None = None
     config_flag: Path | None = None
+    clock: Clock = field(default_factory=SystemClock)
+    """The time of commands that need no database (``dbcron next``)."""
     _loaded: LoadedSettings | None = field(default=None, init=False)
     _store: Store | None = field(default=None, init=False)
     _manager: JobManager | None = field(default=None, init=False)

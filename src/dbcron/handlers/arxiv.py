@@ -31,6 +31,7 @@ from typing import Any, Self
 import httpx
 
 from dbcron import __version__
+from dbcron.clock import Clock, SystemClock
 from dbcron.handlers.context import HandlerFailed, HandlerTimedOut, RetryRequested
 from dbcron.models import Paper
 
@@ -230,7 +231,9 @@ def build_search_query(
     return " AND ".join(p for p in parts if p)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: httpx.Response, now: datetime) -> float | None:
+    """Seconds the ``Retry-After`` header asks for (a delay or an HTTP date, measured
+    from ``now``), bounded by MAX_RETRY_AFTER_SECONDS; None without a usable header."""
     value = response.headers.get("Retry-After")
     if value is None:
         return None
@@ -244,7 +247,7 @@ def _retry_after(response: httpx.Response) -> float | None:
             return None
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
+        seconds = (when - now).total_seconds()
     return min(max(0.0, seconds), MAX_RETRY_AFTER_SECONDS)
 
 
@@ -266,13 +269,16 @@ class ArxivClient:
         remaining: Callable[[], float | None] = lambda: None,
         logger: logging.Logger | None = None,
         user_agent: str = USER_AGENT,
+        clock: Clock | None = None,
     ) -> None:
-        """Prepare a client; nothing is sent yet."""
+        """Prepare a client; nothing is sent yet. ``clock`` tells the time an HTTP-date
+        ``Retry-After`` is measured from."""
         self.api_url = api_url
         self.request_interval_seconds = request_interval_seconds
         self.max_retries = max_retries
         self.request_timeout_seconds = request_timeout_seconds
         self._remaining = remaining
+        self._clock: Clock = clock if clock is not None else SystemClock()
         self._log = logger or logging.getLogger(__name__)
         self._http = httpx.Client(headers={"User-Agent": user_agent}, follow_redirects=True)
         self._last_request: float | None = None
@@ -381,7 +387,7 @@ class ArxivClient:
                             raise HandlerFailed(f"arXiv refused the query: {feed.error}")
                         return feed
                 elif status in _RETRYABLE:
-                    retry_after = _retry_after(response)
+                    retry_after = _retry_after(response, self._clock.now())
                     problem = f"HTTP {status}" + (
                         f" (Retry-After {retry_after:g}s)" if retry_after is not None else ""
                     )
@@ -416,7 +422,7 @@ class ArxivClient:
                 if response.status_code not in _RETRYABLE:
                     self._log.warning("%s answered HTTP %d; not saved", url, response.status_code)
                     return False
-                retry_after = _retry_after(response)
+                retry_after = _retry_after(response, self._clock.now())
                 problem = f"HTTP {response.status_code}"
             if attempt >= self.max_retries:
                 self._log.warning("%s: %s; giving up on this PDF", url, problem)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from dbcron.clock import Clock, SystemClock
 from dbcron.errors import DbcronError
 from dbcron.models import Execution, Job
 from dbcron.store.protocol import Store
@@ -63,6 +64,8 @@ class HandlerContext:
     extras: dict[str, Any] = field(default_factory=dict)
     on_process_group: Callable[[int], None] | None = None
     """Set by the executor: receives what :meth:`track_process_group` reports."""
+    clock: Clock = field(default_factory=SystemClock)
+    """The time, for handlers that record or compare instants (injectable in tests)."""
 
     def track_process_group(self, pgid: int) -> None:
         """Report that this run started process group (or session) ``pgid``.

@@ -71,6 +71,7 @@ def run(ctx: HandlerContext) -> dict[str, Any]:
         request_timeout_seconds=config.request_timeout_seconds,
         remaining=ctx.remaining,
         logger=ctx.logger,
+        clock=ctx.clock,
     ) as client:
         start = 0
         empty_retries = 0
@@ -97,7 +98,7 @@ def run(ctx: HandlerContext) -> dict[str, Any]:
             fresh = [p for p in entries if since is None or _submitted(p) >= since]
             older = len(entries) - len(fresh)
             totals["skipped_older"] += older
-            result = papers.upsert_papers(fresh, ctx.job.job_id, datetime.now(UTC))
+            result = papers.upsert_papers(fresh, ctx.job.job_id, ctx.clock.now())
             totals["new"] += result.new
             totals["updated"] += result.updated
             kept.extend(fresh)
