@@ -7,8 +7,6 @@ states, the stores, and the ``handler`` decorator for custom job types.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from dbcron.api import DatabaseJobScheduler, create_database_manager
 from dbcron.clock import Clock, FakeClock, SystemClock
 from dbcron.config import Settings, load_settings
@@ -26,6 +24,7 @@ from dbcron.models import (
     Trigger,
 )
 from dbcron.store import Store, open_store
+from dbcron.version import __version__
 
 __all__ = [
     "Clock",

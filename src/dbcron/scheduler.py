@@ -26,7 +26,6 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from dbcron import __version__
 from dbcron.backoff import Backoff
 from dbcron.clock import Clock
 from dbcron.config import SchedulerSettings
@@ -48,6 +47,7 @@ from dbcron.models import (
 )
 from dbcron.retry import next_retry_at
 from dbcron.store.protocol import Store
+from dbcron.version import __version__
 
 log = logging.getLogger("dbcron.scheduler")
 

@@ -19,7 +19,6 @@ import typer
 from rich.console import Console
 from typer.core import TyperCommand, TyperOption
 
-from dbcron import __version__
 from dbcron.backoff import Backoff
 from dbcron.cli import render
 from dbcron.cli.context import CliContext
@@ -29,6 +28,7 @@ from dbcron.errors import DatabaseUnavailableError, DbcronError, ValidationError
 from dbcron.models import ExecutionStatus, Job, JobStatus
 from dbcron.serialize import to_jsonable
 from dbcron.store import Store
+from dbcron.version import __version__
 
 app = typer.Typer(
     name="dbcron",

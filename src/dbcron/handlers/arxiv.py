@@ -30,10 +30,10 @@ from typing import Any, Self
 
 import httpx
 
-from dbcron import __version__
 from dbcron.clock import Clock, SystemClock
 from dbcron.handlers.context import HandlerFailed, HandlerTimedOut, RetryRequested
 from dbcron.models import Paper
+from dbcron.version import __version__
 
 #: How dbcron introduces itself to arXiv (and to any server the http job type calls).
 USER_AGENT = f"dbcron/{__version__} (+https://pypi.org/project/dbcron/)"
