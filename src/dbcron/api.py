@@ -18,17 +18,16 @@ import threading
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dbcron.clock import Clock
-from dbcron.config import Settings, load_settings
+from dbcron.config import Settings
 from dbcron.errors import DbcronError
+from dbcron.events import EventBus
 from dbcron.manager import JobManager, StatusReport
 from dbcron.models import Execution, Job, JobStatus
-from dbcron.store import Store, open_store
-
-if TYPE_CHECKING:
-    from dbcron.scheduler import Scheduler
+from dbcron.runtime import Engine, Runtime, settings_from
+from dbcron.store import Store
 
 
 def create_database_manager(
@@ -42,43 +41,20 @@ def create_database_manager(
     ``config.yaml`` (``{"database": {"url": ...}}``), a database URL, or None for the
     effective configuration (``config.yaml``, environment, ``.env``).
     """
-    settings = _settings(config)
-    url = settings.database.url
-    store = open_store(
-        url,
-        create=create,
-        check_schema=not create,
-        pool_size=settings.database.pool_size,
-        connect_timeout=settings.database.connect_timeout_seconds,
-        listen=settings.database.listen,
-    )
+    runtime = Runtime(settings_from(config))
+    store = runtime.open_store(create=create, check_schema=not create)
     if create:
-        store.migrate()
+        runtime.operations.migrate()
     return store
-
-
-def _settings(config: Settings | Mapping[str, Any] | str | Path | None) -> Settings:
-    if isinstance(config, Settings):
-        return config
-    if config is None:
-        return load_settings().settings
-    if isinstance(config, str | Path):
-        return load_settings(flags={"database.url": str(config)}).settings
-    flags: dict[str, Any] = {}
-    for section, values in config.items():
-        if isinstance(values, Mapping):
-            for key, value in values.items():
-                flags[f"{section}.{key}"] = value
-        else:
-            flags[str(section)] = values
-    return load_settings(flags=flags, environ={}).settings
 
 
 class DatabaseJobScheduler:
     """The specification's scheduler object, backed by :class:`JobManager`.
 
     Job management works against the database at once, whether or not a scheduler
-    runs; :meth:`start` and :meth:`stop` run the engine in a background thread.
+    runs; :meth:`start` and :meth:`stop` run the engine in a background thread. Every
+    object comes from one :class:`~dbcron.runtime.Runtime` over ``db_manager``; its
+    :attr:`events` bus publishes what the jobs and the engine did (docs/events.md).
     """
 
     def __init__(
@@ -90,8 +66,9 @@ class DatabaseJobScheduler:
     ) -> None:
         self.store = db_manager
         self.settings = settings or Settings()
-        self.manager = JobManager(db_manager, clock=clock, defaults=self.settings.job_defaults)
-        self._engine: Scheduler | None = None
+        self.runtime = Runtime(self.settings, store=db_manager, clock=clock)
+        self.manager: JobManager = self.runtime.jobs
+        self._engine: Engine | None = None
         self._engine_thread: threading.Thread | None = None
 
     def create_job(
@@ -105,16 +82,9 @@ class DatabaseJobScheduler:
     ) -> str:
         """Create a job and return its id. ``options`` are any other :class:`Job`
         fields (``timezone``, ``timeout_seconds``, ``retry_count``, ...)."""
-        options.setdefault("timezone", self.manager.defaults.timezone)
-        job = Job(
-            name=name,
-            job_type=job_type,
-            schedule_expression=schedule_expression,
-            config=dict(config or {}),
-            description=description,
-            **options,
-        )
-        return self.manager.create_job(job).job_id
+        return self.manager.new_job(
+            name, job_type, schedule_expression, dict(config or {}), description, **options
+        ).job_id
 
     def get_job(self, job_id: str) -> Job:
         """The job with this id (or unique prefix)."""
@@ -146,16 +116,11 @@ class DatabaseJobScheduler:
 
     def start(self, *, executor: str | None = None) -> None:
         """Start the scheduling engine in a background thread of this process."""
-        from dbcron.scheduler import Scheduler
-
         if self._engine is not None:
             raise DbcronError("the scheduler is already running")
-        self._engine = Scheduler(
-            self.store,
-            self.settings.scheduler,
-            database_url=self.settings.database.url,
-            executor=executor,
-        )
+        engine = self.runtime.engine(self.runtime.engine_settings(executor=executor))
+        assert engine is not None  # only a stop request ends the wait early
+        self._engine = engine
         self._engine_thread = self._engine.start_in_thread()
         self._engine.ready.wait(60)
 
@@ -174,6 +139,11 @@ class DatabaseJobScheduler:
         """True while :meth:`start` has started the engine and :meth:`stop` not stopped it."""
         return self._engine is not None
 
+    @property
+    def events(self) -> EventBus:
+        """The bus the jobs and the engine publish on: ``events.subscribe(JobCreated, f)``."""
+        return self.runtime.bus
+
     def get_status(self, window: timedelta = timedelta(hours=24)) -> StatusReport:
         """Nodes, running executions, upcoming fires and statistics."""
-        return self.manager.status_report(window=window)
+        return self.runtime.queries.status_report(window=window)

@@ -1,14 +1,17 @@
-"""The service layer: validation and CRUD of jobs, manual triggers, history.
+"""The service layer's job service: validation and CRUD of jobs, manual triggers.
 
-The CLI, the REST API and the Python API all call :class:`JobManager`; no business
-rule lives in an adapter. Every write validates first and writes nothing when the input
-is rejected.
+The CLI, the REST API and the Python API all call :class:`JobManager` (built by
+:mod:`dbcron.runtime`); no business rule lives in an adapter. Every write validates
+first and writes nothing when the input is rejected; a write that was stored publishes
+its event (:mod:`dbcron.events`) after the store call returned, never for rejected
+input. The read model (history, status) is :class:`dbcron.service.queries.Queries`;
+``history`` and ``status_report`` here delegate to it.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,25 +19,30 @@ from dbcron.clock import Clock
 from dbcron.config import JobDefaults
 from dbcron.cron import Schedule, parse_schedule
 from dbcron.database_clock import clock_for
-from dbcron.errors import (
-    AmbiguousIdError,
-    NotFoundError,
-    ValidationError,
+from dbcron.errors import NotFoundError, ValidationError
+from dbcron.events import (
+    Event,
+    EventBus,
+    ExecutionMissed,
+    JobChanged,
+    JobCreated,
+    JobDeleted,
 )
 from dbcron.handlers.registry import HandlerRegistry, default_registry
 from dbcron.models import (
     Execution,
     ExecutionStatus,
     Job,
-    JobStats,
     JobStatus,
     MisfirePolicy,
     OverlapPolicy,
     RetryBackoff,
-    SchedulerNode,
     Trigger,
 )
+from dbcron.service.queries import NODE_DEAD_AFTER, Queries, StatusReport, enum_value
 from dbcron.store.protocol import Store
+
+__all__ = ["EDITABLE_FIELDS", "NODE_DEAD_AFTER", "JobManager", "StatusReport"]
 
 #: Fields a caller may change with :meth:`JobManager.update_fields`.
 EDITABLE_FIELDS = frozenset(
@@ -60,26 +68,15 @@ EDITABLE_FIELDS = frozenset(
 MAX_NAME_LENGTH = 200
 #: At most this many fires missed during a pause are recorded one by one on resume.
 MAX_PAUSED_FIRES = 100
-#: A node whose heartbeat is older than this (and that did not stop cleanly) is dead.
-NODE_DEAD_AFTER = timedelta(seconds=60)
-
-
-@dataclass(frozen=True)
-class StatusReport:
-    """What ``dbcron status`` shows: nodes, running work, upcoming fires, statistics."""
-
-    generated_at: datetime
-    database: str
-    nodes: list[SchedulerNode]
-    running: list[Execution]
-    pending: int
-    upcoming: list[tuple[Job, datetime]]
-    overall: JobStats
-    per_job: list[tuple[Job, JobStats]]
-    window: timedelta
-    jobs_by_status: dict[str, int]
-    node_states: dict[str, str]
-    """node_id -> ``running``, ``stopped`` or ``dead`` (no heartbeat for NODE_DEAD_AFTER)."""
+#: The daily maintenance job that ``dbcron init`` (and ``seed``) create unless one exists.
+MAINTENANCE_JOB: dict[str, Any] = {
+    "name": "Nightly maintenance",
+    "job_type": "maintenance",
+    "schedule_expression": "0 3 * * *",
+    "config": {"retention_days": 30, "keep_last": 100},
+    "description": "Prunes old execution records and optimises the database.",
+    "retry_count": 1,
+}
 
 
 class JobManager:
@@ -93,6 +90,7 @@ class JobManager:
         local_clock: Clock | None = None,
         defaults: JobDefaults | None = None,
         registry: HandlerRegistry | None = None,
+        bus: EventBus | None = None,
     ) -> None:
         """``clock`` is the clock every due time is written on; by default the one the
         schedulers compare with (:func:`~dbcron.database_clock.clock_for`: the database's
@@ -102,6 +100,15 @@ class JobManager:
         self.clock: Clock = clock or clock_for(store, local_clock)
         self.defaults = defaults or JobDefaults()
         self.registry = registry or default_registry
+        self.bus = bus or EventBus()
+        self._queries: Queries | None = None
+
+    @property
+    def queries(self) -> Queries:
+        """The read model over the same store and clock."""
+        if self._queries is None:
+            self._queries = Queries(self.store, clock=self.clock, bus=self.bus)
+        return self._queries
 
     # -- ids -----------------------------------------------------------------------
 
@@ -111,26 +118,11 @@ class JobManager:
         Raises NotFoundError when none matches and AmbiguousIdError (listing the
         candidates) when several do.
         """
-        text = job_id.strip().lower()
-        if not text:
-            raise ValidationError("a job id is required")
-        matches = self.store.find_job_ids(text, limit=6)
-        if text in matches:
-            return text
-        if not matches:
-            raise NotFoundError(f"no job with id {job_id!r}")
-        if len(matches) > 1:
-            shown = ", ".join(m[:13] for m in matches[:5])
-            more = " ..." if len(matches) > 5 else ""
-            raise AmbiguousIdError(f"job id prefix {job_id!r} is ambiguous: matches {shown}{more}")
-        return matches[0]
+        return self.queries.resolve_id(job_id)
 
     def get_job(self, job_id: str) -> Job:
         """The job with this id or unique id prefix (deleted ones included)."""
-        job = self.store.get_job(self.resolve_id(job_id))
-        if job is None:  # purged between the two reads
-            raise NotFoundError(f"no job with id {job_id!r}")
-        return job
+        return self.queries.get_job(job_id)
 
     # -- validation ----------------------------------------------------------------
 
@@ -162,6 +154,30 @@ class JobManager:
 
     # -- CRUD ----------------------------------------------------------------------
 
+    def new_job(
+        self,
+        name: str,
+        job_type: str,
+        schedule_expression: str,
+        config: dict[str, Any] | None = None,
+        description: str | None = None,
+        **options: Any,
+    ) -> Job:
+        """Create a job from its fields (what the CLI and the Python API take): options
+        left out or None get the configured defaults, the time zone included."""
+        given = {key: value for key, value in options.items() if value is not None}
+        given.setdefault("timezone", self.defaults.timezone)
+        return self.create_job(
+            Job(
+                name=name,
+                job_type=job_type,
+                schedule_expression=schedule_expression,
+                config=dict(config or {}),
+                description=description,
+                **given,
+            )
+        )
+
     def create_job(self, job: Job) -> Job:
         """Validate and store a new job; fill defaults, timestamps and next_execution.
 
@@ -192,7 +208,9 @@ class JobManager:
             last_execution=None,
             next_execution=self._next(job, schedule, now),
         )
-        return self.store.insert_job(job)
+        created = self.store.insert_job(job)
+        self.bus.publish(JobCreated(created))
+        return created
 
     def update_job(self, job: Job) -> Job:
         """Store every field of ``job`` (as read earlier, then changed).
@@ -237,12 +255,21 @@ class JobManager:
         )
         updated = updated.with_changes(updated_at=now, next_execution=next_execution)
         dropped = self._dropped_fires(current, updated, now) if timing_changed else []
-        return self.store.update_job(
+        recorded = [*dropped, *(missed or [])]
+        stored = self.store.update_job(
             updated,
             expected_version,
             keep_next_execution=not timing_changed,
-            missed=[*dropped, *(missed or [])],
+            missed=recorded,
         )
+        events: list[Event] = [
+            JobDeleted(stored)
+            if stored.status is JobStatus.DELETED
+            else JobChanged(stored, previous=current)
+        ]
+        events += [ExecutionMissed(execution) for execution in recorded]
+        self.bus.publish_all(events)
+        return stored
 
     def _dropped_fires(self, current: Job, updated: Job, now: datetime) -> list[Execution]:
         """The overdue fires of ``current`` (due, not yet claimed) that a change of its
@@ -273,6 +300,7 @@ class JobManager:
         if purge:
             if not self.store.purge_job(job.job_id):
                 raise NotFoundError(f"no job with id {job_id!r}")
+            self.bus.publish(JobDeleted(job, purged=True))
             return job
         if job.status is JobStatus.DELETED:
             return job
@@ -298,17 +326,7 @@ class JobManager:
         """
         if self.store.list_jobs(job_type="maintenance"):
             return None
-        return self.create_job(
-            Job(
-                name="Nightly maintenance",
-                job_type="maintenance",
-                schedule_expression="0 3 * * *",
-                config={"retention_days": 30, "keep_last": 100},
-                description="Prunes old execution records and optimises the database.",
-                timezone=self.defaults.timezone,
-                retry_count=1,
-            )
-        )
+        return self.new_job(**MAINTENANCE_JOB)
 
     # -- state changes ---------------------------------------------------------------
 
@@ -369,7 +387,7 @@ class JobManager:
             )
         )
 
-    # -- reading -------------------------------------------------------------------
+    # -- reading (the read model, :class:`~dbcron.service.queries.Queries`) ----------
 
     def history(
         self,
@@ -378,66 +396,17 @@ class JobManager:
         limit: int = 20,
     ) -> list[Execution]:
         """Executions, newest first, of one job (id or prefix) or of all jobs."""
-        if limit < 1:
-            raise ValidationError("limit must be at least 1")
-        resolved = self.resolve_id(job_id) if job_id else None
-        wanted = None if status is None else _enum(ExecutionStatus, status, "status")
-        return self.store.list_executions(job_id=resolved, status=wanted, limit=limit)
+        return self.queries.history(job_id, status=status, limit=limit)
 
     def next_fires(self, job: Job, count: int = 5, after: datetime | None = None) -> list[datetime]:
         """The next ``count`` fire times of ``job``'s schedule after ``after`` (now)."""
-        schedule = parse_schedule(job.schedule_expression, job.timezone)
-        start = after or self.clock.now()
-        out: list[datetime] = []
-        for fire in schedule.fires(start):
-            out.append(fire)
-            if len(out) >= count:
-                break
-        return out
+        return self.queries.next_fires(job, count, after)
 
     def status_report(
         self, window: timedelta = timedelta(hours=24), upcoming: int = 10
     ) -> StatusReport:
         """Everything ``dbcron status`` shows, read in a few queries."""
-        now = self.clock.now()
-        since = now - window
-        jobs = self.store.list_jobs()
-        counts: dict[str, int] = {}
-        for job in jobs:
-            counts[job.status.value] = counts.get(job.status.value, 0) + 1
-        fires = sorted(
-            (
-                (job, job.next_execution)
-                for job in jobs
-                if job.status is JobStatus.ACTIVE and job.next_execution
-            ),
-            key=lambda pair: pair[1],
-        )[:upcoming]
-        per_job = [(job, self.store.job_stats(since, job.job_id)) for job in jobs]
-        nodes = self.store.list_nodes()
-        states = {
-            n.node_id: (
-                "stopped"
-                if n.stopped_at
-                else "dead"
-                if now - n.last_heartbeat > NODE_DEAD_AFTER
-                else "running"
-            )
-            for n in nodes
-        }
-        return StatusReport(
-            generated_at=now,
-            database=self.store.display_url,
-            nodes=nodes,
-            node_states=states,
-            running=self.store.list_executions(status=ExecutionStatus.RUNNING, limit=100),
-            pending=len(self.store.list_executions(status=ExecutionStatus.PENDING, limit=10_000)),
-            upcoming=[(job, fire) for job, fire in fires if fire is not None],
-            overall=self.store.job_stats(since),
-            per_job=per_job,
-            window=window,
-            jobs_by_status=counts,
-        )
+        return self.queries.status_report(window, upcoming)
 
     # -- internals -------------------------------------------------------------------
 
@@ -477,13 +446,7 @@ def _normalised(fields_: dict[str, Any]) -> dict[str, Any]:
 
 
 def _enum(enum: Any, value: Any, name: str) -> Any:
-    if isinstance(value, enum):
-        return value
-    try:
-        return enum(value)
-    except ValueError:
-        allowed = ", ".join(m.value for m in enum)
-        raise ValidationError(f"{name} must be one of {allowed}, not {value!r}") from None
+    return enum_value(enum, value, name)
 
 
 def _check_int(

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from dbcron.clock import Clock
 from dbcron.database_clock import clock_for
+from dbcron.events import EventBus, ExecutionFinished, ExecutionStarted
 from dbcron.executor import Report, Work, make_executor
 from dbcron.models import Execution, ExecutionStatus, Job, Outcome, Trigger, new_id
 from dbcron.store.protocol import Store
@@ -28,11 +29,14 @@ def run_once(
     database_url: str | None = None,
     mode: str = "process",
     clock: Clock | None = None,
+    bus: EventBus | None = None,
 ) -> Execution:
     """Run ``job`` now and return its finished execution (no retries are scheduled).
 
     Its times and lease are on the clock the schedulers compare with (the database's on
-    PostgreSQL), so that no scheduler takes a run whose host clock is behind for lost."""
+    PostgreSQL), so that no scheduler takes a run whose host clock is behind for lost.
+    ``bus`` gets ExecutionStarted once the running row is stored and ExecutionFinished
+    once its completion was accepted."""
     clock = clock or clock_for(store)
     node_id = f"run-{socket.gethostname()}-{os.getpid()}-{new_id()[:8]}"
     now = clock.now()
@@ -51,6 +55,8 @@ def run_once(
             priority=job.priority,
         )
     )
+    if bus is not None:
+        bus.publish(ExecutionStarted(execution, job))
     finished = threading.Event()
     reports: list[Report] = []
 
@@ -67,21 +73,20 @@ def run_once(
     finally:
         executor.stop(kill=not finished.is_set())
     report = reports[0]
-    store.complete(
-        [
-            Outcome(
-                execution_id=execution.execution_id,
-                job_id=job.job_id,
-                fencing_token=execution.fencing_token,
-                status=report.status,
-                finished_at=clock.now(),
-                duration_seconds=report.duration_seconds,
-                result=report.result,
-                error_message=report.error_message,
-                logs=report.logs,
-            )
-        ]
+    outcome = Outcome(
+        execution_id=execution.execution_id,
+        job_id=job.job_id,
+        fencing_token=execution.fencing_token,
+        status=report.status,
+        finished_at=clock.now(),
+        duration_seconds=report.duration_seconds,
+        result=report.result,
+        error_message=report.error_message,
+        logs=report.logs,
     )
+    accepted = store.complete([outcome])
+    if bus is not None and outcome.execution_id in accepted:
+        bus.publish(ExecutionFinished.of(outcome))
     done = store.get_execution(execution.execution_id)
     assert done is not None
     return done

@@ -10,6 +10,12 @@ One :class:`Scheduler` is one node. Its loop, each turn:
 3. **completes** finished executions in batches (``Store.complete``), inserting retries;
 4. keeps its leases alive, sends heartbeats, and **rescues** executions whose node died.
 
+Each step publishes its events (:mod:`dbcron.events`) on the node's bus once the store
+call that recorded them returned: ExecutionStarted after a claim or an acquire,
+ExecutionFinished for completions accepted (never for rejected ones), ExecutionRescued
+after a rescue, ExecutionMissed for the missed rows a claim planned (best effort),
+NodeStarted and NodeStopped. A subscriber's exception never reaches the loop.
+
 Then it sleeps until the earliest due time (or until woken by a finished execution, a
 change notification, or ``check_interval_seconds`` at most). Any number of schedulers
 can share one database: the row locks and the UNIQUE fire key make every fire run once.
@@ -32,6 +38,16 @@ from dbcron.config import SchedulerSettings
 from dbcron.cron import parse_schedule
 from dbcron.database_clock import clock_for
 from dbcron.errors import CronError, DataRefusedError, DbcronError, StoreError
+from dbcron.events import (
+    Event,
+    EventBus,
+    ExecutionFinished,
+    ExecutionMissed,
+    ExecutionRescued,
+    ExecutionStarted,
+    NodeStarted,
+    NodeStopped,
+)
 from dbcron.executor import SHUTDOWN_MESSAGE, Executor, Report, Work, make_executor
 from dbcron.misfire import plan_fires
 from dbcron.models import (
@@ -97,8 +113,10 @@ class Scheduler:
         database_url: str | None = None,
         executor: str | None = None,
         rng: random.Random | None = None,
+        bus: EventBus | None = None,
     ) -> None:
         self.store = store
+        self.bus = bus or EventBus()
         self.settings = settings or SchedulerSettings()
         self.clock: Clock = clock if clock is not None else clock_for(store)
         self.database_url = database_url
@@ -199,6 +217,7 @@ class Scheduler:
                 last_heartbeat=now,
             )
         )
+        self.bus.publish(NodeStarted(self.node_id))
 
     def _listen(self) -> Callable[[], None] | None:
         if self._change_feed is None:
@@ -340,6 +359,7 @@ class Scheduler:
                     e.job_id,
                     e.node_id,
                 )
+            self.bus.publish_all([ExecutionRescued(e) for e in rescued])
             self._rescue_timer.done(mono)
 
     def _keep_alive(self, mono: float) -> None:
@@ -403,7 +423,8 @@ class Scheduler:
             # Each batch reads the clock again: it is the recorded started_at.
             now = self.clock.now()
             lease_until = now + self._lease
-            planner = self._planner(now)
+            missed: dict[tuple[str, datetime], Execution] = {}
+            planner = self._planner(now, missed)
             # Completions that came in meanwhile ride along: one commit for both.
             batch = self._take_done()
             try:
@@ -428,31 +449,39 @@ class Scheduler:
                 self._give_back(batch)
                 raise
             self._record_completed(batch, summary.completed)
-            self._count_claim(summary)
+            self._count_claim(summary, missed)
             if summary.jobs < limit:
                 return False
             claimed_full_batch = True
         return False
 
     def _queue_overdue(self, now: datetime) -> None:
-        planner = self._planner(now)
         cutoff = now - timedelta(seconds=QUEUE_AFTER_SECONDS)
         while not self._stop.is_set():
+            missed: dict[tuple[str, datetime], Execution] = {}
+            planner = self._planner(now, missed)
             summary = self.store.claim_due(now, planner, limit=CLAIM_BATCH, due_before=cutoff)
-            self._count_claim(summary)
+            self._count_claim(summary, missed)
             if summary.jobs < CLAIM_BATCH:
                 return
 
-    def _count_claim(self, summary: ClaimSummary) -> None:
+    def _count_claim(
+        self, summary: ClaimSummary, missed: dict[tuple[str, datetime], Execution]
+    ) -> None:
+        """Start what a committed claim started; publish the missed rows it planned
+        (best effort: a row the fire key dropped as a duplicate may be among them)."""
         self._submit(summary.started)
         self.stats["claimed"] += summary.pending
         self.stats["missed"] += summary.missed
+        if summary.missed:
+            self.bus.publish_all([ExecutionMissed(e) for e in missed.values()])
 
     def _submit(self, started: Sequence[tuple[Execution, Job]]) -> None:
         """Hand executions started in the database to the executor."""
         for execution, job in started:
             self.executor.submit(Work(execution, job, self.database_url))
         self.stats["started"] += len(started)
+        self.bus.publish_all([ExecutionStarted(execution, job) for execution, job in started])
 
     def _dispatch(self, now: datetime) -> None:
         free = self.executor.free_slots()
@@ -483,9 +512,19 @@ class Scheduler:
     # -- planning --------------------------------------------------------------------------
 
     def _planner(
-        self, now: datetime
+        self, now: datetime, missed: dict[tuple[str, datetime], Execution]
     ) -> Callable[[Job, int], tuple[list[Execution], datetime | None]]:
+        """The claim's planner; the missed rows it plans are noted in ``missed`` (by
+        fire, so that a transaction retried by the store notes each once)."""
+
         def plan(job: Job, active: int) -> tuple[list[Execution], datetime | None]:
+            executions, next_execution = plan_job(job, active)
+            for e in executions:
+                if e.status is ExecutionStatus.MISSED:
+                    missed[(e.job_id, e.scheduled_for)] = e
+            return executions, next_execution
+
+        def plan_job(job: Job, active: int) -> tuple[list[Execution], datetime | None]:
             try:
                 schedule = parse_schedule(job.schedule_expression, job.timezone)
                 fire_plan = plan_fires(job, schedule, now, active)
@@ -614,6 +653,7 @@ class Scheduler:
                 )
                 try:
                     accepted |= self.store.complete([fallback])
+                    batch[index] = fallback  # what was recorded (and is published)
                     log.error(
                         "execution %s: outcome refused by the database (%s); recorded failed",
                         outcome.execution_id,
@@ -636,13 +676,17 @@ class Scheduler:
         self.stats["completed"] += len(accepted)
         if accepted:
             self._freed = True
+        events: list[Event] = []
         for outcome in batch:
-            if outcome.execution_id not in accepted:
+            if outcome.execution_id in accepted:
+                events.append(ExecutionFinished.of(outcome))
+            else:
                 self.stats["rejected"] += 1
                 log.warning(
                     "completion of execution %s rejected: it was rescued or finished elsewhere",
                     outcome.execution_id,
                 )
+        self.bus.publish_all(events)
 
     def _shutdown(self) -> None:
         """Stop gracefully: claim nothing new; keep the heartbeat and the leases of the
@@ -674,15 +718,18 @@ class Scheduler:
             self._wake.clear()
         if self._stop_listener is not None:
             self._stop_listener()
-        self._safely(lambda: self.store.stop_node(self.node_id, self.clock.now()))
+        if self._safely(lambda: self.store.stop_node(self.node_id, self.clock.now())):
+            self.bus.publish(NodeStopped(self.node_id))
         self._stopped.set()
         log.info("scheduler %s stopped", self.node_id)
 
-    def _safely(self, action: Callable[[], None]) -> None:
+    def _safely(self, action: Callable[[], None]) -> bool:
         try:
             action()
+            return True
         except StoreError as exc:
             log.warning("database problem during shutdown: %s", exc)
+            return False
 
 
 def _unplannable(job: Job, now: datetime, reason: str) -> Execution:

@@ -1,8 +1,9 @@
 """The ``dbcron`` command: every command of the specification, and more.
 
-Commands are thin: they parse arguments, call :class:`dbcron.JobManager` and render
-the result. Errors that a user caused print one line on stderr and exit with 2 (bad
-input) or 1 (runtime: missing job, unreachable database); nothing is written then.
+Commands are thin: they parse arguments, call one method of the service layer (built
+by :mod:`dbcron.runtime`, reached through :class:`CliContext`) and render the result.
+Errors that a user caused print one line on stderr and exit with 2 (bad input) or 1
+(runtime: missing job, unreachable database); nothing is written then.
 """
 
 from __future__ import annotations
@@ -19,15 +20,13 @@ import typer
 from rich.console import Console
 from typer.core import TyperCommand, TyperOption
 
-from dbcron.backoff import Backoff
 from dbcron.cli import render
 from dbcron.cli.context import CliContext
 from dbcron.cli.timefmt import local, relative
 from dbcron.cron import parse_schedule, preview, validate_timezone
-from dbcron.errors import DatabaseUnavailableError, DbcronError, ValidationError
-from dbcron.models import ExecutionStatus, Job, JobStatus
+from dbcron.errors import DbcronError, ValidationError
+from dbcron.models import ExecutionStatus, JobStatus
 from dbcron.serialize import to_jsonable
-from dbcron.store import Store
 from dbcron.version import __version__
 
 app = typer.Typer(
@@ -97,29 +96,22 @@ def init(
     ] = True,
 ) -> None:
     """Create dbcron's tables (idempotent; safe while schedulers run)."""
-    state = _ctx(ctx)
-    store = state.open_store(create=True, check_schema=False)
-    applied = store.migrate()
+    result = _ctx(ctx).runtime.schema_operations(create=True).init(maintenance=maintenance)
+    applied = result.applied
     what = f"applied migrations {applied}" if applied else "already up to date"
-    out.print(f"Initialised {store.display_url}: schema version {store.schema_version()} ({what}).")
-    if maintenance:
-        created = state.manager.ensure_maintenance_job()
-        if created is not None:
-            out.print(f"Created the daily maintenance job {created.job_id[:8]} (03:00).")
+    out.print(f"Initialised {result.database}: schema version {result.schema_version} ({what}).")
+    if result.maintenance_job is not None:
+        out.print(f"Created the daily maintenance job {result.maintenance_job.job_id[:8]} (03:00).")
 
 
 @app.command()
 def migrate(ctx: typer.Context) -> None:
     """Upgrade an existing database's schema to this version of dbcron."""
-    store = _ctx(ctx).open_store(check_schema=False)
-    before = store.schema_version()
-    applied = store.migrate()
-    if applied:
-        out.print(
-            f"Migrated {store.display_url} from version {before} to {store.schema_version()}."
-        )
+    result = _ctx(ctx).runtime.schema_operations().migrate()
+    if result.applied:
+        out.print(f"Migrated {result.database} from version {result.before} to {result.after}.")
     else:
-        out.print(f"{store.display_url} is up to date (schema version {before}).")
+        out.print(f"{result.database} is up to date (schema version {result.before}).")
 
 
 @app.command()
@@ -137,44 +129,14 @@ def schema(
     out.file.write(schema_sql("sqlite" if sqlite else "postgres", supabase=supabase))
 
 
-EXAMPLE_JOBS: tuple[dict[str, Any], ...] = (
-    {
-        "name": "Heartbeat",
-        "job_type": "shell",
-        "schedule_expression": "* * * * *",
-        "config": {"command": ["echo", "dbcron is alive"]},
-        "description": "Example: a command every minute, so that executions appear at once.",
-        "timeout_seconds": 30,
-        "retry_count": 0,
-    },
-    {
-        "name": "Daily Fetch",
-        "job_type": "paper_fetch",
-        "schedule_expression": "0 9 * * *",
-        "config": {"keywords": ["LLM", "RAG"], "max_papers": 50},
-        "description": "Example: the specification's daily arXiv fetch at 09:00.",
-    },
-    {
-        "name": "Nightly maintenance",
-        "job_type": "maintenance",
-        "schedule_expression": "0 3 * * *",
-        "config": {"retention_days": 30, "keep_last": 100},
-        "description": "Example: prune old execution records and optimise the database.",
-    },
-)
-
-
 @app.command()
 def seed(ctx: typer.Context) -> None:
     """Create the example jobs (skipping any whose name already exists)."""
-    manager = _ctx(ctx).manager
-    existing = {job.name for job in manager.list_jobs()}
-    for spec in EXAMPLE_JOBS:
-        if spec["name"] in existing:
-            out.print(f"exists   {spec['name']}")
-            continue
-        job = manager.create_job(Job(**spec))
-        out.print(f"created  {job.name} ({job.job_id[:8]})")
+    for result in _ctx(ctx).operations.seed():
+        if result.job is None:
+            out.print(f"exists   {result.name}")
+        else:
+            out.print(f"created  {result.job.name} ({result.job.job_id[:8]})")
 
 
 # -- reading -----------------------------------------------------------------------
@@ -203,19 +165,9 @@ def list_jobs(
 @app.command()
 def show(ctx: typer.Context, job_id: JobId, as_json: JsonFlag = False) -> None:
     """Show a job: every field, its next five fires and its last ten executions."""
-    manager = _ctx(ctx).manager
-    job = manager.get_job(job_id)
-    fires = (
-        manager.next_fires(
-            job,
-            5,
-            after=max(manager.clock.now(), job.next_execution or manager.clock.now())
-            - timedelta(microseconds=1),
-        )
-        if job.status is JobStatus.ACTIVE
-        else manager.next_fires(job, 5)
-    )
-    executions = manager.history(job.job_id, limit=10)
+    queries = _ctx(ctx).queries
+    detail = queries.job_detail(job_id, fires=5, executions=10)
+    job, fires, executions = detail.job, detail.next_fires, detail.executions
     if as_json:
         render.print_json(
             out,
@@ -226,7 +178,7 @@ def show(ctx: typer.Context, job_id: JobId, as_json: JsonFlag = False) -> None:
             },
         )
     else:
-        out.print(render.job_detail(job, fires, executions, manager.clock.now()))
+        out.print(render.job_detail(job, fires, executions, queries.clock.now()))
 
 
 @app.command()
@@ -242,12 +194,12 @@ def history(
     as_json: JsonFlag = False,
 ) -> None:
     """Show executions, newest first."""
-    manager = _ctx(ctx).manager
-    executions = manager.history(job_id, status=status, limit=limit)
+    queries = _ctx(ctx).queries
+    executions = queries.history(job_id, status=status, limit=limit)
     if as_json:
         render.print_json(out, to_jsonable(executions))
     else:
-        out.print(render.executions_table(executions, manager.clock.now()))
+        out.print(render.executions_table(executions, queries.clock.now()))
 
 
 @app.command()
@@ -259,9 +211,7 @@ def status(
     as_json: JsonFlag = False,
 ) -> None:
     """Scheduler nodes, running executions, the next fires and statistics."""
-    if window_hours <= 0:
-        raise ValidationError("--window must be a positive number of hours")
-    report = _ctx(ctx).manager.status_report(window=timedelta(hours=window_hours))
+    report = _ctx(ctx).queries.status_report(window=timedelta(hours=window_hours))
     if as_json:
         render.print_json(out, to_jsonable(report))
     else:
@@ -486,27 +436,24 @@ def create(
 ) -> None:
     """Create a job, e.g. dbcron create "Daily Fetch" paper_fetch "0 9 * * *"."""
     manager = _ctx(ctx).manager
-    job = Job(
-        name=name,
-        job_type=job_type,
-        schedule_expression=schedule,
-        config=_parse_config(config) or {},
+    created = manager.new_job(
+        name,
+        job_type,
+        schedule,
+        _parse_config(config),
+        description,
         status=JobStatus.PAUSED if paused else JobStatus.ACTIVE,
-        **_options(
-            description=description,
-            timezone=timezone or manager.defaults.timezone,
-            timeout_seconds=timeout,
-            retry_count=retries,
-            retry_delay_seconds=retry_delay,
-            retry_backoff=backoff,
-            misfire_policy=misfire,
-            catchup_window_seconds=catchup_window,
-            max_concurrency=max_concurrency,
-            overlap_policy=overlap,
-            priority=priority,
-        ),
+        timezone=timezone,
+        timeout_seconds=timeout,
+        retry_count=retries,
+        retry_delay_seconds=retry_delay,
+        retry_backoff=backoff,
+        misfire_policy=misfire,
+        catchup_window_seconds=catchup_window,
+        max_concurrency=max_concurrency,
+        overlap_policy=overlap,
+        priority=priority,
     )
-    created = manager.create_job(job)
     if as_json:
         render.print_json(out, to_jsonable(created))
         return
@@ -644,22 +591,10 @@ def start(
         release_pid_file,
         setup_logging,
     )
-    from dbcron.scheduler import Scheduler
 
-    state = _ctx(ctx)
-    settings = state.settings
-    sched = settings.scheduler
-    changes: dict[str, Any] = {}
-    if workers is not None:
-        if workers < 1:
-            raise ValidationError("--workers must be at least 1")
-        changes["max_workers"] = workers
-    if executor is not None:
-        if executor not in ("process", "thread"):
-            raise ValidationError("--executor must be process or thread")
-        changes["executor"] = executor
-    if changes:
-        sched = sched.model_copy(update=changes)
+    runtime = _ctx(ctx).runtime
+    settings = runtime.settings
+    sched = runtime.engine_settings(workers=workers, executor=executor)
     pid_path = (pid_file or Path(sched.pid_file)).absolute()
     log_name = log_file or settings.logging.file
     log_path = str(Path(log_name).absolute()) if log_name else None
@@ -676,40 +611,15 @@ def start(
     stopping = threading.Event()
     install_signal_handlers(stopping.set)
     try:
-        store = _wait_for_database(state, stopping)
-        if store is None:
+        scheduler = runtime.engine(sched, stopping=stopping)
+        if scheduler is None:
             return
-        scheduler = Scheduler(store, sched, database_url=settings.database.url)
         install_signal_handlers(scheduler.stop)
         if stopping.is_set():
             return
         scheduler.run()
     finally:
         release_pid_file(pid_path)
-
-
-def _wait_for_database(state: CliContext, stopping: threading.Event) -> Store | None:
-    """Open the database, waiting with backoff (and saying so once) while it is down.
-
-    A scheduler often starts before its database (a container starting, a reboot); it
-    waits instead of dying. A missing schema or a bad URL still fails at once.
-    """
-    import logging
-
-    log = logging.getLogger("dbcron.scheduler")
-    # Resumes within seconds of the database: 0.5 s, doubling, at most 2 s.
-    backoff, warned = Backoff(0.5, 2.0, 2.0, wait=stopping.wait), False
-    while True:
-        try:
-            return state.open_store()
-        except DatabaseUnavailableError as exc:
-            if state.settings.database.url.startswith("sqlite"):
-                raise  # a missing file is not going to appear by waiting
-            if not warned:
-                log.warning("database unreachable (%s); waiting for it, retrying with backoff", exc)
-                warned = True
-            if backoff.wait():
-                return None
 
 
 @app.command()
@@ -742,17 +652,7 @@ def run_job(
     as_json: JsonFlag = False,
 ) -> None:
     """Run one job once, now, in the foreground, and record it (trigger manual)."""
-    from dbcron.runner import run_once
-
-    if executor not in ("process", "thread"):
-        raise ValidationError("--executor must be process or thread")
-    state = _ctx(ctx)
-    job = state.manager.get_job(job_id)
-    if job.status is JobStatus.DELETED:
-        raise ValidationError(f"job {job.job_id} is deleted; it cannot be run")
-    execution = run_once(
-        state.open_store(), job, database_url=state.settings.database.url, mode=executor
-    )
+    execution = _ctx(ctx).operations.run_now(job_id, mode=executor)
     if as_json:
         render.print_json(out, to_jsonable(execution))
     else:

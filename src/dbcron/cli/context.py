@@ -1,4 +1,5 @@
-"""What every CLI command shares: the effective settings, the store, the manager."""
+"""What every CLI command shares: the runtime (settings, store, services), built lazily
+from ``--db`` and ``--config`` by the one composition root, :mod:`dbcron.runtime`."""
 
 from __future__ import annotations
 
@@ -6,9 +7,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dbcron.clock import Clock, SystemClock
-from dbcron.config import LoadedSettings, Settings, load_settings
+from dbcron.config import LoadedSettings, Settings
 from dbcron.manager import JobManager
-from dbcron.store import Store, open_store
+from dbcron.runtime import Runtime
+from dbcron.service.operations import Operations
+from dbcron.service.queries import Queries
+from dbcron.store import Store
+
+#: The CLI needs few connections, whatever the configured pool size.
+CLI_MAX_POOL_SIZE = 4
 
 
 @dataclass
@@ -19,47 +26,51 @@ class CliContext:
     config_flag: Path | None = None
     clock: Clock = field(default_factory=SystemClock)
     """The time of commands that need no database (``dbcron next``)."""
-    _loaded: LoadedSettings | None = field(default=None, init=False)
-    _store: Store | None = field(default=None, init=False)
-    _manager: JobManager | None = field(default=None, init=False)
+    _runtime: Runtime | None = field(default=None, init=False)
+
+    @property
+    def runtime(self) -> Runtime:
+        """The composition root for this command (the configuration loaded on first use)."""
+        if self._runtime is None:
+            self._runtime = Runtime.from_flags(
+                database_url=self.db_flag,
+                config_path=self.config_flag,
+                max_pool_size=CLI_MAX_POOL_SIZE,
+            )
+        return self._runtime
 
     @property
     def loaded(self) -> LoadedSettings:
         """The configuration with the provenance of every value."""
-        if self._loaded is None:
-            flags = {"database.url": self.db_flag} if self.db_flag else {}
-            self._loaded = load_settings(config_path=self.config_flag, flags=flags)
-        return self._loaded
+        loaded = self.runtime.loaded
+        assert loaded is not None  # from_flags always loads
+        return loaded
 
     @property
     def settings(self) -> Settings:
         """The effective settings."""
-        return self.loaded.settings
+        return self.runtime.settings
 
     def open_store(self, *, create: bool = False, check_schema: bool = True) -> Store:
         """Open the configured database (once)."""
-        if self._store is None:
-            db = self.settings.database
-            self._store = open_store(
-                db.url,
-                create=create,
-                check_schema=check_schema,
-                pool_size=min(db.pool_size, 4),
-                connect_timeout=db.connect_timeout_seconds,
-                listen=db.listen,
-            )
-        return self._store
+        return self.runtime.open_store(create=create, check_schema=check_schema)
 
     @property
     def manager(self) -> JobManager:
-        """The service layer over the configured database."""
-        if self._manager is None:
-            self._manager = JobManager(self.open_store(), defaults=self.settings.job_defaults)
-        return self._manager
+        """The job service over the configured database."""
+        return self.runtime.jobs
+
+    @property
+    def queries(self) -> Queries:
+        """The read model over the configured database."""
+        return self.runtime.queries
+
+    @property
+    def operations(self) -> Operations:
+        """Schema, seed and foreground runs over the configured database."""
+        return self.runtime.operations
 
     def close(self) -> None:
         """Close the database connections, if any were opened."""
-        if self._store is not None:
-            self._store.close()
-            self._store = None
-            self._manager = None
+        if self._runtime is not None:
+            self._runtime.close()

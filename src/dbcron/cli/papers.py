@@ -18,7 +18,6 @@ from dbcron.cli import render
 from dbcron.cli.context import CliContext
 from dbcron.models import StoredPaper
 from dbcron.serialize import to_jsonable
-from dbcron.store.papers import list_papers
 
 
 def _console() -> Console:
@@ -91,7 +90,7 @@ def register(app: typer.Typer) -> None:
         since_at = parse_date(since)
         state = ctx.find_root().obj
         assert isinstance(state, CliContext)
-        found = list_papers(state.open_store(), search=search, since=since_at, limit=limit)
+        found = state.queries.papers(search=search, since=since_at, limit=limit)
         out = _console()
         if as_json:
             render.print_json(out, to_jsonable(found))

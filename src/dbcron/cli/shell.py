@@ -94,10 +94,12 @@ class JobShell(cmd.Cmd):
         job_id = self._one_id(arg, "show JOB_ID")
         if job_id is None:
             return
-        job = self.manager.get_job(job_id)
-        fires = self.manager.next_fires(job, 5)
-        executions = self.manager.history(job.job_id, limit=10)
-        self.console.print(render.job_detail(job, fires, executions, self.manager.clock.now()))
+        detail = self.manager.queries.job_detail(job_id, fires=5, executions=10)
+        self.console.print(
+            render.job_detail(
+                detail.job, detail.next_fires, detail.executions, self.manager.clock.now()
+            )
+        )
 
     def do_status(self, arg: str) -> None:
         """status: scheduler nodes, running executions, next fires, statistics."""

@@ -1,0 +1,175 @@
+"""Typed events and the in-process bus they are published on.
+
+Every event is published **after** the transaction that recorded its cause committed:
+the service layer publishes job events once its store call returned, the scheduler
+publishes execution and node events once the claim, acquire, completion, rescue or
+node write returned. A subscriber therefore always finds the change in the database.
+
+The bus is in-process and synchronous: handlers run in the publishing thread, in the
+order they subscribed, and must be quick (hand slow work to a queue or a thread). An
+exception in a handler is logged and never reaches the publisher (the engine or a
+service). Events that must not be lost (an alert, a downstream fire) are rows written
+in the same transaction as their cause; the bus only wakes whoever reads them. See
+docs/events.md for which events are guaranteed and which are best effort.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from dbcron.models import Execution, ExecutionStatus, Job, Outcome, SchedulerNode
+
+log = logging.getLogger("dbcron.events")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of every event; subscribing to it receives them all."""
+
+
+# -- jobs (published by the service layer) ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class JobCreated(Event):
+    """A job was stored."""
+
+    job: Job
+
+
+@dataclass(frozen=True, slots=True)
+class JobChanged(Event):
+    """A job's fields or status changed (update, pause, resume); ``job`` as stored."""
+
+    job: Job
+    previous: Job
+
+
+@dataclass(frozen=True, slots=True)
+class JobDeleted(Event):
+    """A job was soft-deleted (status ``deleted``) or, with ``purged``, removed."""
+
+    job: Job
+    purged: bool = False
+
+
+# -- executions (published by the scheduler and the foreground runner) ---------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionStarted(Event):
+    """An execution was set ``running`` on ``execution.node_id`` (claim or acquire)."""
+
+    execution: Execution
+    job: Job
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionFinished(Event):
+    """A completion was accepted (its fencing token matched) and recorded."""
+
+    execution_id: str
+    job_id: str
+    status: ExecutionStatus
+    finished_at: datetime
+    duration_seconds: float | None
+    error_message: str | None
+    retry_scheduled: bool
+
+    @classmethod
+    def of(cls, outcome: Outcome) -> ExecutionFinished:
+        """The event that says ``outcome`` was accepted and recorded."""
+        return cls(
+            execution_id=outcome.execution_id,
+            job_id=outcome.job_id,
+            status=outcome.status,
+            finished_at=outcome.finished_at,
+            duration_seconds=outcome.duration_seconds,
+            error_message=outcome.error_message,
+            retry_scheduled=outcome.retry is not None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionRescued(Event):
+    """A running execution whose lease expired was marked failed (and maybe retried)."""
+
+    execution: Execution
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionMissed(Event):
+    """A fire was recorded ``missed`` (misfire policy, overlap, pause, schedule change)."""
+
+    execution: Execution
+
+
+# -- nodes -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStarted(Event):
+    """A scheduler node registered itself."""
+
+    node_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStopped(Event):
+    """A scheduler node stopped cleanly (its row is marked stopped)."""
+
+    node_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class NodeDead(Event):
+    """A node's heartbeat was seen stale by the status query (best effort)."""
+
+    node: SchedulerNode
+
+
+E = TypeVar("E", bound=Event)
+Handler = Callable[[Any], None]
+
+
+class EventBus:
+    """Subscribe handlers to event types; publish events to them (after commit)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._handlers: dict[type[Event], list[Handler]] = {}
+
+    def subscribe(self, event_type: type[E], handler: Callable[[E], None]) -> Callable[[], None]:
+        """Call ``handler`` with every published event of ``event_type`` (or a subclass;
+        ``Event`` for all). Returns a function that unsubscribes it."""
+        with self._lock:
+            self._handlers.setdefault(event_type, []).append(handler)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                handlers = self._handlers.get(event_type, [])
+                if handler in handlers:
+                    handlers.remove(handler)
+
+        return unsubscribe
+
+    def publish(self, event: Event) -> None:
+        """Call every handler subscribed to the event's type or a base of it; a handler
+        that raises is logged and the others still run. Never raises."""
+        with self._lock:
+            handlers = [h for t in type(event).__mro__ for h in self._handlers.get(t, [])]
+        for handler in handlers:
+            try:
+                handler(event)
+            except Exception:
+                log.exception("event handler %r failed on %s", handler, type(event).__name__)
+
+    def publish_all(self, events: list[Event]) -> None:
+        """Publish each of ``events`` in order."""
+        for event in events:
+            self.publish(event)

@@ -1,0 +1,226 @@
+"""The read model: job lookup, history, a job's detail, cluster status, papers.
+
+What ``dbcron list/show/history/status/papers``, the Python API's ``get_status`` and the
+dashboard read. Reads only; the one event it publishes is :class:`NodeDead`, when it
+sees a node's heartbeat stale (best effort: once per node per process).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from dbcron.clock import Clock
+from dbcron.cron import parse_schedule
+from dbcron.database_clock import clock_for
+from dbcron.errors import AmbiguousIdError, NotFoundError, ValidationError
+from dbcron.events import EventBus, NodeDead
+from dbcron.models import (
+    Execution,
+    ExecutionStatus,
+    Job,
+    JobStats,
+    JobStatus,
+    SchedulerNode,
+    StoredPaper,
+)
+from dbcron.store.papers import list_papers
+from dbcron.store.protocol import Store
+
+#: A node whose heartbeat is older than this (and that did not stop cleanly) is dead.
+NODE_DEAD_AFTER = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """What ``dbcron status`` shows: nodes, running work, upcoming fires, statistics."""
+
+    generated_at: datetime
+    database: str
+    nodes: list[SchedulerNode]
+    running: list[Execution]
+    pending: int
+    upcoming: list[tuple[Job, datetime]]
+    overall: JobStats
+    per_job: list[tuple[Job, JobStats]]
+    window: timedelta
+    jobs_by_status: dict[str, int]
+    node_states: dict[str, str]
+    """node_id -> ``running``, ``stopped`` or ``dead`` (no heartbeat for NODE_DEAD_AFTER)."""
+
+
+@dataclass(frozen=True)
+class JobDetail:
+    """What ``dbcron show`` shows: the job, its next fires and its latest executions."""
+
+    job: Job
+    next_fires: list[datetime]
+    executions: list[Execution]
+
+
+class Queries:
+    """Reads over one store, on the clock the schedulers compare with."""
+
+    def __init__(
+        self, store: Store, *, clock: Clock | None = None, bus: EventBus | None = None
+    ) -> None:
+        self.store = store
+        self.clock: Clock = clock or clock_for(store)
+        self.bus = bus or EventBus()
+        self._dead_seen: set[str] = set()
+        self._dead_lock = threading.Lock()
+
+    # -- jobs ------------------------------------------------------------------------
+
+    def resolve_id(self, job_id: str) -> str:
+        """The full id of the job whose id is ``job_id`` or starts with it.
+
+        Raises NotFoundError when none matches and AmbiguousIdError (listing the
+        candidates) when several do.
+        """
+        text = job_id.strip().lower()
+        if not text:
+            raise ValidationError("a job id is required")
+        matches = self.store.find_job_ids(text, limit=6)
+        if text in matches:
+            return text
+        if not matches:
+            raise NotFoundError(f"no job with id {job_id!r}")
+        if len(matches) > 1:
+            shown = ", ".join(m[:13] for m in matches[:5])
+            more = " ..." if len(matches) > 5 else ""
+            raise AmbiguousIdError(f"job id prefix {job_id!r} is ambiguous: matches {shown}{more}")
+        return matches[0]
+
+    def get_job(self, job_id: str) -> Job:
+        """The job with this id or unique id prefix (deleted ones included)."""
+        job = self.store.get_job(self.resolve_id(job_id))
+        if job is None:  # purged between the two reads
+            raise NotFoundError(f"no job with id {job_id!r}")
+        return job
+
+    def next_fires(self, job: Job, count: int = 5, after: datetime | None = None) -> list[datetime]:
+        """The next ``count`` fire times of ``job``'s schedule after ``after`` (now)."""
+        schedule = parse_schedule(job.schedule_expression, job.timezone)
+        start = after or self.clock.now()
+        out: list[datetime] = []
+        for fire in schedule.fires(start):
+            out.append(fire)
+            if len(out) >= count:
+                break
+        return out
+
+    def upcoming_fires(self, job: Job, count: int = 5) -> list[datetime]:
+        """The fires an active job will really make: from its stored next_execution
+        (an overdue one included) or now, whichever is later; for any other job the
+        schedule's fires after now."""
+        if job.status is not JobStatus.ACTIVE:
+            return self.next_fires(job, count)
+        now = self.clock.now()
+        anchor = max(now, job.next_execution or now)
+        return self.next_fires(job, count, after=anchor - timedelta(microseconds=1))
+
+    def job_detail(self, job_id: str, fires: int = 5, executions: int = 10) -> JobDetail:
+        """The job (id or prefix), its next ``fires`` and its last ``executions``."""
+        job = self.get_job(job_id)
+        return JobDetail(
+            job=job,
+            next_fires=self.upcoming_fires(job, fires),
+            executions=self.history(job.job_id, limit=executions),
+        )
+
+    # -- executions --------------------------------------------------------------------
+
+    def history(
+        self,
+        job_id: str | None = None,
+        status: ExecutionStatus | str | None = None,
+        limit: int = 20,
+    ) -> list[Execution]:
+        """Executions, newest first, of one job (id or prefix) or of all jobs."""
+        if limit < 1:
+            raise ValidationError("limit must be at least 1")
+        resolved = self.resolve_id(job_id) if job_id else None
+        wanted = None if status is None else enum_value(ExecutionStatus, status, "status")
+        return self.store.list_executions(job_id=resolved, status=wanted, limit=limit)
+
+    # -- cluster -------------------------------------------------------------------------
+
+    def status_report(
+        self, window: timedelta = timedelta(hours=24), upcoming: int = 10
+    ) -> StatusReport:
+        """Everything ``dbcron status`` shows, read in a few queries. Nodes seen dead for
+        the first time in this process are published as :class:`NodeDead`."""
+        if window <= timedelta(0):
+            raise ValidationError("the statistics window must be positive")
+        now = self.clock.now()
+        since = now - window
+        jobs = self.store.list_jobs()
+        counts: dict[str, int] = {}
+        for job in jobs:
+            counts[job.status.value] = counts.get(job.status.value, 0) + 1
+        fires = sorted(
+            (
+                (job, job.next_execution)
+                for job in jobs
+                if job.status is JobStatus.ACTIVE and job.next_execution
+            ),
+            key=lambda pair: pair[1],
+        )[:upcoming]
+        per_job = [(job, self.store.job_stats(since, job.job_id)) for job in jobs]
+        nodes = self.store.list_nodes()
+        states = {
+            n.node_id: (
+                "stopped"
+                if n.stopped_at
+                else "dead"
+                if now - n.last_heartbeat > NODE_DEAD_AFTER
+                else "running"
+            )
+            for n in nodes
+        }
+        report = StatusReport(
+            generated_at=now,
+            database=self.store.display_url,
+            nodes=nodes,
+            node_states=states,
+            running=self.store.list_executions(status=ExecutionStatus.RUNNING, limit=100),
+            pending=len(self.store.list_executions(status=ExecutionStatus.PENDING, limit=10_000)),
+            upcoming=[(job, fire) for job, fire in fires if fire is not None],
+            overall=self.store.job_stats(since),
+            per_job=per_job,
+            window=window,
+            jobs_by_status=counts,
+        )
+        self._publish_dead([n for n in nodes if states[n.node_id] == "dead"])
+        return report
+
+    def _publish_dead(self, dead: list[SchedulerNode]) -> None:
+        with self._dead_lock:
+            new = [n for n in dead if n.node_id not in self._dead_seen]
+            self._dead_seen.update(n.node_id for n in new)
+        for node in new:
+            self.bus.publish(NodeDead(node))
+
+    # -- papers ----------------------------------------------------------------------------
+
+    def papers(
+        self, search: str | None = None, since: datetime | None = None, limit: int = 50
+    ) -> list[StoredPaper]:
+        """Papers stored by ``paper_fetch`` jobs, newest publication first."""
+        if limit < 1:
+            raise ValidationError("limit must be at least 1")
+        return list_papers(self.store, search=search, since=since, limit=limit)
+
+
+def enum_value(enum: Any, value: Any, name: str) -> Any:
+    """``value`` as a member of ``enum`` (given as a member or as its text)."""
+    if isinstance(value, enum):
+        return value
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum)
+        raise ValidationError(f"{name} must be one of {allowed}, not {value!r}") from None
