@@ -411,6 +411,27 @@ def _options(**values: Any) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
 
 
+#: The job field each option shared by ``create`` and ``update`` sets.
+_JOB_FIELD_OF_OPTION = {
+    "description": "description",
+    "timezone": "timezone",
+    "timeout": "timeout_seconds",
+    "retries": "retry_count",
+    "retry_delay": "retry_delay_seconds",
+    "backoff": "retry_backoff",
+    "misfire": "misfire_policy",
+    "catchup_window": "catchup_window_seconds",
+    "max_concurrency": "max_concurrency",
+    "overlap": "overlap_policy",
+    "priority": "priority",
+}
+
+
+def _job_fields(ctx: typer.Context) -> dict[str, Any]:
+    """The job fields the command's shared options give (those given), by field name."""
+    return _options(**{field: ctx.params.get(opt) for opt, field in _JOB_FIELD_OF_OPTION.items()})
+
+
 @app.command()
 def create(
     ctx: typer.Context,
@@ -441,18 +462,8 @@ def create(
         job_type,
         schedule,
         _parse_config(config),
-        description,
         status=JobStatus.PAUSED if paused else JobStatus.ACTIVE,
-        timezone=timezone,
-        timeout_seconds=timeout,
-        retry_count=retries,
-        retry_delay_seconds=retry_delay,
-        retry_backoff=backoff,
-        misfire_policy=misfire,
-        catchup_window_seconds=catchup_window,
-        max_concurrency=max_concurrency,
-        overlap_policy=overlap,
-        priority=priority,
+        **_job_fields(ctx),
     )
     if as_json:
         render.print_json(out, to_jsonable(created))
@@ -496,17 +507,7 @@ def update(
         job_type=job_type,
         schedule_expression=schedule,
         config=_parse_config(config),
-        description=description,
-        timezone=timezone,
-        timeout_seconds=timeout,
-        retry_count=retries,
-        retry_delay_seconds=retry_delay,
-        retry_backoff=backoff,
-        misfire_policy=misfire,
-        catchup_window_seconds=catchup_window,
-        max_concurrency=max_concurrency,
-        overlap_policy=overlap,
-        priority=priority,
+        **_job_fields(ctx),
     )
     if not changes:
         raise ValidationError(
