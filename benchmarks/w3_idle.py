@@ -7,10 +7,13 @@ spawn until its row appears in ``scheduler_nodes`` (polled every 5 ms). Once the
 tree is quiet (the worker processes have finished importing), the CPU seconds
 (``utime + stime`` from ``/proc/<pid>/stat``) of the scheduler and every descendant are
 read, and read again after the measurement window (60 s; 15 s in quick mode). Memory is
-``VmRSS`` of the scheduler process, and the sum of ``VmRSS`` (and of PSS, which counts
-shared pages once) of its descendants (the worker pool and multiprocessing's resource
-tracker). On PostgreSQL the CPU used by the scheduler's server backends over the window
-is reported as well.
+``VmRSS`` of the scheduler process, the sum of ``VmRSS`` and of PSS (``Pss`` of
+``/proc/<pid>/smaps_rollup``: each shared page divided among the processes that map it)
+of its descendants (the pool: its fork server and workers; with older versions, spawned
+workers and multiprocessing's resource tracker), and the same two sums over the whole
+tree, scheduler included: the tree's PSS is the memory the scheduler really costs, its
+RSS counts shared pages once per process. On PostgreSQL the CPU used by the scheduler's
+server backends over the window is reported as well.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from benchmarks.common import (
     cpu_seconds,
     make_jobs,
     pg_xact_commits,
+    proc_children,
     proc_cmdline,
     proc_pss_kib,
     proc_status_kib,
@@ -43,7 +47,12 @@ from benchmarks.common import (
 )
 from dbcron.store import open_store
 
-TARGETS = {"cpu_seconds_per_minute": 0.1, "scheduler_rss_mib": 60.0, "ready_seconds": 1.0}
+TARGETS = {
+    "cpu_seconds_per_minute": 0.1,
+    "scheduler_rss_mib": 60.0,
+    "ready_seconds": 1.0,
+    "tree_pss_mib": 120.0,
+}
 
 
 def _node_registered(db: BenchDB, pid: int) -> bool:
@@ -111,13 +120,16 @@ def run_idle(backend: str, *, window: float, jobs: int = 10_000) -> dict[str, An
             )
             tree = proc_tree(proc.pid)
             children = [p for p in tree if p != proc.pid]
-            workers = [p for p in children if "resource_tracker" not in proc_cmdline(p)]
+            helpers = {p for p in children if "resource_tracker" in proc_cmdline(p)}
+            helpers |= {p for p in proc_children(proc.pid) if "forkserver" in proc_cmdline(p)}
+            workers = [p for p in children if p not in helpers]
             tree_cpu_s = sum(v - cpu0.get(p, 0.0) for p, v in cpu1.items())
             sched_cpu_s = cpu1.get(proc.pid, 0.0) - cpu0.get(proc.pid, 0.0)
             rss = proc_status_kib(proc.pid) or 0
             pool_rss = sum(proc_status_kib(p) or 0 for p in children)
             pool_pss = sum(proc_pss_kib(p) or 0 for p in children)
             sched_pss = proc_pss_kib(proc.pid) or 0
+            tree_rss, tree_pss = rss + pool_rss, sched_pss + pool_pss
             per_minute = tree_cpu_s * 60.0 / elapsed
             stop_started = time.perf_counter()
             proc.send_signal(signal.SIGTERM)
@@ -148,6 +160,9 @@ def run_idle(backend: str, *, window: float, jobs: int = 10_000) -> dict[str, An
         "pool_processes": len(children),
         "pool_rss_mib": round(pool_rss / 1024, 1),
         "pool_pss_mib": round(pool_pss / 1024, 1),
+        "tree_processes": len(tree),
+        "tree_rss_mib": round(tree_rss / 1024, 1),
+        "tree_pss_mib": round(tree_pss / 1024, 1),
         "stop_seconds": round(stop_s, 2),
         "exit_code": proc.returncode,
         "targets": TARGETS,
@@ -159,6 +174,7 @@ def run_idle(backend: str, *, window: float, jobs: int = 10_000) -> dict[str, An
         "cpu_seconds_per_minute": per_minute < TARGETS["cpu_seconds_per_minute"],
         "scheduler_rss_mib": rss / 1024 < TARGETS["scheduler_rss_mib"],
         "ready_seconds": ready_s < TARGETS["ready_seconds"],
+        "tree_pss_mib": tree_pss / 1024 < TARGETS["tree_pss_mib"],
     }
     return result
 
@@ -172,7 +188,9 @@ def run(quick: bool) -> dict[str, Any]:
         print(
             f"  w3 {backend:<10} {r['cpu_seconds_per_minute']:.3f} CPU-s/min, scheduler "
             f"{r['scheduler_rss_mib']:.1f} MiB, pool {r['pool_rss_mib']:.1f} MiB RSS "
-            f"({r['pool_processes']} procs), ready {r['ready_seconds']:.2f}s",
+            f"({r['pool_processes']} procs), whole tree {r['tree_pss_mib']:.1f} MiB PSS "
+            f"/ {r['tree_rss_mib']:.1f} MiB RSS ({r['tree_processes']} procs, "
+            f"target < {TARGETS['tree_pss_mib']:.0f} MiB PSS), ready {r['ready_seconds']:.2f}s",
             flush=True,
         )
         out["runs"].append(r)
