@@ -28,6 +28,10 @@ def run(ctx: HandlerContext) -> Any:
         func = import_callable(name)
     else:
         known = ", ".join(s.name for s in default_registry.custom_handlers()) or "none"
-        raise HandlerFailed(f"no custom handler named {name!r} is registered (known: {known})")
+        raise HandlerFailed(
+            f"no custom handler named {name!r} is registered in this process (known: {known}); "
+            "process workers do not import the main script: register it in an importable "
+            "module (dotted path or a dbcron.handlers entry point) or use the thread executor"
+        )
     own = {k: v for k, v in ctx.config.items() if k != "handler"}
     return func(replace(ctx, config=own))
