@@ -132,6 +132,7 @@ class Scheduler:
         self._done: list[Outcome] = []
         self._done_lock = threading.Lock()
         self._started_at: datetime | None = None
+        self._first_of_cluster = False
         self._ready = threading.Event()
         self._stopped = threading.Event()
         self._db_ok = True
@@ -207,7 +208,7 @@ class Scheduler:
     def _register(self) -> None:
         now = self.clock.now()
         self._started_at = now
-        self.store.register_node(
+        self._first_of_cluster = self.store.register_node(
             SchedulerNode(
                 node_id=self.node_id,
                 host=socket.gethostname(),
@@ -215,7 +216,8 @@ class Scheduler:
                 version=__version__,
                 started_at=now,
                 last_heartbeat=now,
-            )
+            ),
+            live_after=now - timedelta(seconds=max(5.0, 2 * self._heartbeat_timer.every)),
         )
         self.bus.publish(NodeStarted(self.node_id))
 
@@ -225,27 +227,19 @@ class Scheduler:
         return self._change_feed.listen(self.wake)
 
     def _run_on_startup(self) -> None:
-        """Queue one run of every active job, once per cluster start.
-
-        The runs are keyed (``scheduled_for``) by the start time of the oldest live node,
-        so that nodes starting together record each job's run once (the UNIQUE fire key
-        drops the copies), and a node joining a running cluster adds none.
-        """
+        """Queue one run of every active job, once per cluster start: only the node that
+        registered first, with no other live node (registrations are serialised), queues
+        them; a node joining a running cluster queues none."""
+        if not self._first_of_cluster:
+            log.info("run_on_startup: other schedulers are running; no startup runs queued")
+            return
         now = self.clock.now()
-        alive_after = now - timedelta(seconds=max(5.0, 2 * self._heartbeat_timer.every))
-        cluster_start = min(
-            (
-                node.started_at
-                for node in self.store.list_nodes()
-                if node.stopped_at is None and node.last_heartbeat >= alive_after
-            ),
-            default=now,
-        )
-        self.store.insert_executions(
+        started = self._started_at or now
+        self.store.insert_executions(  # a fire already recorded (a retried call) is skipped
             [
                 Execution(
                     job_id=job.job_id,
-                    scheduled_for=cluster_start,
+                    scheduled_for=started,
                     run_after=now,
                     created_at=now,
                     trigger=Trigger.MANUAL,

@@ -843,9 +843,17 @@ class SqlStore(ABC):
         present = [t for t in times if t is not None]
         return min(present) if present else None
 
-    def register_node(self, node: SchedulerNode) -> None:
+    def register_node(self, node: SchedulerNode, *, live_after: datetime | None = None) -> bool:
         """See :meth:`Store.register_node`."""
         with self.transaction() as cur:
+            cur.execute(self.sql("node_lock"), {})
+            first = True
+            if live_after is not None:
+                cur.execute(
+                    self.sql("other_live_nodes"),
+                    {"node_id": node.node_id, "live_after": self._encode_ts(live_after)},
+                )
+                first = int(cur.fetchone()["n"]) == 0
             cur.execute(
                 self.sql("register_node"),
                 {
@@ -857,6 +865,7 @@ class SqlStore(ABC):
                     "last_heartbeat": self._encode_ts(node.last_heartbeat),
                 },
             )
+            return first
 
     def heartbeat_node(self, node_id: str, now: datetime) -> None:
         """See :meth:`Store.heartbeat_node`."""

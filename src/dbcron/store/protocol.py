@@ -386,8 +386,11 @@ class Store(Protocol):
         schedulers: :meth:`complete` notifies when work is queued behind it)."""
         ...
 
-    def register_node(self, node: SchedulerNode) -> None:
-        """Record a scheduler process that starts."""
+    def register_node(self, node: SchedulerNode, *, live_after: datetime | None = None) -> bool:
+        """Record a scheduler process that starts, in one transaction serialised against
+        other registrations. Returns True when, with ``live_after``, no other node that
+        has not stopped sent a heartbeat at or after ``live_after``: of several nodes
+        registering at the same time exactly one is first (always True without it)."""
         ...
 
     def heartbeat_node(self, node_id: str, now: datetime) -> None:

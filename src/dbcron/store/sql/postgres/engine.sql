@@ -116,6 +116,16 @@ SELECT (SELECT min(next_execution) FROM jobs WHERE status = 'active') AS next_fi
                 SELECT count(*) FROM job_executions AS r
                 WHERE r.job_id = p.job_id AND r.status = 'running')) AS next_run;
 
+-- name: node_lock
+-- Serialises node registrations, so that of several nodes starting together exactly one
+-- finds no other live node.
+SELECT pg_advisory_xact_lock(7253462902);
+
+-- name: other_live_nodes
+SELECT count(*) AS n FROM scheduler_nodes
+WHERE node_id <> %(node_id)s AND stopped_at IS NULL
+  AND last_heartbeat >= %(live_after)s;
+
 -- name: register_node
 INSERT INTO scheduler_nodes (node_id, host, pid, version, started_at, last_heartbeat, stopped_at)
 VALUES (%(node_id)s, %(host)s, %(pid)s, %(version)s, %(started_at)s, %(last_heartbeat)s, NULL);
