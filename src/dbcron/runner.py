@@ -15,7 +15,7 @@ from datetime import timedelta
 from dbcron.clock import Clock
 from dbcron.database_clock import clock_for
 from dbcron.events import EventBus, ExecutionFinished, ExecutionStarted
-from dbcron.executor import Report, Work, make_executor
+from dbcron.execution import Report, Work, make_executor
 from dbcron.models import Execution, ExecutionStatus, Job, Outcome, Trigger, new_id
 from dbcron.store.protocol import Store
 

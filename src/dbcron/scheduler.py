@@ -48,7 +48,7 @@ from dbcron.events import (
     NodeStarted,
     NodeStopped,
 )
-from dbcron.executor import SHUTDOWN_MESSAGE, Executor, Report, Work, make_executor
+from dbcron.execution import SHUTDOWN_MESSAGE, Executor, Report, Work, make_executor
 from dbcron.misfire import plan_fires
 from dbcron.models import (
     ClaimSummary,

@@ -15,7 +15,7 @@ import pytest
 
 from dbcron.clock import Clock
 from dbcron.config import SchedulerSettings
-from dbcron.executor import SHUTDOWN_MESSAGE
+from dbcron.execution import SHUTDOWN_MESSAGE
 from dbcron.manager import JobManager
 from dbcron.models import (
     Execution,

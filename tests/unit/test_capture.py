@@ -6,7 +6,7 @@ import logging
 import threading
 from datetime import UTC, datetime
 
-from dbcron.executor import MAX_LOG_BYTES, BoundedLog, Work, run_work
+from dbcron.execution import MAX_LOG_BYTES, BoundedLog, Work, run_work
 from dbcron.models import Execution, ExecutionStatus, Job
 
 

@@ -19,7 +19,7 @@ ALLOWED = {
     # message goes to the run's stderr, which is captured into the execution's logs
     # (not the user's terminal). Owned by the process-pool work; sys.stderr.write
     # there would let this entry go.
-    "dbcron/forkserver.py",
+    "dbcron/execution/forkserver.py",
 }
 
 

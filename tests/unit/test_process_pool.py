@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from dbcron.executor import SHUTDOWN_MESSAGE, ProcessExecutor, Report, Work
+from dbcron.execution import SHUTDOWN_MESSAGE, ProcessExecutor, Report, Work
 from dbcron.models import Execution, ExecutionStatus, Job
 from tests.support.handlers import read_ledger
 from tests.support.waiting import wait_for

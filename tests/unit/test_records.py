@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 
-from dbcron.executor import Work
+from dbcron.execution import Work
 from dbcron.models import (
     Execution,
     ExecutionStatus,

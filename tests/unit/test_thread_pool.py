@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dbcron.config import SchedulerSettings
-from dbcron.executor import Report, ThreadExecutor, Work
+from dbcron.execution import Report, ThreadExecutor, Work
 from dbcron.manager import JobManager
 from dbcron.models import ExecutionStatus, Job
 from dbcron.scheduler import Scheduler

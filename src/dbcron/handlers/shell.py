@@ -22,7 +22,7 @@ from dbcron.handlers.configs import ShellConfig
 from dbcron.handlers.context import HandlerContext, HandlerFailed, HandlerTimedOut
 
 #: Seconds between SIGTERM and SIGKILL when a command overruns: half the executor's
-#: grace (``dbcron.executor.KILL_GRACE_SECONDS``), so that the handler kills the
+#: grace (``dbcron.execution.KILL_GRACE_SECONDS``), so that the handler kills the
 #: command and reports the timeout itself before the executor has to kill its worker.
 KILL_GRACE_SECONDS = 0.25
 

@@ -57,7 +57,8 @@ _UNKNOWN = -(2**31)
 
 _BOOTSTRAP = (
     "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
-    "from dbcron.forkserver import serve; serve(int(sys.argv[2]), json.loads(sys.argv[3]))"
+    "from dbcron.execution.forkserver import serve; "
+    "serve(int(sys.argv[2]), json.loads(sys.argv[3]))"
 )
 
 

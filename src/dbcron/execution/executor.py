@@ -1,0 +1,40 @@
+"""The :class:`Executor` protocol and :func:`make_executor` (thread or process mode)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from dbcron.execution.processes import ProcessExecutor
+from dbcron.execution.threads import ThreadExecutor
+from dbcron.execution.work import OnDone, Work
+
+
+class Executor(Protocol):
+    """What the scheduler and ``dbcron run`` need of an executor (both modes provide it)."""
+
+    mode: str
+    workers: int
+
+    def start(self) -> None:
+        """Start the workers."""
+
+    def free_slots(self) -> int:
+        """How many more executions :meth:`submit` may take now."""
+
+    def in_flight(self) -> list[Work]:
+        """The executions submitted and not yet reported."""
+
+    def submit(self, work: Work) -> None:
+        """Run ``work``; its report goes to the ``on_done`` callback."""
+
+    def stop(self, kill: bool = False) -> list[Work]:
+        """Stop the workers (killing what still runs if ``kill``); return the unfinished."""
+
+
+def make_executor(mode: str, workers: int, on_done: OnDone) -> Executor:
+    """A ``thread`` or ``process`` executor with ``workers`` slots."""
+    if mode == "thread":
+        return ThreadExecutor(workers, on_done)
+    if mode == "process":
+        return ProcessExecutor(workers, on_done)
+    raise ValueError(f"unknown executor mode {mode!r} (thread or process)")
