@@ -1,4 +1,4 @@
-"""Catch-up planning: how long :func:`dbcron.misfire.plan_fires` takes after 30 days down.
+"""Catch-up planning: how long :func:`dbcron.engine.misfire.plan_fires` takes after 30 days down.
 
 Method. For each schedule (``* * * * *``, ``*/5 * * * *``, ``@every 10s``) and zone
 (UTC, Europe/London, whose 30 days include the spring-forward of 2026-03-29), a job
@@ -26,7 +26,7 @@ from typing import Any
 
 from benchmarks.common import bench_database, bulk_insert_jobs, make_jobs
 from dbcron.cron import Schedule, parse_schedule
-from dbcron.misfire import MAX_FIRES_PER_CLAIM, plan_fires
+from dbcron.engine.misfire import MAX_FIRES_PER_CLAIM, plan_fires
 from dbcron.models import Execution, ExecutionStatus, Job
 from dbcron.store import open_store
 

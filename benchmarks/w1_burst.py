@@ -1,7 +1,7 @@
 """W1 burst: N jobs with a no-op handler all due at once; executions per second.
 
 Method. The jobs (schedule ``0 0 1 1 *``, so each fires exactly once) are inserted not
-yet due, a :class:`~dbcron.scheduler.Scheduler` is started in this process (thread or
+yet due, a :class:`~dbcron.engine.scheduler.Scheduler` is started in this process (thread or
 process executor) and waited for until ready (so that the process pool's start-up is not
 counted), then one transaction makes every job due *now* (and, on PostgreSQL, sends the
 wake-up NOTIFY). The clock runs from the first execution's ``started_at`` to the moment
@@ -38,7 +38,7 @@ from benchmarks.common import (
     wait_until,
 )
 from dbcron.config import SchedulerSettings
-from dbcron.scheduler import Scheduler
+from dbcron.engine.scheduler import Scheduler
 from dbcron.store import open_store
 from dbcron.store.protocol import Store
 

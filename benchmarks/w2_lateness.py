@@ -29,8 +29,8 @@ from benchmarks.common import (
 )
 from dbcron.config import SchedulerSettings
 from dbcron.cron import parse_schedule
+from dbcron.engine.scheduler import Scheduler
 from dbcron.models import ExecutionStatus
-from dbcron.scheduler import Scheduler
 from dbcron.store import open_store
 
 TARGETS_MS = {"p50": 20.0, "p99": 100.0, "max": 250.0}

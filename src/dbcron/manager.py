@@ -18,7 +18,7 @@ from typing import Any
 from dbcron.clock import Clock
 from dbcron.config import JobDefaults
 from dbcron.cron import Schedule, parse_schedule
-from dbcron.database_clock import clock_for
+from dbcron.engine.database_clock import clock_for
 from dbcron.errors import NotFoundError, ValidationError
 from dbcron.events import (
     Event,
@@ -93,7 +93,7 @@ class JobManager:
         bus: EventBus | None = None,
     ) -> None:
         """``clock`` is the clock every due time is written on; by default the one the
-        schedulers compare with (:func:`~dbcron.database_clock.clock_for`: the database's
+        schedulers compare with (:func:`~dbcron.engine.database_clock.clock_for`: the database's
         clock on PostgreSQL, measured against ``local_clock``, the host clock unless
         given)."""
         self.store = store

@@ -13,7 +13,7 @@ import threading
 from datetime import timedelta
 
 from dbcron.clock import Clock
-from dbcron.database_clock import clock_for
+from dbcron.engine.database_clock import clock_for
 from dbcron.events import EventBus, ExecutionFinished, ExecutionStarted
 from dbcron.execution import Report, Work, make_executor
 from dbcron.models import Execution, ExecutionStatus, Job, Outcome, Trigger, new_id

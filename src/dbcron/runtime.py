@@ -18,10 +18,10 @@ from typing import Any
 from dbcron.backoff import Backoff
 from dbcron.clock import Clock
 from dbcron.config import LoadedSettings, SchedulerSettings, Settings, load_settings
+from dbcron.engine.scheduler import Scheduler
 from dbcron.errors import DatabaseUnavailableError
 from dbcron.events import EventBus
 from dbcron.manager import JobManager
-from dbcron.scheduler import Scheduler
 from dbcron.service.operations import Operations, engine_settings
 from dbcron.service.queries import Queries
 from dbcron.store import Store, open_store

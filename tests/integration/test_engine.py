@@ -15,6 +15,7 @@ import pytest
 
 from dbcron.clock import Clock
 from dbcron.config import SchedulerSettings
+from dbcron.engine.scheduler import Scheduler
 from dbcron.execution import SHUTDOWN_MESSAGE
 from dbcron.manager import JobManager
 from dbcron.models import (
@@ -25,7 +26,6 @@ from dbcron.models import (
     OverlapPolicy,
     Trigger,
 )
-from dbcron.scheduler import Scheduler
 from dbcron.store import Store, open_store
 from tests.support import exactly_once as once
 from tests.support.waiting import wait_for

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from dbcron.config import SchedulerSettings
+from dbcron.engine.scheduler import Scheduler
 from dbcron.manager import JobManager
 from dbcron.models import Execution, ExecutionStatus, Job
-from dbcron.scheduler import Scheduler
 from dbcron.store import Store
 from tests.support.httpserver import Reply, Request, serving
 from tests.support.waiting import wait_for

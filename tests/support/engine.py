@@ -8,7 +8,7 @@ from typing import Any
 
 from dbcron.clock import Clock
 from dbcron.config import SchedulerSettings
-from dbcron.scheduler import Scheduler
+from dbcron.engine.scheduler import Scheduler
 from dbcron.store import Store
 
 #: Settings that keep engine tests quick (overridable per call).

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dbcron.cron import Schedule, parse_schedule
-from dbcron.misfire import (
+from dbcron.engine.misfire import (
     MAX_FIRES_PER_CLAIM,
     MISFIRE_GRACE,
     FirePlan,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+from dbcron.engine.retry import MAX_RETRY_DELAY, next_retry_at, retry_delay
 from dbcron.models import Job, RetryBackoff
-from dbcron.retry import MAX_RETRY_DELAY, next_retry_at, retry_delay
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from dbcron.config import SchedulerSettings
+from dbcron.engine.scheduler import Scheduler
 from dbcron.execution import Report, ThreadExecutor, Work
 from dbcron.manager import JobManager
 from dbcron.models import ExecutionStatus, Job
-from dbcron.scheduler import Scheduler
 from dbcron.store import open_store
 from tests.support.executor_handlers import gate
 from tests.support.handlers import read_ledger

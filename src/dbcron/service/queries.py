@@ -14,7 +14,7 @@ from typing import Any
 
 from dbcron.clock import Clock
 from dbcron.cron import parse_schedule
-from dbcron.database_clock import clock_for
+from dbcron.engine.database_clock import clock_for
 from dbcron.errors import AmbiguousIdError, NotFoundError, ValidationError
 from dbcron.events import EventBus, NodeDead
 from dbcron.models import (
