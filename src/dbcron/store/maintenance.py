@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 
 from dbcron.errors import StoreError
 from dbcron.models import OptimizeResult, PruneResult
-from dbcron.store.base import Cursor, SqlStore
+from dbcron.store.backend import Cursor
+from dbcron.store.base import SqlStore
 from dbcron.store.protocol import MaintenanceStore, Store
 
 __all__ = [

@@ -40,7 +40,8 @@ from dbcron.errors import (
     StoreError,
 )
 from dbcron.models import Execution, Outcome
-from dbcron.store.base import Cursor, SqlStore, remembered
+from dbcron.store.backend import Cursor, remembered
+from dbcron.store.base import SqlStore
 from dbcron.store.maintenance import SqlMaintenance
 from dbcron.store.papers import SqlPapers
 from dbcron.store.protocol import StoreCapabilities

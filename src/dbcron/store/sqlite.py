@@ -25,7 +25,8 @@ from dbcron.errors import (
     SchemaError,
     StoreError,
 )
-from dbcron.store.base import Cursor, SqlStore, remembered
+from dbcron.store.backend import Cursor, remembered
+from dbcron.store.base import SqlStore
 from dbcron.store.maintenance import SqlMaintenance
 from dbcron.store.papers import SqlPapers
 from dbcron.store.protocol import StoreCapabilities
