@@ -296,7 +296,7 @@ def test_postgres_text_array_literals_round_trip(pg_url: str) -> None:
     """Ids are bound as one text[] literal: quoting must survive any character."""
     import psycopg
 
-    from dbcron.store.postgres import _text_array
+    from dbcron.store.postgres_values import _text_array
 
     items = ["plain", 'with "quotes"', "back\\slash", "comma,brace}{", "", "NULL", "é ü"]
     with psycopg.connect(pg_url) as conn:

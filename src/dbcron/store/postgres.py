@@ -10,7 +10,6 @@ psycopg's log records) holds the database password, whatever the driver put in i
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -39,11 +38,12 @@ from dbcron.errors import (
     SchemaError,
     StoreError,
 )
-from dbcron.models import Execution, Outcome
-from dbcron.store.backend import Cursor, remembered
-from dbcron.store.base import SqlStore
+from dbcron.store.backend import Cursor
 from dbcron.store.maintenance import SqlMaintenance
 from dbcron.store.papers import SqlPapers
+from dbcron.store.postgres_batch import PostgresBatchWrites
+from dbcron.store.postgres_redaction import _first_line, _redact_driver_logs, _scrub
+from dbcron.store.postgres_values import _text_array
 from dbcron.store.protocol import StoreCapabilities
 from dbcron.urls import redact_secrets, redact_url, url_secrets
 
@@ -55,140 +55,6 @@ PREPARE_THRESHOLD = 5
 #: How long the NOTIFY a new listener sends itself may take to arrive before LISTEN is
 #: taken not to work (a transaction-mode pooler); a direct connection needs milliseconds.
 LISTEN_PROBE_SECONDS = 1.5
-#: The loggers of psycopg and psycopg_pool: their records quote the driver's errors.
-_DRIVER_LOGGERS = ("psycopg", "psycopg.pool", "psycopg_pool", "psycopg_pool.sched")
-
-
-def _json_text(value: Any) -> str:
-    """A JSON-able value as compact JSON text (results are checked JSON-able, without
-    NaN, before they get here)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-_ISO_MEMO: dict[datetime, str] = {}
-
-
-def _iso(value: datetime | None) -> str | None:
-    """An aware datetime as ISO 8601 text with its offset (PostgreSQL parses it)."""
-    if value is None:
-        return None
-    return remembered(_ISO_MEMO, value, _iso_aware)
-
-
-def _iso_aware(value: datetime) -> str:
-    if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
-    return value.isoformat()
-
-
-def _results_json(rows: list[dict[str, Any]]) -> str:
-    """Completion rows as JSON text. A handler's result may hold a NUL character, which
-    jsonb refuses ("unsupported Unicode escape sequence"); such strings get U+FFFD
-    instead, so that one result cannot make a whole batch of completions fail."""
-    text = _json_text(rows)
-    if "\\u0000" not in text:
-        return text
-    return _json_text(_without_nul(rows))
-
-
-def _without_nul(value: Any) -> Any:
-    """``value`` with NUL characters in its strings (keys too) replaced by U+FFFD."""
-    if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
-    if isinstance(value, dict):
-        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_without_nul(v) for v in value]
-    return value
-
-
-def _clean(text: str | None) -> str | None:
-    """Text PostgreSQL can store: it refuses NUL characters, which a handler may print."""
-    if text is None or "\x00" not in text:
-        return text
-    return text.replace("\x00", "\ufffd")
-
-
-def _text_array(items: Sequence[str]) -> str:
-    """A ``text[]`` literal of ``items`` (each element quoted and escaped), bound as
-    one text parameter: much cheaper than adapting a Python list element by element."""
-    quoted = ('"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"' for item in items)
-    return "{" + ",".join(quoted) + "}"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _scrub(exc: BaseException, secrets: frozenset[str]) -> None:
-    """Take ``secrets`` out of the messages of ``exc`` and of the exceptions it chains
-    (``__cause__``, ``__context__``), so that a traceback shows none of them."""
-    if not secrets:
-        return
-    pending: list[BaseException] = [exc]
-    seen: set[int] = set()
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if any(isinstance(arg, str) for arg in current.args):
-            current.args = tuple(
-                redact_secrets(arg, secrets) if isinstance(arg, str) else arg
-                for arg in current.args
-            )
-        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
-
-
-class _LogRedactor(logging.Filter):
-    """Takes the passwords of every opened database URL out of psycopg's log records
-    (psycopg_pool logs connection failures with the driver's text, which may quote a
-    malformed URL). Secrets are kept for the life of the process: a pool thread may
-    still log after its store was closed."""
-
-    def __init__(self) -> None:
-        super().__init__("")
-        self._lock = threading.Lock()
-        self.secrets: frozenset[str] = frozenset()
-
-    def add(self, secrets: frozenset[str]) -> None:
-        """Hide ``secrets`` too from now on."""
-        if secrets <= self.secrets:
-            return
-        with self._lock:
-            self.secrets = self.secrets | secrets
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite ``record`` without secrets; never drops it."""
-        secrets = self.secrets
-        if not secrets:
-            return True
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed record is logging's problem, not ours
-            return True
-        clean = redact_secrets(message, secrets)
-        if clean != message:
-            record.msg, record.args = clean, None
-        if record.exc_info and record.exc_info[1] is not None:
-            _scrub(record.exc_info[1], secrets)
-            record.exc_text = None
-        if record.exc_text:
-            record.exc_text = redact_secrets(record.exc_text, secrets)
-        return True
-
-
-_LOG_REDACTOR = _LogRedactor()
-
-
-def _redact_driver_logs(secrets: frozenset[str]) -> None:
-    """Install the redacting filter on psycopg's loggers (once) and give it ``secrets``."""
-    _LOG_REDACTOR.add(secrets)
-    for name in _DRIVER_LOGGERS:
-        logger = logging.getLogger(name)
-        if _LOG_REDACTOR not in logger.filters:
-            logger.addFilter(_LOG_REDACTOR)
 
 
 def _reaches_server_directly(conn: psycopg.Connection[Any], ends: dict[str, Any]) -> bool:
@@ -222,7 +88,7 @@ def _take_listen_param(url: str) -> tuple[str, bool | None]:
     return urlunsplit(parts._replace(query=rest)), mine[-1].lower() in ("on", "true", "1")
 
 
-class PostgresStore(SqlStore):
+class PostgresStore(PostgresBatchWrites):
     """A :class:`~dbcron.store.protocol.Store` in a PostgreSQL database."""
 
     backend = "postgresql"
@@ -397,98 +263,6 @@ class PostgresStore(SqlStore):
     def _before_queue_read(self, cur: Cursor) -> None:
         """Read the queue in index order even with stale statistics (see the query)."""
         cur.execute(self.sql("prefer_index_order"), {})
-
-    # -- set-based batch writes: one statement per batch instead of one per row --------
-
-    def _insert_new_executions(
-        self, cur: Cursor, executions: Sequence[Execution], *, want_ids: bool
-    ) -> set[str]:
-        """See :meth:`SqlStore._insert_new_executions`: one ``INSERT ... SELECT FROM
-        json_to_recordset(...) RETURNING``."""
-        rows = [
-            {
-                "execution_id": e.execution_id,
-                "job_id": e.job_id,
-                "status": e.status.value,
-                "started_at": _iso(e.started_at),
-                "finished_at": _iso(e.finished_at),
-                "error_message": _clean(e.error_message),
-                "retry_attempt": e.retry_attempt,
-                "logs": _clean(e.logs),
-                "created_at": _iso(e.created_at),
-                "scheduled_for": _iso(e.scheduled_for),
-                "trigger": e.trigger.value,
-                "run_after": _iso(e.run_after or e.scheduled_for),
-                "node_id": e.node_id,
-                "lease_expires_at": _iso(e.lease_expires_at),
-                "fencing_token": e.fencing_token,
-                "priority": e.priority,
-            }
-            for e in executions
-        ]
-        cur.execute(self.sql("insert_executions_batch"), {"rows": _json_text(rows)})
-        return {row["execution_id"] for row in cur.fetchall()}
-
-    def _advance_jobs(self, cur: Cursor, advances: list[tuple[str, Any, Any, Any]]) -> None:
-        """See :meth:`SqlStore._advance_jobs`: one ``UPDATE ... FROM
-        json_to_recordset(...)``."""
-        rows = [
-            {
-                "job_id": job_id,
-                "next_execution": _iso(nxt),
-                "previous": _iso(previous),
-                "last_fire": _iso(last_fire),
-            }
-            for job_id, nxt, previous, last_fire in advances
-        ]
-        cur.execute(
-            self.sql("advance_jobs_batch"),
-            {"rows": _json_text(rows), "ids": _text_array([a[0] for a in advances])},
-        )
-
-    def _start_pending(
-        self,
-        cur: Cursor,
-        chosen: Sequence[Execution],
-        now: datetime,
-        node_id: str,
-        lease_until: datetime,
-    ) -> None:
-        """See :meth:`SqlStore._start_pending`: one ``UPDATE ... WHERE id = ANY(...)``."""
-        cur.execute(
-            self.sql("start_pending_batch"),
-            {
-                "ids": _text_array([e.execution_id for e in chosen]),
-                "now": now,
-                "node_id": node_id,
-                "lease_expires_at": lease_until,
-            },
-        )
-
-    def _finish_running(self, cur: Cursor, outcomes: Sequence[Outcome]) -> set[str]:
-        """See :meth:`SqlStore._finish_running`: one ``UPDATE ... FROM
-        json_to_recordset(...) RETURNING``; the fencing-token check is in its WHERE."""
-        rows = [
-            {
-                "execution_id": o.execution_id,
-                "fencing_token": o.fencing_token,
-                "status": o.status.value,
-                "finished_at": _iso(o.finished_at),
-                "duration_seconds": o.duration_seconds,
-                "result": o.result,
-                "error_message": _clean(o.error_message),
-                "logs": _clean(o.logs),
-            }
-            for o in outcomes
-        ]
-        cur.execute(
-            self.sql("finish_running_batch"),
-            {
-                "rows": _results_json(rows),
-                "ids": _text_array([o.execution_id for o in outcomes]),
-            },
-        )
-        return {row["execution_id"] for row in cur.fetchall()}
 
     def database_now(self) -> datetime:
         """PostgreSQL's clock: every scheduler sharing the database agrees on it."""
