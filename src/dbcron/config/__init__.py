@@ -1,0 +1,51 @@
+"""Settings, merged from five layers, with the origin of every value.
+
+Layers, lowest to highest precedence::
+
+    built-in defaults < config file (YAML) < .env file < process environment < CLI flags
+
+The config file is the ``--config`` flag's value, else ``DBCRON_CONFIG`` (process
+environment or ``.env``), else ``./config.yaml`` when it exists. The ``.env`` file is
+``./.env`` (or an explicit path). The process environment overrides ``.env`` variable by
+variable, as ``load_dotenv`` does; the database URL is then taken from the first of
+``DBCRON_DATABASE_URL``, ``DBCRON_DATABASE__URL``, ``DATABASE_URL``, ``SUPABASE_DB_URL``
+that is set (non-empty), and any other key from ``DBCRON_<SECTION>__<KEY>``.
+
+Every problem is a :class:`~dbcron.errors.ConfigError` with a one-line message that names
+the key and where its value came from, and never contains a password.
+"""
+
+from __future__ import annotations
+
+from dbcron.config.loading import load_settings
+from dbcron.config.settings import (
+    CONFIG_ENV_VAR,
+    DATABASE_URL_ENV_VARS,
+    DEFAULT_CONFIG_FILE,
+    DEFAULT_DATABASE_URL,
+    FLAG_NAMES,
+    DatabaseSettings,
+    JobDefaults,
+    LoadedSettings,
+    LoggingSettings,
+    SchedulerSettings,
+    Settings,
+)
+from dbcron.urls import redact_url, sqlite_path
+
+__all__ = [
+    "CONFIG_ENV_VAR",
+    "DATABASE_URL_ENV_VARS",
+    "DEFAULT_CONFIG_FILE",
+    "DEFAULT_DATABASE_URL",
+    "FLAG_NAMES",
+    "DatabaseSettings",
+    "JobDefaults",
+    "LoadedSettings",
+    "LoggingSettings",
+    "SchedulerSettings",
+    "Settings",
+    "load_settings",
+    "redact_url",
+    "sqlite_path",
+]

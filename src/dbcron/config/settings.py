@@ -1,0 +1,223 @@
+"""The settings models (one section each, with their defaults and checks), the loaded
+result with provenance, and the names of the files and variables they come from."""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from dbcron.urls import redact_url, url_problem
+
+#: Where the database lives when nothing says otherwise: ``dbcron.db`` in the working directory.
+DEFAULT_DATABASE_URL: Final = "sqlite:///dbcron.db"
+#: The config file read when neither ``--config`` nor ``DBCRON_CONFIG`` names one.
+DEFAULT_CONFIG_FILE: Final = "config.yaml"
+#: Environment variable naming the config file.
+CONFIG_ENV_VAR: Final = "DBCRON_CONFIG"
+#: Environment variables that set ``database.url``, the first one set wins.
+DATABASE_URL_ENV_VARS: Final = (
+    "DBCRON_DATABASE_URL",
+    "DBCRON_DATABASE__URL",
+    "DATABASE_URL",
+    "SUPABASE_DB_URL",
+)
+#: The CLI flag that sets a dotted key, for provenance ("flag --db"). Keys not listed
+#: are shown as ``--<key-with-dashes>``.
+FLAG_NAMES: Final[Mapping[str, str]] = types.MappingProxyType({"database.url": "--db"})
+
+
+_MAX_SHOWN: Final = 60
+
+
+def _leaves(annotation: Any) -> tuple[Any, ...]:
+    """The members of a union annotation (``int | None`` -> ``(int, NoneType)``)."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return typing.get_args(annotation)
+    return (annotation,)
+
+
+class _Section(BaseModel):
+    """Common base of the settings sections: frozen, no unknown keys, no bool/number mix."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_number_mixup(cls, value: Any, info: ValidationInfo) -> Any:
+        """Refuse ``true`` for a number and ``1`` for a flag (pydantic's lax mode takes both)."""
+        assert info.field_name is not None
+        leaves = _leaves(cls.model_fields[info.field_name].annotation)
+        if isinstance(value, bool) and bool not in leaves and (int in leaves or float in leaves):
+            raise PydanticCustomError("wrong_type", "a boolean is not a number")
+        if bool in leaves and isinstance(value, int | float) and not isinstance(value, bool):
+            raise PydanticCustomError("wrong_type", "a number is not a boolean")
+        return value
+
+
+class DatabaseSettings(_Section):
+    """Where the jobs live: a SQLite file or a PostgreSQL database."""
+
+    url: str = DEFAULT_DATABASE_URL
+    """``sqlite:///relative.db``, ``sqlite:////absolute.db``, ``postgresql://...`` or
+    ``postgres://...``; surrounding whitespace is dropped."""
+    pool_size: int = Field(default=10, ge=1)
+    """Largest number of pooled PostgreSQL connections."""
+    connect_timeout_seconds: float = Field(default=5, gt=0)
+    """How long to wait for a database connection."""
+    listen: Literal["auto", "on", "off"] = "auto"
+    """PostgreSQL LISTEN/NOTIFY for instant wake-ups: ``auto`` uses it except on port
+    6543 (Supabase's transaction pooler); ``off`` for any transaction-mode pooler."""
+
+    @field_validator("url")
+    @classmethod
+    def _supported_url(cls, value: str) -> str:
+        """Strip the URL and refuse schemes and shapes the stores cannot open."""
+        problem = url_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value.strip()
+
+
+class SchedulerSettings(_Section):
+    """How a scheduler process claims and runs fires."""
+
+    check_interval_seconds: float = Field(default=60, gt=0)
+    """Longest sleep between looks at the database (the specification's key)."""
+    run_on_startup: bool = False
+    """Run every active job once when the scheduler starts (the specification's key)."""
+    interval_hours: float = Field(default=2, gt=0)
+    """Interval of a job created without a schedule (the specification's key)."""
+    max_workers: int = Field(default=8, ge=1)
+    """Executions one scheduler runs at the same time."""
+    executor: Literal["process", "thread"] = "process"
+    """Run handlers in child processes (hard timeouts) or in threads."""
+    lease_seconds: float = Field(default=30, gt=0)
+    """How long a running execution's lease lasts before it is renewed or rescued."""
+    shutdown_grace_seconds: float = Field(default=30, ge=0)
+    """How long a stopping scheduler waits for running executions."""
+    node_name: str | None = None
+    """Name shown for this scheduler in ``status``; None uses host and pid."""
+    pid_file: str = Field(default="dbcron.pid", min_length=1)
+    """Where ``dbcron start --daemon`` records its pid, for ``dbcron stop``."""
+
+    @field_validator("executor", mode="before")
+    @classmethod
+    def _lower_executor(cls, value: Any) -> Any:
+        """Accept ``Process`` as well as ``process``."""
+        return value.lower() if isinstance(value, str) else value
+
+
+class JobDefaults(_Section):
+    """Values a new job takes when it does not set its own."""
+
+    timeout_seconds: int | None = Field(default=3600, gt=0)
+    """Hard time limit of one execution; None for no limit."""
+    retry_count: int = Field(default=3, ge=0)
+    """Retries after a failed or timed-out execution."""
+    retry_delay_seconds: int = Field(default=300, ge=0)
+    """Wait before a retry."""
+    timezone: str = "UTC"
+    """IANA time zone that cron expressions are read in."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """Refuse names that are not IANA time zones."""
+        if value == "UTC":
+            return value
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(
+                f"unknown time zone {value[:_MAX_SHOWN]!r} "
+                "(expected an IANA name such as 'UTC' or 'Europe/Paris')"
+            ) from None
+        return value
+
+
+class LoggingSettings(_Section):
+    """Where and how much the scheduler logs."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Lowest level written; case-insensitive on input."""
+    file: str = Field(default="job_scheduler.log", min_length=1)
+    """Log file, relative to the working directory."""
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        """Accept ``debug`` as well as ``DEBUG``."""
+        return value.upper() if isinstance(value, str) else value
+
+
+class Settings(BaseModel):
+    """Every setting of dbcron, one section per concern. Frozen."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    database: DatabaseSettings = DatabaseSettings()
+    """Where the jobs live."""
+    scheduler: SchedulerSettings = SchedulerSettings()
+    """How a scheduler claims and runs fires."""
+    job_defaults: JobDefaults = JobDefaults()
+    """Defaults of new jobs."""
+    logging: LoggingSettings = LoggingSettings()
+    """Logging."""
+
+
+_SECTIONS: Final[dict[str, type[_Section]]] = {
+    "database": DatabaseSettings,
+    "scheduler": SchedulerSettings,
+    "job_defaults": JobDefaults,
+    "logging": LoggingSettings,
+}
+assert list(_SECTIONS) == list(Settings.model_fields)
+
+_DEFAULTS: Final[dict[str, dict[str, Any]]] = Settings().model_dump()
+
+
+def _keys() -> Iterator[tuple[str, str]]:
+    """Every (section, key) pair, in declaration order."""
+    for section, model in _SECTIONS.items():
+        for key in model.model_fields:
+            yield section, key
+
+
+@dataclass(frozen=True)
+class LoadedSettings:
+    """The merged settings, where each value came from, and the files that were read."""
+
+    settings: Settings
+    """The validated settings."""
+    sources: dict[str, str]
+    """Dotted key -> origin of its value: ``default``, ``config file /abs/config.yaml``,
+    ``.env /abs/.env (DATABASE_URL)``, ``environment (DBCRON_DATABASE_URL)``, ``flag --db``."""
+    config_path: Path | None
+    """The config file that was read (absolute), or None."""
+    dotenv_path: Path | None = None
+    """The ``.env`` file that was read (absolute), or None."""
+
+    def effective(self) -> list[tuple[str, Any, str]]:
+        """(dotted key, value, source) for every key in section order, passwords redacted."""
+        rows: list[tuple[str, Any, str]] = []
+        for section, key in _keys():
+            dotted = f"{section}.{key}"
+            value = getattr(getattr(self.settings, section), key)
+            if dotted == "database.url":
+                value = redact_url(value)
+            rows.append((dotted, value, self.sources.get(dotted, "default")))
+        return rows
