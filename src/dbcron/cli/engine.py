@@ -1,0 +1,111 @@
+"""Engine commands: ``start`` (the scheduler), ``stop``, ``run`` (one job in the foreground)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dbcron.cli import render
+from dbcron.cli.root import JobId, JsonFlag, _ctx, app, out
+from dbcron.models import ExecutionStatus
+from dbcron.serialize import to_jsonable
+
+
+@app.command()
+def start(
+    ctx: typer.Context,
+    daemon: Annotated[
+        bool, typer.Option("--daemon", "-d", help="Detach and run in the background.")
+    ] = False,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Concurrent executions (max_workers).")
+    ] = None,
+    executor: Annotated[
+        str | None, typer.Option("--executor", help="process (hard timeouts) or thread.")
+    ] = None,
+    pid_file: Annotated[
+        Path | None, typer.Option("--pid-file", help="Pid file (scheduler.pid_file).")
+    ] = None,
+    log_file: Annotated[
+        str | None, typer.Option("--log-file", help="Log file (logging.file).")
+    ] = None,
+) -> None:
+    """Start the scheduler (in the foreground, or detached with --daemon)."""
+    from dbcron.daemon import (
+        claim_pid_file,
+        daemonize,
+        install_signal_handlers,
+        release_pid_file,
+        setup_logging,
+    )
+
+    runtime = _ctx(ctx).runtime
+    settings = runtime.settings
+    sched = runtime.engine_settings(workers=workers, executor=executor)
+    pid_path = (pid_file or Path(sched.pid_file)).absolute()
+    log_name = log_file or settings.logging.file
+    log_path = str(Path(log_name).absolute()) if log_name else None
+    if daemon:
+        daemonize(
+            pid_path,
+            lambda pid: out.print(
+                f"dbcron scheduler started in the background (pid {pid})", markup=False
+            ),
+        )
+    else:
+        claim_pid_file(pid_path)
+    setup_logging(settings.logging.level, log_path, to_stderr=not daemon)
+    stopping = threading.Event()
+    install_signal_handlers(stopping.set)
+    try:
+        scheduler = runtime.engine(sched, stopping=stopping)
+        if scheduler is None:
+            return
+        install_signal_handlers(scheduler.stop)
+        if stopping.is_set():
+            return
+        scheduler.run()
+    finally:
+        release_pid_file(pid_path)
+
+
+@app.command()
+def stop(
+    ctx: typer.Context,
+    pid_file: Annotated[
+        Path | None, typer.Option("--pid-file", help="Pid file of the scheduler.")
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="Seconds to wait for it to stop.")
+    ] = None,
+) -> None:
+    """Stop a scheduler started with --daemon (gracefully: SIGTERM, then wait)."""
+    from dbcron.daemon import stop_process
+
+    settings = _ctx(ctx).settings
+    path = (pid_file or Path(settings.scheduler.pid_file)).absolute()
+    wait = timeout if timeout is not None else settings.scheduler.shutdown_grace_seconds + 15
+    pid = stop_process(path, wait)
+    out.print(f"Stopped the scheduler (pid {pid}).")
+
+
+@app.command("run")
+def run_job(
+    ctx: typer.Context,
+    job_id: JobId,
+    executor: Annotated[
+        str, typer.Option("--executor", help="process (hard timeout) or thread.")
+    ] = "process",
+    as_json: JsonFlag = False,
+) -> None:
+    """Run one job once, now, in the foreground, and record it (trigger manual)."""
+    execution = _ctx(ctx).operations.run_now(job_id, mode=executor)
+    if as_json:
+        render.print_json(out, to_jsonable(execution))
+    else:
+        out.print(render.execution_detail(execution))
+    if execution.status is not ExecutionStatus.SUCCESS:
+        raise typer.Exit(1)

@@ -1,0 +1,228 @@
+"""Reading commands: ``list``, ``show``, ``history``, ``status``, ``next``, ``types``,
+``config``."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperCommand, TyperOption
+
+from dbcron.cli import render
+from dbcron.cli.root import JobId, JsonFlag, _ctx, app, out
+from dbcron.cli.timefmt import local, relative
+from dbcron.cron import parse_schedule, preview, validate_timezone
+from dbcron.errors import ValidationError
+from dbcron.serialize import to_jsonable
+
+
+@app.command("list")
+def list_jobs(
+    ctx: typer.Context,
+    status: Annotated[
+        str | None, typer.Option("--status", "-s", help="active, inactive, paused or deleted.")
+    ] = None,
+    job_type: Annotated[
+        str | None, typer.Option("--type", "-t", help="Only jobs of this type.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List jobs (all but deleted ones, unless --status says otherwise)."""
+    state = _ctx(ctx)
+    jobs = state.manager.list_jobs(status=status, job_type=job_type)
+    if as_json:
+        render.print_json(out, to_jsonable(jobs))
+    else:
+        out.print(render.jobs_table(jobs, state.manager.clock.now()))
+
+
+@app.command()
+def show(ctx: typer.Context, job_id: JobId, as_json: JsonFlag = False) -> None:
+    """Show a job: every field, its next five fires and its last ten executions."""
+    queries = _ctx(ctx).queries
+    detail = queries.job_detail(job_id, fires=5, executions=10)
+    job, fires, executions = detail.job, detail.next_fires, detail.executions
+    if as_json:
+        render.print_json(
+            out,
+            {
+                "job": to_jsonable(job),
+                "next_fires": to_jsonable(fires),
+                "executions": to_jsonable(executions),
+            },
+        )
+    else:
+        out.print(render.job_detail(job, fires, executions, queries.clock.now()))
+
+
+@app.command()
+def history(
+    ctx: typer.Context,
+    job_id: Annotated[str | None, typer.Argument(help="Only this job (id or prefix).")] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", "-s", help="Only executions in this state.")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", help="At most this many, newest first.")
+    ] = 20,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show executions, newest first."""
+    queries = _ctx(ctx).queries
+    executions = queries.history(job_id, status=status, limit=limit)
+    if as_json:
+        render.print_json(out, to_jsonable(executions))
+    else:
+        out.print(render.executions_table(executions, queries.clock.now()))
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    window_hours: Annotated[
+        float, typer.Option("--window", help="Statistics window in hours.")
+    ] = 24.0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Scheduler nodes, running executions, the next fires and statistics."""
+    report = _ctx(ctx).queries.status_report(window=timedelta(hours=window_hours))
+    if as_json:
+        render.print_json(out, to_jsonable(report))
+    else:
+        out.print(render.status_view(report))
+
+
+class _NextCommand(TyperCommand):
+    """``dbcron next``, where an expression starting with '-' is still the expression.
+
+    Click reads any argument starting with '-' as an option, so ``-1 * * * *`` would
+    fail with "No such option" instead of the cron message. An argument of one '-'
+    followed by anything but a letter cannot be one of this command's options; it is
+    moved after ``--`` so that Click takes it as the expression.
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """Move dash-led expressions after ``--``, then parse as usual."""
+        value_options = {
+            name
+            for param in self.params
+            if isinstance(param, TyperOption) and not param.is_flag
+            for name in param.opts
+        }
+        end = args.index("--") if "--" in args else len(args)
+        kept: list[str] = []
+        moved: list[str] = []
+        takes_value = False
+        for arg in args[:end]:
+            # "-n", "--tz" or "-h" are options; "-1 * * * *" or "-5" can only be an expression
+            if not takes_value and re.match(r"-[^-a-zA-Z]", arg):
+                moved.append(arg)
+                continue
+            kept.append(arg)
+            takes_value = not takes_value and arg in value_options
+        if moved:
+            args = [*kept, "--", *moved, *args[end + 1 :]]
+        return super().parse_args(ctx, args)
+
+
+@app.command("next", cls=_NextCommand)
+def next_fires(
+    ctx: typer.Context,
+    expression: Annotated[str, typer.Argument(help="Cron expression, macro or '@every 30s'.")],
+    tz: Annotated[str, typer.Option("--tz", help="IANA time zone of the expression.")] = "UTC",
+    count: Annotated[int, typer.Option("-n", "--count", help="How many fires.")] = 5,
+    after: Annotated[
+        str | None, typer.Option("--after", help="Start after this local time (ISO 8601) in --tz.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Preview the next fire times of a schedule, in local time and UTC."""
+    if count < 1 or count > 1000:
+        raise ValidationError("-n must be between 1 and 1000")
+    zone = validate_timezone(tz)
+    schedule = parse_schedule(expression, tz)
+    clock = _ctx(ctx).clock
+    start = _parse_local_time(after, zone) if after else clock.now().astimezone(zone)
+    fires = preview(schedule, start, count)
+    if as_json:
+        render.print_json(
+            out,
+            {
+                "expression": schedule.expression,
+                "timezone": tz,
+                "description": schedule.describe(),
+                "after": start.isoformat(),
+                "fires": [
+                    {
+                        "local": f.local.isoformat(),
+                        "utc": f.utc.isoformat(),
+                        "dst_shifted": f.dst_shifted,
+                        "note": f.note,
+                    }
+                    for f in fires
+                ],
+            },
+        )
+        return
+    out.print(f"{schedule.expression} ({tz}): {schedule.describe()}")
+    now = clock.now().astimezone(zone)
+    for f in fires:
+        flag = f"  ! {f.note}" if f.note else ""
+        when = f"{local(f.local, tz, seconds=True)}   {local(f.utc, 'UTC', seconds=True)}"
+        out.print(f"  {when}   {relative(f.utc, now)}{flag}", markup=False)
+
+
+def _parse_local_time(text: str, zone: Any) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(
+            f"--after {text!r} is not an ISO 8601 time like 2026-03-08T01:30"
+        ) from None
+    return value.replace(tzinfo=zone) if value.tzinfo is None else value
+
+
+@app.command("types")
+def job_types(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """List the job types with their config schema and an example."""
+    from dbcron.handlers.registry import default_registry
+
+    types = default_registry.types()
+    if as_json:
+        render.print_json(
+            out,
+            [
+                {
+                    "name": t.name,
+                    "description": t.description,
+                    "schema": t.json_schema(),
+                    "example": t.example,
+                }
+                for t in types
+            ],
+        )
+        return
+    for t in types:
+        out.print(f"[bold]{t.name}[/bold]  {t.description}")
+        out.print(f"  example config: {json.dumps(t.example)}")
+
+
+@app.command("config")
+def show_config(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Print the effective configuration and where each value came from."""
+    loaded = _ctx(ctx).loaded
+    rows = loaded.effective()
+    if as_json:
+        render.print_json(out, [{"key": k, "value": v, "source": s} for k, v, s in rows])
+        return
+    from rich.table import Table
+
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("KEY", "VALUE", "SOURCE"):
+        table.add_column(column, overflow="fold")
+    for key, value, source in rows:
+        table.add_row(key, json.dumps(value) if not isinstance(value, str) else value, source)
+    out.print(table)

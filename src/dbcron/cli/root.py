@@ -1,0 +1,73 @@
+"""The ``dbcron`` Typer app, its root options, the consoles and the shared argument types.
+
+Every command module registers its commands on :data:`app`; :mod:`dbcron.cli.app`
+imports them in help order and runs the app."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from dbcron.cli.context import CliContext
+from dbcron.version import __version__
+
+app = typer.Typer(
+    name="dbcron",
+    help="Cron that lives in a database: persistent, exactly-once job scheduling.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+# Rich assumes 80 columns when output is not a terminal; tables of jobs need more.
+out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, highlight=False)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+JobId = Annotated[str, typer.Argument(help="Job id or a unique prefix of it.")]
+
+
+def _ctx(ctx: typer.Context) -> CliContext:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, CliContext)
+    return obj
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"dbcron {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db", help="Database URL (sqlite:///file.db or postgresql://...).", metavar="URL"
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Configuration file (YAML).", metavar="FILE")
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Cron that lives in a database."""
+    state = CliContext(db_flag=db, config_flag=config)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """Print ``error: message`` on stderr and exit with ``code``."""
+    err.print(f"error: {message}", markup=False, soft_wrap=True)
+    sys.exit(code)
