@@ -1,4 +1,8 @@
-"""``python -m benchmarks [w1 w2 w3 w4 catchup] [--quick] [--runs N]``: run dbcron's benchmarks.
+"""``python -m benchmarks [w1 w2 w3 w4 catchup w5] [--quick] [--runs N]``: run dbcron's benchmarks.
+
+W5 (scale: 100,000 jobs, 10,000,000 executions) runs only when named, e.g.
+``python -m benchmarks w5 --small`` (10,000 / 1,000,000) or ``w5 --jobs N --executions M``;
+its databases are built once and kept in ``.bench/w5/`` (``--w5-clean`` drops them).
 
 Prints a table of results against the issue's targets and writes JSON to
 ``benchmarks/results/latest.json`` (the workloads run now replace their entries; others
@@ -18,11 +22,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import catchup, w1_burst, w2_lateness, w3_idle, w4_cluster
+from benchmarks import catchup, w1_burst, w2_lateness, w3_idle, w4_cluster, w5_scale
 from benchmarks.common import environment
 
 RESULTS = Path(__file__).resolve().parent / "results"
-WORKLOADS = ("w1", "w2", "w3", "w4", "catchup")
+WORKLOADS = ("w1", "w2", "w3", "w4", "catchup", "w5")
+#: Run only when named (W5 builds databases of millions of rows).
+DEFAULT_WORKLOADS = ("w1", "w2", "w3", "w4", "catchup")
 
 
 def _verdict(value: float, target: float, *, higher_is_better: bool) -> str:
@@ -152,6 +158,50 @@ def summary_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                     "-",
                 )
             )
+    w5 = results.get("w5")
+    if w5:
+        rows.extend(w5_rows(w5))
+    return rows
+
+
+def w5_rows(w5: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """The W5 rows: per backend and command, CLI and database p95 against the targets."""
+    rows: list[tuple[str, str, str, str]] = []
+    size = f"{w5['jobs']:,} jobs / {w5['executions']:,} execs"
+    targets = w5["targets"]
+
+    def figure(r: dict[str, Any] | None, limit: float) -> tuple[str, str]:
+        if r is None:
+            return "-", "-"
+        if "error" in r:
+            return "error", "-"
+        if not r["finished"]:
+            return r["note"], "MISSED"
+        return f"{r['p95_ms']:.1f} ms", _verdict(r["p95_ms"], limit, higher_is_better=False)
+
+    for res in w5["results"]:
+        b = res["backend"]
+        for name, entry in res["commands"].items():
+            cli, cli_v = figure(entry["cli"], targets["cli_p95_ms"])
+            db, db_v = figure(entry.get("db"), targets["db_p95_ms"])
+            rows.append(
+                (
+                    "W5 scale",
+                    f"{b} {name} p95 CLI; db ({size})",
+                    f"{cli}; {db}",
+                    f"< 500 ms: {cli_v}; < 50 ms: {db_v}",
+                )
+            )
+        m = res["maintenance"]
+        rows.append(
+            (
+                "W5 scale",
+                f"{b} maintenance (30 days, one day old)",
+                f"{m.get('deleted', '?')} rows in {m.get('prune_seconds', '?')} s, longest "
+                f"batch {m.get('batch_ms_max', '?')} ms",
+                "batch < 100 ms, finished: " + ("yes" if m.get("finished") else "NO"),
+            )
+        )
     return rows
 
 
@@ -172,23 +222,52 @@ def main(argv: list[str] | None = None) -> int:
     """Run the chosen workloads (all by default) and report."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument(
-        "workloads", nargs="*", metavar="WORKLOAD", help="w1 w2 w3 w4 catchup (all)"
+        "workloads",
+        nargs="*",
+        metavar="WORKLOAD",
+        help="w1 w2 w3 w4 catchup (all of these by default) w5",
     )
     parser.add_argument("--quick", action="store_true", help="small, fast smoke mode")
     parser.add_argument("--runs", type=int, default=None, help="timed runs for W1 and W4")
+    parser.add_argument("--jobs", type=int, default=None, help="W5: jobs (100,000)")
+    parser.add_argument("--executions", type=int, default=None, help="W5: executions (10,000,000)")
+    parser.add_argument(
+        "--small", action="store_true", help="W5: 10,000 jobs, 1,000,000 executions"
+    )
+    parser.add_argument(
+        "--backends", default="sqlite,postgresql", help="W5: comma-separated backends"
+    )
+    parser.add_argument(
+        "--limit", type=float, default=60.0, help="W5: seconds per command before giving up"
+    )
+    parser.add_argument(
+        "--w5-clean", action="store_true", help="W5: drop the cached databases and exit"
+    )
     args = parser.parse_args(argv)
+    if args.w5_clean:
+        w5_scale.clean()
+        return 0
     unknown = [w for w in args.workloads if w not in WORKLOADS]
     if unknown:
         parser.error(
             f"unknown workload(s) {', '.join(unknown)} (choose from {' '.join(WORKLOADS)})"
         )
-    chosen = args.workloads or list(WORKLOADS)
+    chosen = args.workloads or list(DEFAULT_WORKLOADS)
     runners: dict[str, Callable[[], dict[str, Any]]] = {
         "w1": lambda: w1_burst.run(args.quick, args.runs),
         "w2": lambda: w2_lateness.run(args.quick),
         "w3": lambda: w3_idle.run(args.quick),
         "w4": lambda: w4_cluster.run(args.quick, args.runs),
         "catchup": lambda: catchup.run(args.quick),
+        "w5": lambda: w5_scale.run(
+            args.quick,
+            args.jobs,
+            args.executions,
+            args.small,
+            args.runs,
+            tuple(args.backends.split(",")),
+            args.limit,
+        ),
     }
     env = environment()
     print(
