@@ -13,8 +13,25 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from dbcron.clock import Clock, SystemClock
+from dbcron.models import (
+    ExecutionStatus,
+    JobStatus,
+    MisfirePolicy,
+    OverlapPolicy,
+    RetryBackoff,
+    Trigger,
+)
 from dbcron.store.protocol import StoreCapabilities
 from dbcron.store.sqlfiles import load_migrations, load_queries
+
+# Stored state text to enum member: a dict lookup is several times cheaper than calling
+# the enum, and rows are decoded on the engine's hot path.
+_JOB_STATUS = {m.value: m for m in JobStatus}
+_EXECUTION_STATUS = {m.value: m for m in ExecutionStatus}
+_TRIGGER = {m.value: m for m in Trigger}
+_MISFIRE = {m.value: m for m in MisfirePolicy}
+_OVERLAP = {m.value: m for m in OverlapPolicy}
+_BACKOFF = {m.value: m for m in RetryBackoff}
 
 Row = Mapping[str, Any]
 

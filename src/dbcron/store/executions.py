@@ -12,12 +12,8 @@ from dbcron.models import (
     Execution,
     ExecutionStatus,
     JobStats,
-    Trigger,
 )
-from dbcron.store.backend import Row, SqlBackend
-
-_EXECUTION_STATUS = {m.value: m for m in ExecutionStatus}
-_TRIGGER = {m.value: m for m in Trigger}
+from dbcron.store.backend import _EXECUTION_STATUS, _TRIGGER, Row, SqlBackend
 
 
 class SqlExecutions(SqlBackend):

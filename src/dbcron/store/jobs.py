@@ -12,22 +12,9 @@ from dbcron.models import (
     Execution,
     Job,
     JobStatus,
-    MisfirePolicy,
-    OverlapPolicy,
-    RetryBackoff,
 )
-from dbcron.store.backend import Row
+from dbcron.store.backend import _BACKOFF, _JOB_STATUS, _MISFIRE, _OVERLAP, Row
 from dbcron.store.executions import SqlExecutions
-
-# Stored state text to enum member: a dict lookup is several times cheaper than calling
-# the enum, and rows are decoded on the engine's hot path.
-_JOB_STATUS = {m.value: m for m in JobStatus}
-
-
-_MISFIRE = {m.value: m for m in MisfirePolicy}
-_OVERLAP = {m.value: m for m in OverlapPolicy}
-_BACKOFF = {m.value: m for m in RetryBackoff}
-
 
 _PREFIX = re.compile(r"^[0-9a-f-]{1,36}$")
 
