@@ -27,7 +27,8 @@ from typing import Any
 from benchmarks.common import bench_database, bulk_insert_jobs, make_jobs
 from dbcron.cron import Schedule, parse_schedule
 from dbcron.engine.misfire import MAX_FIRES_PER_CLAIM, plan_fires
-from dbcron.models import Execution, ExecutionStatus, Job
+from dbcron.engine.planner import executions_of
+from dbcron.models import Execution, Job
 from dbcron.store import open_store
 
 #: Planning one job after 30 days down must take less than this (issue #9).
@@ -82,21 +83,7 @@ def time_claims(limit: int, *, rounds: int, jobs: int = 20) -> dict[str, Any]:
 
     def planner(job: Job, active: int) -> tuple[list[Execution], datetime | None]:
         plan = plan_fires(job, schedule, NOW, active, limit=limit)
-        rows = [
-            Execution(
-                job_id=job.job_id,
-                scheduled_for=fire.scheduled_for,
-                status=fire.status,
-                trigger=fire.trigger,
-                run_after=fire.scheduled_for,
-                created_at=NOW,
-                finished_at=NOW if fire.status is ExecutionStatus.MISSED else None,
-                error_message=fire.reason,
-                priority=job.priority,
-            )
-            for fire in plan.fires
-        ]
-        return rows, plan.next_execution
+        return executions_of(job, plan, NOW), plan.next_execution
 
     samples: list[float] = []
     with bench_database("sqlite") as db:

@@ -5,15 +5,11 @@ from __future__ import annotations
 import itertools
 import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from dbcron.clock import Clock
 from dbcron.config import SchedulerSettings
 from dbcron.engine.scheduler import Scheduler
 from dbcron.execution import SHUTDOWN_MESSAGE
@@ -28,50 +24,9 @@ from dbcron.models import (
 )
 from dbcron.store import Store, open_store
 from tests.support import exactly_once as once
+from tests.support.engine import history, py_job
+from tests.support.engine import scheduler_running as running
 from tests.support.waiting import wait_for
-
-H = "tests.support.handlers"
-
-
-@contextmanager
-def running(
-    store: Store, url: str, executor: str = "thread", clock: Clock | None = None, **settings: Any
-) -> Iterator[Scheduler]:
-    values: dict[str, Any] = {"max_workers": 4, "lease_seconds": 5, "shutdown_grace_seconds": 5}
-    values.update(settings)
-    scheduler = Scheduler(
-        store, SchedulerSettings(**values), executor=executor, database_url=url, clock=clock
-    )
-    thread = scheduler.start_in_thread()
-    assert scheduler.ready.wait(30)
-    try:
-        yield scheduler
-    finally:
-        scheduler.stop()
-        thread.join(30)
-        assert not thread.is_alive()
-
-
-def py_job(manager: JobManager, func: str, schedule: str = "0 0 1 1 *", **fields: Any) -> Job:
-    kwargs = fields.pop("kwargs", {})
-    values: dict[str, Any] = {"retry_count": 0, "timeout_seconds": 30}
-    values.update(fields)
-    return manager.create_job(
-        Job(
-            name=func,
-            job_type="python",
-            schedule_expression=schedule,
-            config={"callable": f"{H}:{func}", "kwargs": kwargs},
-            **values,
-        )
-    )
-
-
-def history(store: Store, job_id: str) -> list[Execution]:
-    return sorted(
-        store.list_executions(job_id=job_id, limit=1000),
-        key=lambda e: (e.scheduled_for, e.retry_attempt),
-    )
 
 
 def finished(store: Store, job_id: str, n: int) -> list[Execution]:

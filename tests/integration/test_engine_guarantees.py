@@ -22,34 +22,20 @@ from dbcron.errors import ValidationError
 from dbcron.manager import JobManager
 from dbcron.models import Execution, ExecutionStatus, Job, JobStatus, OverlapPolicy, Trigger
 from dbcron.store import Store, open_store
-from tests.support.engine import make_scheduler, running
+from tests.support.engine import history as rows_of
+from tests.support.engine import make_scheduler, py_job, running
 from tests.support.handlers import read_ledger
 from tests.support.waiting import wait_for
 
-H = "tests.support.handlers"
-
 
 def ledger_job(manager: JobManager, path: Path, schedule: str = "0 0 1 1 *", **fields: Any) -> Job:
+    """A job running the ledger handler on ``path``; two retries without delay unless
+    ``fields`` say otherwise."""
     kwargs = {"path": str(path), **fields.pop("kwargs", {})}
-    name = fields.pop("name", "ledger")
     values: dict[str, Any] = {"retry_count": 2, "retry_delay_seconds": 0, "timeout_seconds": 60}
     values.update(fields)
-    return manager.create_job(
-        Job(
-            name=name,
-            job_type="python",
-            schedule_expression=schedule,
-            config={"callable": f"{H}:ledger", "kwargs": kwargs},
-            **values,
-        )
-    )
-
-
-def rows_of(store: Store, job_id: str) -> list[Execution]:
-    return sorted(
-        store.list_executions(job_id=job_id, limit=1000),
-        key=lambda e: (e.scheduled_for, e.retry_attempt),
-    )
+    values.setdefault("name", "ledger")
+    return py_job(manager, "ledger", schedule, kwargs=kwargs, **values)
 
 
 def all_final(store: Store, job_id: str) -> list[Execution]:

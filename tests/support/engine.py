@@ -9,7 +9,12 @@ from typing import Any
 from dbcron.clock import Clock
 from dbcron.config import SchedulerSettings
 from dbcron.engine.scheduler import Scheduler
+from dbcron.manager import JobManager
+from dbcron.models import Execution, Job
 from dbcron.store import Store
+
+#: Where the test handlers live (called through the ``python`` job type by dotted path).
+HANDLERS = "tests.support.handlers"
 
 #: Settings that keep engine tests quick (overridable per call).
 TEST_SETTINGS: dict[str, Any] = {
@@ -44,3 +49,43 @@ def running(scheduler: Scheduler) -> Iterator[Scheduler]:
         scheduler.stop()
         thread.join(60)
         assert not thread.is_alive()
+
+
+@contextmanager
+def scheduler_running(
+    store: Store, url: str, executor: str = "thread", clock: Clock | None = None, **settings: Any
+) -> Iterator[Scheduler]:
+    """A scheduler node on ``store`` (see :func:`make_scheduler`), running for the block."""
+    with running(make_scheduler(store, url, executor, clock, **settings)) as scheduler:
+        yield scheduler
+
+
+def py_job(
+    manager: JobManager,
+    func: str,
+    schedule: str = "0 0 1 1 *",
+    *,
+    name: str | None = None,
+    **fields: Any,
+) -> Job:
+    """A ``python`` job calling ``tests.support.handlers:<func>`` with ``kwargs``;
+    no retries and a 30 s timeout unless ``fields`` say otherwise."""
+    kwargs = fields.pop("kwargs", {})
+    values: dict[str, Any] = {"retry_count": 0, "timeout_seconds": 30, **fields}
+    return manager.create_job(
+        Job(
+            name=name or func,
+            job_type="python",
+            schedule_expression=schedule,
+            config={"callable": f"{HANDLERS}:{func}", "kwargs": kwargs},
+            **values,
+        )
+    )
+
+
+def history(store: Store, job_id: str) -> list[Execution]:
+    """Every execution of ``job_id``, by fire time then attempt."""
+    return sorted(
+        store.list_executions(job_id=job_id, limit=1000),
+        key=lambda e: (e.scheduled_for, e.retry_attempt),
+    )

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from dbcron.cron import parse_schedule
-from dbcron.engine.misfire import plan_fires
+from dbcron.engine.misfire import FirePlan, plan_fires
 from dbcron.engine.node import NodeState
 from dbcron.engine.retry import next_retry_at
 from dbcron.errors import CronError
@@ -21,6 +21,25 @@ from dbcron.models import (
 )
 
 log = logging.getLogger("dbcron.scheduler")
+
+
+def executions_of(job: Job, fire_plan: FirePlan, now: datetime) -> list[Execution]:
+    """The execution rows a claim at ``now`` records for ``job``'s planned fires: pending
+    ones to run, missed ones (finished at once) with their reason."""
+    return [
+        Execution(
+            job_id=job.job_id,
+            scheduled_for=fire.scheduled_for,
+            status=fire.status,
+            trigger=fire.trigger,
+            run_after=fire.scheduled_for,
+            created_at=now,
+            finished_at=now if fire.status is ExecutionStatus.MISSED else None,
+            error_message=fire.reason,
+            priority=job.priority,
+        )
+        for fire in fire_plan.fires
+    ]
 
 
 class Planning(NodeState):
@@ -51,21 +70,7 @@ class Planning(NodeState):
                     "job %s: %s; it will not fire until its schedule is changed", job.job_id, exc
                 )
                 return [_unplannable(job, now, str(exc))], None
-            executions = [
-                Execution(
-                    job_id=job.job_id,
-                    scheduled_for=fire.scheduled_for,
-                    status=fire.status,
-                    trigger=fire.trigger,
-                    run_after=fire.scheduled_for,
-                    created_at=now,
-                    finished_at=now if fire.status is ExecutionStatus.MISSED else None,
-                    error_message=fire.reason,
-                    priority=job.priority,
-                )
-                for fire in fire_plan.fires
-            ]
-            return executions, fire_plan.next_execution
+            return executions_of(job, fire_plan, now), fire_plan.next_execution
 
         return plan
 
