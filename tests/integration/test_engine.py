@@ -24,7 +24,7 @@ from dbcron.models import (
 )
 from dbcron.store import Store, open_store
 from tests.support import exactly_once as once
-from tests.support.engine import history, py_job
+from tests.support.engine import history, py_job, run_by_a_dead_node
 from tests.support.engine import scheduler_running as running
 from tests.support.waiting import wait_for
 
@@ -264,23 +264,6 @@ def test_run_on_startup(store: Store, db_url: str, manager: JobManager) -> None:
     assert row.trigger is Trigger.MANUAL
 
 
-def _run_by_a_dead_node(store: Store, job: Job, started: datetime, lease: timedelta) -> None:
-    """An execution of ``job`` left running by "dead-node", its lease ending at
-    ``started + lease``."""
-    store.insert_execution(
-        Execution(
-            job_id=job.job_id,
-            scheduled_for=started,
-            status=ExecutionStatus.RUNNING,
-            started_at=started,
-            created_at=started,
-            node_id="dead-node",
-            lease_expires_at=started + lease,
-            fencing_token=1,
-        )
-    )
-
-
 def test_dead_nodes_executions_are_rescued_and_retried(
     store: Store, db_url: str, manager: JobManager, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -289,7 +272,7 @@ def test_dead_nodes_executions_are_rescued_and_retried(
         manager, "ledger", retry_count=1, retry_delay_seconds=0, kwargs={"path": str(ledger)}
     )
     long_ago = datetime.now(UTC) - timedelta(minutes=1)
-    _run_by_a_dead_node(store, job, long_ago, lease=timedelta(seconds=5))
+    run_by_a_dead_node(store, job, long_ago, lease=timedelta(seconds=5))
     with running(store, db_url, lease_seconds=2):
         rows = wait_for(lambda: finished(store, job.job_id, 2), 10)
     assert rows[0].status is ExecutionStatus.FAILED
@@ -314,7 +297,7 @@ def test_a_lease_that_expires_while_the_scheduler_sleeps_is_rescued_and_retried_
     )
     with running(store, db_url, lease_seconds=3, check_interval_seconds=60) as scheduler:
         wait_for(lambda: asleep(scheduler), 10, what="the scheduler's long sleep")
-        _run_by_a_dead_node(store, job, datetime.now(UTC), lease=timedelta(seconds=1.5))
+        run_by_a_dead_node(store, job, datetime.now(UTC), lease=timedelta(seconds=1.5))
         rows = wait_for(lambda: finished(store, job.job_id, 2), 6, what="rescue and retry")
     assert rows[0].status is ExecutionStatus.FAILED
     assert rows[1].status is ExecutionStatus.SUCCESS and rows[1].trigger is Trigger.RETRY

@@ -23,7 +23,7 @@ from dbcron.manager import JobManager
 from dbcron.models import Execution, ExecutionStatus, Job, JobStatus, OverlapPolicy, Trigger
 from dbcron.store import Store, open_store
 from tests.support.engine import history as rows_of
-from tests.support.engine import make_scheduler, py_job, running
+from tests.support.engine import make_scheduler, py_job, run_by_a_dead_node, running
 from tests.support.handlers import read_ledger
 from tests.support.waiting import wait_for
 
@@ -171,19 +171,7 @@ def test_rescue_reads_a_job_row_locked_by_another_node(db_url: str, store: Store
     job = manager.create_job(
         Job(name="j", job_type="shell", schedule_expression="0 0 1 1 *", config={"command": "true"})
     )
-    started = datetime.now(UTC) - timedelta(minutes=5)
-    store.insert_execution(
-        Execution(
-            job_id=job.job_id,
-            scheduled_for=started,
-            status=ExecutionStatus.RUNNING,
-            started_at=started,
-            created_at=started,
-            node_id="dead-node",
-            lease_expires_at=started + timedelta(seconds=5),
-            fencing_token=1,
-        )
-    )
+    run_by_a_dead_node(store, job, datetime.now(UTC) - timedelta(minutes=5), timedelta(seconds=5))
     seen: list[Job | None] = []
 
     def retry_for(execution: Execution, found: Job | None) -> Execution | None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 from dbcron.clock import Clock
 from dbcron.config import SchedulerSettings
 from dbcron.engine.scheduler import Scheduler
 from dbcron.manager import JobManager
-from dbcron.models import Execution, Job
+from dbcron.models import Execution, ExecutionStatus, Job
 from dbcron.store import Store
 
 #: Where the test handlers live (called through the ``python`` job type by dotted path).
@@ -88,4 +89,21 @@ def history(store: Store, job_id: str) -> list[Execution]:
     return sorted(
         store.list_executions(job_id=job_id, limit=1000),
         key=lambda e: (e.scheduled_for, e.retry_attempt),
+    )
+
+
+def run_by_a_dead_node(store: Store, job: Job, started: datetime, lease: timedelta) -> None:
+    """An execution of ``job`` left running by "dead-node", its lease ending at
+    ``started + lease``."""
+    store.insert_execution(
+        Execution(
+            job_id=job.job_id,
+            scheduled_for=started,
+            status=ExecutionStatus.RUNNING,
+            started_at=started,
+            created_at=started,
+            node_id="dead-node",
+            lease_expires_at=started + lease,
+            fencing_token=1,
+        )
     )
