@@ -12,6 +12,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from dbcron.clock import SYSTEM_CLOCK
+
 
 def sleep(seconds: float) -> bool:
     """``time.sleep``, as a wait that is never interrupted (returns False)."""
@@ -36,7 +38,7 @@ class Backoff:
         *,
         timeout: float | None = None,
         wait: Callable[[float], bool | None] = sleep,
-        monotonic: Callable[[], float] = time.monotonic,
+        monotonic: Callable[[], float] = SYSTEM_CLOCK.monotonic,
     ) -> None:
         if initial < 0:
             raise ValueError("initial must not be negative")

@@ -37,6 +37,10 @@ class SystemClock:
         return time.monotonic()
 
 
+#: The process-wide real clock: the default wherever no clock is injected.
+SYSTEM_CLOCK: Clock = SystemClock()
+
+
 class FakeClock:
     """A clock that moves only when told to; for tests."""
 

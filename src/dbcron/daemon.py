@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
+from dbcron.clock import SYSTEM_CLOCK, Clock
 from dbcron.errors import DbcronError
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(process)d]: %(message)s"
@@ -125,7 +126,7 @@ def daemonize(pid_file: Path, on_started: Callable[[int | None], None] | None = 
     os.close(write_end)
 
 
-def stop_process(pid_file: Path, timeout: float) -> int:
+def stop_process(pid_file: Path, timeout: float, *, clock: Clock = SYSTEM_CLOCK) -> int:
     """SIGTERM the scheduler named in ``pid_file`` and wait until it is gone."""
     pid = read_pid(pid_file)
     if pid is None:
@@ -133,8 +134,8 @@ def stop_process(pid_file: Path, timeout: float) -> int:
             pid_file.unlink()
         raise DaemonError(f"no scheduler is running (no live pid in {pid_file})")
     os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    deadline = clock.monotonic() + timeout
+    while clock.monotonic() < deadline:
         try:
             os.kill(pid, 0)
         except OSError as exc:

@@ -9,10 +9,10 @@ import logging
 import os
 import signal
 import threading
-import time
 import traceback
 from collections.abc import Callable, Iterable
 
+from dbcron.clock import SYSTEM_CLOCK, Clock
 from dbcron.execution.capture import BoundedLog, _capture_router, _SinkHandler, ensure_capture_level
 from dbcron.execution.work import Report, Work
 from dbcron.handlers.context import (
@@ -40,13 +40,15 @@ def run_work(
     *,
     capture_stdio: bool = False,
     on_process_group: Callable[[int], None] | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Report:
     """Run the handler of ``work`` here and now; never raises (except BaseExceptions).
 
     ``capture_stdio`` (process mode, one execution per process) also captures stdout,
     stderr and every thread's logging; otherwise only the calling thread's logging and
     ``ctx.logger`` (from any thread) are captured. ``on_process_group`` receives each
-    process group the handler reports through ``ctx.track_process_group``.
+    process group the handler reports through ``ctx.track_process_group``. ``clock`` times
+    the run and is the handler's ``ctx.clock``.
     """
     router = _capture_router()
     ensure_capture_level()
@@ -61,7 +63,7 @@ def run_work(
         router.whole_process = sink
     else:
         router.by_thread[thread_id] = sink
-    started = time.monotonic()
+    started = clock.monotonic()
     deadline = None if work.timeout is None else started + work.timeout
     ctx = HandlerContext(
         job=work.job,
@@ -71,6 +73,7 @@ def run_work(
         deadline=deadline,
         database_url=work.database_url,
         on_process_group=on_process_group,
+        clock=clock,
     )
     try:
         if capture_stdio:
@@ -98,7 +101,7 @@ def run_work(
 
 def _call(ctx: HandlerContext, started: float) -> Report:
     def took() -> float:
-        return round(time.monotonic() - started, 6)
+        return round(ctx.clock.monotonic() - started, 6)
 
     try:
         func = default_registry.get(ctx.job.job_type).resolve()

@@ -9,11 +9,11 @@ import multiprocessing.connection
 import os
 import signal
 import threading
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
+from dbcron.clock import SYSTEM_CLOCK, Clock
 from dbcron.execution.forkserver import Child, ForkServer
 from dbcron.execution.invoke import kill_process_groups, run_work
 from dbcron.execution.work import (
@@ -203,9 +203,10 @@ class ProcessExecutor:
 
     mode = "process"
 
-    def __init__(self, workers: int, on_done: OnDone) -> None:
+    def __init__(self, workers: int, on_done: OnDone, *, clock: Clock = SYSTEM_CLOCK) -> None:
         self.workers = workers
         self._on_done = on_done
+        self._clock = clock
         self._server = ForkServer(
             preload=("dbcron.execution.processes:_preload",),
             target="dbcron.execution.processes:_child_main",
@@ -320,7 +321,7 @@ class ProcessExecutor:
         with self._lock:
             if stopping and not self._running and not self._pending and not self._respawning:
                 return False
-        now = time.monotonic()
+        now = self._clock.monotonic()
         deadlines = [r.deadline for r in self._running.values() if r.deadline is not None]
         timeout = max(0.0, min(deadlines) - now) if deadlines else None
         by_conn = {slot.conn: slot for slot in self._running if slot.conn is not None}
@@ -343,7 +344,7 @@ class ProcessExecutor:
             with self._lock:
                 self._idle.append(slot)
             self._report(running.work, report)
-        now = time.monotonic()
+        now = self._clock.monotonic()
         for slot, running in list(self._running.items()):
             if running.deadline is not None and now >= running.deadline:
                 self._lost(
@@ -355,7 +356,7 @@ class ProcessExecutor:
         return True
 
     def _send(self, slot: _Slot, work: Work) -> None:
-        started = time.monotonic()
+        started = self._clock.monotonic()
         limit = None if work.timeout is None else started + work.timeout + KILL_GRACE_SECONDS
         self._running[slot] = _Running(work, started, limit)
         try:
@@ -372,7 +373,7 @@ class ProcessExecutor:
         the worker in the background so that the others are not held up meanwhile."""
         running = self._running.pop(slot)
         slot.kill(running.groups)
-        took = round(time.monotonic() - running.started, 6)
+        took = round(self._clock.monotonic() - running.started, 6)
         with self._lock:
             stopping, killed = self._stopping, self._kill
             if not stopping:

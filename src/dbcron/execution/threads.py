@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from dataclasses import dataclass, field
 
+from dbcron.clock import SYSTEM_CLOCK, Clock
 from dbcron.execution.invoke import kill_process_groups, run_work
 from dbcron.execution.work import (
     KILL_GRACE_SECONDS,
@@ -46,8 +46,9 @@ class ThreadExecutor:
 
     mode = "thread"
 
-    def __init__(self, workers: int, on_done: OnDone) -> None:
+    def __init__(self, workers: int, on_done: OnDone, *, clock: Clock = SYSTEM_CLOCK) -> None:
         self.workers = workers
+        self._clock = clock
         self._on_done = on_done
         self._queue: queue.SimpleQueue[Work | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -95,12 +96,12 @@ class ThreadExecutor:
                 task = self._tasks.get(key)
                 if task is None or task.handed_back:
                     continue  # taken back by stop(kill=True): it must never start
-                task.started = time.monotonic()  # the timeout counts from here
+                task.started = self._clock.monotonic()  # the timeout counts from here
                 if work.timeout is not None:
                     task.deadline = task.started + work.timeout
                     self._next_deadline = min(self._next_deadline, task.deadline)
-            report = run_work(work, on_process_group=task.groups.append)
-            took = round(time.monotonic() - task.started, 6)
+            report = run_work(work, on_process_group=task.groups.append, clock=self._clock)
+            took = round(self._clock.monotonic() - task.started, 6)
             with self._lock:
                 del self._tasks[key]
                 self._busy -= 1
@@ -124,7 +125,7 @@ class ThreadExecutor:
 
     def _watchdog(self) -> None:
         while not self._finished.wait(self._watch_interval()):
-            now = time.monotonic()
+            now = self._clock.monotonic()
             late: list[_Task] = []
             doomed: list[int] = []
             with self._lock:
@@ -160,7 +161,7 @@ class ThreadExecutor:
         """Sleep until the earliest deadline (checked at least every second, at most
         every 50 ms): the watchdog costs nothing while no handler is near its timeout."""
         with self._lock:
-            wait = self._next_deadline - time.monotonic()
+            wait = self._next_deadline - self._clock.monotonic()
         return min(1.0, max(WATCHDOG_RESOLUTION, wait))
 
     def stop(self, kill: bool = False) -> list[Work]:

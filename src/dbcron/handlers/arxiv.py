@@ -316,7 +316,7 @@ class ArxivClient:
     def _pause_between_requests(self) -> None:
         if self._last_request is None:
             return
-        wait = self._last_request + self.request_interval_seconds - time.monotonic()
+        wait = self._last_request + self.request_interval_seconds - self._clock.monotonic()
         if wait > 0:
             self._sleep(wait, "pausing between requests to arXiv")
 
@@ -339,7 +339,7 @@ class ArxivClient:
         """One request; ``(response, "")`` or ``(None, why)`` for a retryable failure."""
         self._pause_between_requests()
         timeout, deadline_bound = self._timeout()
-        self._last_request = time.monotonic()
+        self._last_request = self._clock.monotonic()
         self.requests += 1
         try:
             response = self._http.get(url, params=params, timeout=timeout)
@@ -352,7 +352,7 @@ class ArxivClient:
         except httpx.TransportError as exc:
             return None, f"cannot reach {url}: {exc or type(exc).__name__}"
         finally:
-            self._last_request = time.monotonic()
+            self._last_request = self._clock.monotonic()
         return response, ""
 
     def search(self, search_query: str, start: int, max_results: int) -> Feed:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -58,7 +57,7 @@ class HandlerContext:
     config: dict[str, Any]
     logger: logging.Logger
     deadline: float | None
-    """``time.monotonic()`` value by which the handler must be done, or None."""
+    """``clock.monotonic()`` value by which the handler must be done, or None."""
     database_url: str | None = None
     """The scheduler's database, for handlers that keep their own tables."""
     extras: dict[str, Any] = field(default_factory=dict)
@@ -95,7 +94,7 @@ class HandlerContext:
         """Seconds left before the timeout, or None without a timeout."""
         if self.deadline is None:
             return None
-        return max(0.0, self.deadline - time.monotonic())
+        return max(0.0, self.deadline - self.clock.monotonic())
 
     def resolve(self, value: Any) -> Any:
         """``value`` with every ``{"env": "NAME"}`` replaced by that environment variable.

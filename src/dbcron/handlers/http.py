@@ -15,11 +15,11 @@ the job's deadline was the limit, and as a failure when the request's own was.
 from __future__ import annotations
 
 import codecs
-import time
 from typing import Any
 
 import httpx
 
+from dbcron.clock import Clock
 from dbcron.handlers.arxiv import USER_AGENT
 from dbcron.handlers.configs import HttpConfig
 from dbcron.handlers.context import HandlerContext, HandlerFailed, HandlerTimedOut
@@ -49,15 +49,17 @@ def run(ctx: HandlerContext) -> dict[str, Any]:
         request["json"] = config.json_body
     elif config.body is not None:
         request["content"] = config.body.encode("utf-8")
-    started = time.monotonic()
+    started = ctx.clock.monotonic()
     try:
         with (
             httpx.Client(follow_redirects=config.follow_redirects) as client,
             client.stream(config.method, config.url, **request) as response,
         ):
-            body, truncated = _read_body(response, config.max_body_bytes, started, timeout)
+            body, truncated = _read_body(
+                response, config.max_body_bytes, started, timeout, ctx.clock
+            )
     except httpx.TimeoutException:
-        elapsed = time.monotonic() - started
+        elapsed = ctx.clock.monotonic() - started
         if deadline_bound:
             raise HandlerTimedOut(
                 f"{config.method} {config.url}: no complete answer before the job's deadline "
@@ -71,7 +73,7 @@ def run(ctx: HandlerContext) -> dict[str, Any]:
         raise HandlerFailed(
             f"{config.method} {config.url}: cannot connect: {exc or type(exc).__name__}"
         ) from None
-    duration = round(time.monotonic() - started, 6)
+    duration = round(ctx.clock.monotonic() - started, 6)
     status = response.status_code
     ctx.logger.info("%s %s -> HTTP %d in %.3fs", config.method, config.url, status, duration)
     if status not in config.expected_status:
@@ -85,7 +87,7 @@ def run(ctx: HandlerContext) -> dict[str, Any]:
 
 
 def _read_body(
-    response: httpx.Response, limit: int, started: float, timeout: float
+    response: httpx.Response, limit: int, started: float, timeout: float, clock: Clock
 ) -> tuple[str, bool]:
     """The first ``limit`` bytes of the body as text, and whether there was more.
 
@@ -99,7 +101,7 @@ def _read_body(
     kept = bytearray()
     truncated = False
     for chunk in response.iter_bytes():
-        if time.monotonic() - started > timeout:
+        if clock.monotonic() - started > timeout:
             raise httpx.ReadTimeout("the body took too long", request=response.request)
         room = limit - len(kept)
         if len(chunk) > room:

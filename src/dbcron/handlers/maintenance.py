@@ -20,7 +20,6 @@ The result::
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
@@ -44,7 +43,7 @@ def run(ctx: HandlerContext) -> dict[str, Any]:
     maintenance = store.capabilities().maintenance
     if maintenance is None:
         raise HandlerFailed(f"maintenance needs a SQL store, not {type(store).__name__}")
-    started = time.monotonic()
+    started = ctx.clock.monotonic()
 
     def near_deadline() -> bool:
         left = ctx.remaining()
@@ -88,7 +87,7 @@ def run(ctx: HandlerContext) -> dict[str, Any]:
     return {
         "deleted": {"job_executions": pruned.deleted, "scheduler_nodes": nodes},
         "batches": pruned.batches,
-        "seconds": round(time.monotonic() - started, 6),
+        "seconds": round(ctx.clock.monotonic() - started, 6),
         "bytes_reclaimed": bytes_reclaimed,
         "optimized": optimized,
         "notes": notes,

@@ -15,7 +15,6 @@ import os
 import signal
 import subprocess
 import threading
-import time
 from typing import IO, Any
 
 from dbcron.handlers.configs import ShellConfig
@@ -39,7 +38,7 @@ def run(ctx: HandlerContext) -> dict[str, Any]:
         )
     else:
         argv = [config.command] if isinstance(config.command, str) else list(config.command)
-    started = time.monotonic()
+    started = ctx.clock.monotonic()
     try:
         proc = subprocess.Popen(
             argv,
@@ -66,13 +65,13 @@ def run(ctx: HandlerContext) -> dict[str, Any]:
         _kill_group(proc)
         for reader in readers:
             reader.join(timeout=1)
-        elapsed = time.monotonic() - started
+        elapsed = ctx.clock.monotonic() - started
         raise HandlerTimedOut(
             f"command still running after {elapsed:.1f}s; its process group was killed"
         ) from None
     for reader in readers:
         reader.join(timeout=5)
-    duration = round(time.monotonic() - started, 6)
+    duration = round(ctx.clock.monotonic() - started, 6)
     if code != 0:
         how = f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
         raise HandlerFailed(f"command {how}")
