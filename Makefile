@@ -35,7 +35,7 @@ test: lint typecheck
 	$(BIN)/python scripts/test_postgres.py -- $(BIN)/python -m pytest -q -p no:cacheprovider tests
 
 # The chaos test for DURATION seconds (three schedulers killed, stopped, restarted and cut
-# off from PostgreSQL at random); `make test` runs it for 25 s. DBCRON_CHAOS_SEED replays.
+# off from PostgreSQL at random); `make test` runs it for 30 s. DBCRON_CHAOS_SEED replays.
 DURATION ?= 600
 chaos: $(STAMP)
 	DBCRON_CHAOS_SECONDS=$(DURATION) $(BIN)/python scripts/test_postgres.py -- $(BIN)/python -m pytest -q -p no:cacheprovider tests/acceptance/test_chaos.py

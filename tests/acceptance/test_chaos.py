@@ -1,6 +1,6 @@
 """Chaos: three ``dbcron start`` processes on one PostgreSQL, killed with -9 (alone, or
 with their worker processes, as a lost host), stopped with SIGTERM and restarted, and
-their database connections terminated, for ``DBCRON_CHAOS_SECONDS`` (25 by default;
+their database connections terminated, for ``DBCRON_CHAOS_SECONDS`` (30 by default;
 ``make chaos DURATION=600`` for a long run). The actions come from a seeded
 ``random.Random``: the seed is printed, and ``DBCRON_CHAOS_SEED`` replays the sequence.
 
@@ -38,7 +38,7 @@ from tests.support import exactly_once as once
 from tests.support.processes import alive, descendants, kill_all
 from tests.support.waiting import wait_for
 
-CHAOS_SECONDS = float(os.environ.get("DBCRON_CHAOS_SECONDS", "25"))
+CHAOS_SECONDS = float(os.environ.get("DBCRON_CHAOS_SECONDS", "30"))
 NODES = 3
 WORKERS = 4
 LEASE_SECONDS = 3
