@@ -106,15 +106,17 @@ class SqlExecutions(SqlBackend):
     ) -> list[Execution]:
         """See :meth:`Store.list_executions`."""
         params = {"job_id": job_id, "status": status.value if status else None, "limit": limit}
-        return [self._execution(row) for row in self._fetchall("list_executions", params)]
+        query = "list_executions" if job_id is None else "list_executions_of_job"
+        return [self._execution(row) for row in self._fetchall(query, params)]
 
     def job_stats(self, since: datetime, job_id: str | None = None) -> JobStats:
         """See :meth:`Store.job_stats`."""
         params = {"since": self._encode_ts(since), "job_id": job_id}
+        of_job = "" if job_id is None else "_of_job"
         with self.transaction(write=False) as cur:
-            cur.execute(self.sql("execution_counts"), params)
+            cur.execute(self.sql("execution_counts" + of_job), params)
             counts = {row["status"]: row["n"] for row in cur.fetchall()}
-            cur.execute(self.sql("execution_durations"), params)
+            cur.execute(self.sql("execution_durations" + of_job), params)
             durations = sorted(float(row["duration_seconds"]) for row in cur.fetchall())
         return JobStats(
             job_id=job_id,

@@ -31,5 +31,26 @@ SELECT duration_seconds FROM job_executions
 WHERE created_at >= %(since)s AND (%(job_id)s::text IS NULL OR job_id = %(job_id)s)
   AND duration_seconds IS NOT NULL AND status IN ('success', 'failed', 'timeout');
 
+-- One job's history and statistics: the job is a plain equality (never "IS NULL OR"),
+-- so that the planner walks that job's rows through job_executions_history_idx instead of
+-- every execution in time order.
+
+-- name: list_executions_of_job
+SELECT * FROM job_executions
+WHERE job_id = %(job_id)s
+  AND (%(status)s::text IS NULL OR status = %(status)s)
+ORDER BY created_at DESC, scheduled_for DESC, retry_attempt DESC
+LIMIT %(limit)s;
+
+-- name: execution_counts_of_job
+SELECT status, count(*) AS n FROM job_executions
+WHERE job_id = %(job_id)s AND created_at >= %(since)s
+GROUP BY status;
+
+-- name: execution_durations_of_job
+SELECT duration_seconds FROM job_executions
+WHERE job_id = %(job_id)s AND created_at >= %(since)s
+  AND duration_seconds IS NOT NULL AND status IN ('success', 'failed', 'timeout');
+
 -- name: list_nodes
 SELECT * FROM scheduler_nodes ORDER BY last_heartbeat DESC, node_id;
