@@ -158,6 +158,12 @@ class EventBus:
 
         return unsubscribe
 
+    def wants(self, event_type: type[Event]) -> bool:
+        """Whether any handler would receive an event of ``event_type``: the engine asks
+        before building events on its hot path, which costs nothing while none listens."""
+        with self._lock:
+            return any(issubclass(event_type, t) for t, hs in self._handlers.items() if hs)
+
     def publish(self, event: Event) -> None:
         """Call every handler subscribed to the event's type or a base of it; a handler
         that raises is logged and the others still run. Never raises."""

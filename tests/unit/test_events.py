@@ -80,3 +80,16 @@ def test_events_are_frozen() -> None:
     event = NodeStarted("n")
     with pytest.raises(FrozenInstanceError):
         event.node_id = "other"  # type: ignore[misc]
+
+
+def test_wants_says_whether_anyone_would_receive_an_event_type() -> None:
+    from dbcron.events import Event, EventBus, ExecutionFinished, ExecutionStarted
+
+    bus = EventBus()
+    assert not bus.wants(ExecutionStarted)
+    unsubscribe = bus.subscribe(ExecutionFinished, lambda event: None)
+    assert bus.wants(ExecutionFinished) and not bus.wants(ExecutionStarted)
+    unsubscribe()
+    assert not bus.wants(ExecutionFinished)
+    bus.subscribe(Event, lambda event: None)
+    assert bus.wants(ExecutionStarted)

@@ -123,10 +123,12 @@ class Completions(Planning):
         self.stats["completed"] += len(accepted)
         if accepted:
             self._freed = True
+        wanted = self.bus.wants(ExecutionFinished)
         events: list[Event] = []
         for outcome in batch:
             if outcome.execution_id in accepted:
-                events.append(ExecutionFinished.of(outcome))
+                if wanted:
+                    events.append(ExecutionFinished.of(outcome))
             else:
                 self.stats["rejected"] += 1
                 log.warning(

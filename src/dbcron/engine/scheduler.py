@@ -374,7 +374,8 @@ class Scheduler(Shutdown):
         for execution, job in started:
             self.executor.submit(Work(execution, job, self.database_url))
         self.stats["started"] += len(started)
-        self.bus.publish_all([ExecutionStarted(execution, job) for execution, job in started])
+        if self.bus.wants(ExecutionStarted):
+            self.bus.publish_all([ExecutionStarted(e, job) for e, job in started])
 
     def _dispatch(self, now: datetime) -> None:
         free = self.executor.free_slots()
