@@ -62,10 +62,16 @@ class JobDeleted(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class ExecutionStarted(Event):
-    """An execution was set ``running`` on ``execution.node_id`` (claim or acquire)."""
+class ExecutionEvent(Event):
+    """Base of the events about one execution row, as recorded."""
 
     execution: Execution
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionStarted(ExecutionEvent):
+    """An execution was set ``running`` on ``execution.node_id`` (claim or acquire)."""
+
     job: Job
 
 
@@ -96,34 +102,33 @@ class ExecutionFinished(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class ExecutionRescued(Event):
+class ExecutionRescued(ExecutionEvent):
     """A running execution whose lease expired was marked failed (and maybe retried)."""
-
-    execution: Execution
 
 
 @dataclass(frozen=True, slots=True)
-class ExecutionMissed(Event):
+class ExecutionMissed(ExecutionEvent):
     """A fire was recorded ``missed`` (misfire policy, overlap, pause, schedule change)."""
-
-    execution: Execution
 
 
 # -- nodes -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class NodeStarted(Event):
-    """A scheduler node registered itself."""
+class NodeEvent(Event):
+    """Base of the events a scheduler node publishes about itself."""
 
     node_id: str
 
 
 @dataclass(frozen=True, slots=True)
-class NodeStopped(Event):
-    """A scheduler node stopped cleanly (its row is marked stopped)."""
+class NodeStarted(NodeEvent):
+    """A scheduler node registered itself."""
 
-    node_id: str
+
+@dataclass(frozen=True, slots=True)
+class NodeStopped(NodeEvent):
+    """A scheduler node stopped cleanly (its row is marked stopped)."""
 
 
 @dataclass(frozen=True, slots=True)

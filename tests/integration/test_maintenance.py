@@ -16,7 +16,7 @@ from dbcron.handlers.context import HandlerContext, HandlerTimedOut
 from dbcron.handlers.maintenance import run
 from dbcron.models import Execution, ExecutionStatus, Job
 from dbcron.store import Store, open_store
-from dbcron.store.maintenance import optimize, prune_executions
+from dbcron.store.maintenance import maintenance_of
 from dbcron.store.shared import close_shared_stores
 
 S = ExecutionStatus
@@ -178,12 +178,12 @@ def test_batches_are_separate_transactions_of_bounded_size(store: Store) -> None
         seen.append(len(store.list_executions(limit=100)))
         return len(seen) > 2
 
-    partial = prune_executions(
-        store, retention_days=30, keep_last=0, batch_size=3, should_stop=stop_after_two_batches
+    partial = maintenance_of(store).prune_executions(
+        retention_days=30, keep_last=0, batch_size=3, should_stop=stop_after_two_batches
     )
     assert (partial.deleted, partial.batches, partial.complete) == (6, 2, False)
     assert seen == [7, 4, 1]
-    rest = prune_executions(store, retention_days=30, keep_last=0, batch_size=3)
+    rest = maintenance_of(store).prune_executions(retention_days=30, keep_last=0, batch_size=3)
     assert (rest.deleted, rest.batches, rest.complete) == (1, 1, True)
     assert store.list_executions(limit=100) == []
 
@@ -201,7 +201,7 @@ def test_deadline_stops_pruning_as_a_timeout(url: str) -> None:
 
 
 def test_optimize_reports_honestly(store: Store) -> None:
-    outcome = optimize(store)
+    outcome = maintenance_of(store).optimize()
     assert outcome.optimized is True
     assert outcome.bytes_reclaimed is not None and outcome.bytes_reclaimed >= 0
     if store.backend == "sqlite":
@@ -218,7 +218,7 @@ def test_optimize_reports_honestly(store: Store) -> None:
     with pytest.raises(RuntimeError):
         delete_then_fail()
     assert store.get_job(job.job_id) is not None
-    assert optimize(store).optimized is True
+    assert maintenance_of(store).optimize().optimized is True
 
 
 def test_incremental_vacuum_shrinks_a_file_made_for_it(tmp_path: Path) -> None:
@@ -243,9 +243,9 @@ def test_incremental_vacuum_shrinks_a_file_made_for_it(tmp_path: Path) -> None:
                     logs="log line\n" * 2000,
                 )
             )
-        pruned = prune_executions(store, retention_days=30, keep_last=0)
+        pruned = maintenance_of(store).prune_executions(retention_days=30, keep_last=0)
         assert pruned.deleted == 100
-        outcome = optimize(store)
+        outcome = maintenance_of(store).optimize()
         assert outcome.bytes_reclaimed is not None
         assert outcome.bytes_reclaimed > 1_000_000
         assert outcome.notes == []

@@ -7,8 +7,17 @@ from dataclasses import FrozenInstanceError
 
 import pytest
 
-from dbcron.events import Event, EventBus, JobDeleted, NodeStarted, NodeStopped
-from dbcron.models import Job
+from dbcron.events import (
+    Event,
+    EventBus,
+    ExecutionEvent,
+    ExecutionMissed,
+    JobDeleted,
+    NodeEvent,
+    NodeStarted,
+    NodeStopped,
+)
+from dbcron.models import Execution, ExecutionStatus, Job
 
 
 def test_handlers_get_the_events_of_their_type_in_order() -> None:
@@ -29,6 +38,20 @@ def test_subscribing_to_the_base_class_receives_every_event() -> None:
     events: list[Event] = [NodeStarted("n"), JobDeleted(Job("j", "shell", "@hourly"), purged=True)]
     bus.publish_all(events)
     assert seen == events
+
+
+def test_a_family_base_class_receives_its_family_only() -> None:
+    bus = EventBus()
+    nodes: list[Event] = []
+    executions: list[Event] = []
+    bus.subscribe(NodeEvent, nodes.append)
+    bus.subscribe(ExecutionEvent, executions.append)
+    missed = ExecutionMissed(
+        Execution("j", Job("j", "shell", "@hourly").created_at, ExecutionStatus.MISSED)
+    )
+    bus.publish_all([NodeStarted("n"), missed, NodeStopped("n")])
+    assert nodes == [NodeStarted("n"), NodeStopped("n")]
+    assert executions == [missed]
 
 
 def test_a_failing_handler_is_logged_and_never_reaches_the_publisher(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -42,59 +44,94 @@ ConfigOpt = Annotated[
     str | None,
     typer.Option("--config", help="Job config: a JSON object or @file.json.", metavar="JSON"),
 ]
-DescriptionOpt = Annotated[
-    str | None, typer.Option("--description", "-d", help="What the job is for.")
-]
-TimezoneOpt = Annotated[
-    str | None, typer.Option("--timezone", "--tz", help="IANA time zone of the schedule.")
-]
-TimeoutOpt = Annotated[
-    int | None, typer.Option("--timeout", help="Seconds before a run is stopped.")
-]
-RetriesOpt = Annotated[int | None, typer.Option("--retries", help="Retries after a failed run.")]
-RetryDelayOpt = Annotated[
-    int | None, typer.Option("--retry-delay", help="Seconds between retries.")
-]
-BackoffOpt = Annotated[str | None, typer.Option("--backoff", help="fixed or exponential.")]
-MisfireOpt = Annotated[str | None, typer.Option("--misfire", help="run_once, run_all or skip.")]
-CatchupOpt = Annotated[
-    int | None, typer.Option("--catchup-window", help="Seconds of missed fires to catch up.")
-]
-ConcurrencyOpt = Annotated[
-    int | None, typer.Option("--max-concurrency", help="Runs of this job at once.")
-]
-OverlapOpt = Annotated[str | None, typer.Option("--overlap", help="skip, queue or allow.")]
-PriorityOpt = Annotated[
-    int | None, typer.Option("--priority", help="Higher runs first (-1000..1000).")
-]
+
+#: The options ``create`` and ``update`` share: the job field each sets, and its Typer type.
+_JOB_OPTIONS: dict[str, tuple[str, Any]] = {
+    "description": (
+        "description",
+        Annotated[str | None, typer.Option("--description", "-d", help="What the job is for.")],
+    ),
+    "timezone": (
+        "timezone",
+        Annotated[
+            str | None, typer.Option("--timezone", "--tz", help="IANA time zone of the schedule.")
+        ],
+    ),
+    "timeout": (
+        "timeout_seconds",
+        Annotated[int | None, typer.Option("--timeout", help="Seconds before a run is stopped.")],
+    ),
+    "retries": (
+        "retry_count",
+        Annotated[int | None, typer.Option("--retries", help="Retries after a failed run.")],
+    ),
+    "retry_delay": (
+        "retry_delay_seconds",
+        Annotated[int | None, typer.Option("--retry-delay", help="Seconds between retries.")],
+    ),
+    "backoff": (
+        "retry_backoff",
+        Annotated[str | None, typer.Option("--backoff", help="fixed or exponential.")],
+    ),
+    "misfire": (
+        "misfire_policy",
+        Annotated[str | None, typer.Option("--misfire", help="run_once, run_all or skip.")],
+    ),
+    "catchup_window": (
+        "catchup_window_seconds",
+        Annotated[
+            int | None,
+            typer.Option("--catchup-window", help="Seconds of missed fires to catch up."),
+        ],
+    ),
+    "max_concurrency": (
+        "max_concurrency",
+        Annotated[int | None, typer.Option("--max-concurrency", help="Runs of this job at once.")],
+    ),
+    "overlap": (
+        "overlap_policy",
+        Annotated[str | None, typer.Option("--overlap", help="skip, queue or allow.")],
+    ),
+    "priority": (
+        "priority",
+        Annotated[int | None, typer.Option("--priority", help="Higher runs first (-1000..1000).")],
+    ),
+}
+
+_Command = TypeVar("_Command", bound=Callable[..., None])
+
+
+def with_job_options(command: _Command) -> _Command:
+    """Add the shared job options to a command that takes them as ``**job_options``.
+
+    Typer reads a command's parameters from its signature; the options are appended to it
+    (keyword-only, default ``None``, before the command's own ``**`` catch-all), so that
+    ``create`` and ``update`` declare them once.
+    """
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    shared = [
+        inspect.Parameter(option, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=kind)
+        for option, (_field, kind) in _JOB_OPTIONS.items()
+    ]
+    command.__signature__ = signature.replace(parameters=own + shared)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in own + shared} | {
+        "return": signature.return_annotation
+    }
+    return command
 
 
 def _options(**values: Any) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
 
 
-#: The job field each option shared by ``create`` and ``update`` sets.
-_JOB_FIELD_OF_OPTION = {
-    "description": "description",
-    "timezone": "timezone",
-    "timeout": "timeout_seconds",
-    "retries": "retry_count",
-    "retry_delay": "retry_delay_seconds",
-    "backoff": "retry_backoff",
-    "misfire": "misfire_policy",
-    "catchup_window": "catchup_window_seconds",
-    "max_concurrency": "max_concurrency",
-    "overlap": "overlap_policy",
-    "priority": "priority",
-}
-
-
-def _job_fields(ctx: typer.Context) -> dict[str, Any]:
-    """The job fields the command's shared options give (those given), by field name."""
-    return _options(**{field: ctx.params.get(opt) for opt, field in _JOB_FIELD_OF_OPTION.items()})
+def _job_fields(job_options: dict[str, Any]) -> dict[str, Any]:
+    """The job fields the shared options give (those given), by field name."""
+    return _options(**{field: job_options.get(opt) for opt, (field, _) in _JOB_OPTIONS.items()})
 
 
 @app.command()
+@with_job_options
 def create(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Job name.", metavar="NAME")],
@@ -103,19 +140,9 @@ def create(
         str, typer.Argument(help="Cron expression, macro or '@every 1h'.", metavar="CRON")
     ],
     config: ConfigOpt = None,
-    description: DescriptionOpt = None,
-    timezone: TimezoneOpt = None,
-    timeout: TimeoutOpt = None,
-    retries: RetriesOpt = None,
-    retry_delay: RetryDelayOpt = None,
-    backoff: BackoffOpt = None,
-    misfire: MisfireOpt = None,
-    catchup_window: CatchupOpt = None,
-    max_concurrency: ConcurrencyOpt = None,
-    overlap: OverlapOpt = None,
-    priority: PriorityOpt = None,
     paused: Annotated[bool, typer.Option("--paused", help="Create it paused.")] = False,
     as_json: JsonFlag = False,
+    **job_options: Any,
 ) -> None:
     """Create a job, e.g. dbcron create "Daily Fetch" paper_fetch "0 9 * * *"."""
     manager = _ctx(ctx).manager
@@ -125,7 +152,7 @@ def create(
         schedule,
         _parse_config(config),
         status=JobStatus.PAUSED if paused else JobStatus.ACTIVE,
-        **_job_fields(ctx),
+        **_job_fields(job_options),
     )
     if as_json:
         render.print_json(out, to_jsonable(created))
@@ -141,6 +168,7 @@ def create(
 
 
 @app.command()
+@with_job_options
 def update(
     ctx: typer.Context,
     job_id: JobId,
@@ -150,18 +178,8 @@ def update(
         str | None, typer.Option("--schedule", "--cron", help="New schedule.")
     ] = None,
     config: ConfigOpt = None,
-    description: DescriptionOpt = None,
-    timezone: TimezoneOpt = None,
-    timeout: TimeoutOpt = None,
-    retries: RetriesOpt = None,
-    retry_delay: RetryDelayOpt = None,
-    backoff: BackoffOpt = None,
-    misfire: MisfireOpt = None,
-    catchup_window: CatchupOpt = None,
-    max_concurrency: ConcurrencyOpt = None,
-    overlap: OverlapOpt = None,
-    priority: PriorityOpt = None,
     as_json: JsonFlag = False,
+    **job_options: Any,
 ) -> None:
     """Change some fields of a job (the others stay as they are)."""
     changes = _options(
@@ -169,7 +187,7 @@ def update(
         job_type=job_type,
         schedule_expression=schedule,
         config=_parse_config(config),
-        **_job_fields(ctx),
+        **_job_fields(job_options),
     )
     if not changes:
         raise ValidationError(

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -48,6 +49,11 @@ def _leaves(annotation: Any) -> tuple[Any, ...]:
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         return typing.get_args(annotation)
     return (annotation,)
+
+
+def _any_case(fold: Callable[[str], str]) -> BeforeValidator:
+    """Accept a choice in any case: ``fold`` (``str.lower``, ``str.upper``) strings first."""
+    return BeforeValidator(lambda value: fold(value) if isinstance(value, str) else value)
 
 
 class _Section(BaseModel):
@@ -103,7 +109,7 @@ class SchedulerSettings(_Section):
     """Interval of a job created without a schedule (the specification's key)."""
     max_workers: int = Field(default=8, ge=1)
     """Executions one scheduler runs at the same time."""
-    executor: Literal["process", "thread"] = "process"
+    executor: Annotated[Literal["process", "thread"], _any_case(str.lower)] = "process"
     """Run handlers in child processes (hard timeouts) or in threads."""
     lease_seconds: float = Field(default=30, gt=0)
     """How long a running execution's lease lasts before it is renewed or rescued."""
@@ -113,12 +119,6 @@ class SchedulerSettings(_Section):
     """Name shown for this scheduler in ``status``; None uses host and pid."""
     pid_file: str = Field(default="dbcron.pid", min_length=1)
     """Where ``dbcron start --daemon`` records its pid, for ``dbcron stop``."""
-
-    @field_validator("executor", mode="before")
-    @classmethod
-    def _lower_executor(cls, value: Any) -> Any:
-        """Accept ``Process`` as well as ``process``."""
-        return value.lower() if isinstance(value, str) else value
 
 
 class JobDefaults(_Section):
@@ -152,16 +152,10 @@ class JobDefaults(_Section):
 class LoggingSettings(_Section):
     """Where and how much the scheduler logs."""
 
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], _any_case(str.upper)] = "INFO"
     """Lowest level written; case-insensitive on input."""
     file: str = Field(default="job_scheduler.log", min_length=1)
     """Log file, relative to the working directory."""
-
-    @field_validator("level", mode="before")
-    @classmethod
-    def _upper_level(cls, value: Any) -> Any:
-        """Accept ``debug`` as well as ``DEBUG``."""
-        return value.upper() if isinstance(value, str) else value
 
 
 class Settings(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
+from dataclasses import replace
 
 from dbcron.engine.planner import Planning
 from dbcron.errors import DataRefusedError
@@ -86,17 +87,15 @@ class Completions(Planning):
                     continue
                 except DataRefusedError as refused:
                     reason = refused
-                fallback = Outcome(
-                    execution_id=outcome.execution_id,
-                    job_id=outcome.job_id,
-                    fencing_token=outcome.fencing_token,
+                fallback = replace(
+                    outcome,
                     status=ExecutionStatus.FAILED,
-                    finished_at=outcome.finished_at,
                     duration_seconds=None,
+                    result=None,
+                    logs=None,
                     error_message=(
                         f"the outcome ({outcome.status.value}) could not be stored: {reason}"
                     ),
-                    retry=outcome.retry,
                 )
                 try:
                     accepted |= self.store.complete([fallback])

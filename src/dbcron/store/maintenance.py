@@ -25,9 +25,6 @@ __all__ = [
     "OptimizeResult",
     "PruneResult",
     "SqlMaintenance",
-    "optimize",
-    "prune_executions",
-    "prune_nodes",
 ]
 
 #: Seconds to pause between two delete batches, so that writers queued behind a
@@ -124,42 +121,6 @@ def maintenance_of(store: Store) -> MaintenanceStore:
     if maintenance is None:
         raise StoreError(f"maintenance needs a SQL store, not {type(store).__name__}")
     return maintenance
-
-
-def prune_executions(
-    store: Store,
-    *,
-    retention_days: float = 30,
-    keep_last: int = 100,
-    batch_size: int = 1000,
-    now: datetime | None = None,
-    should_stop: Callable[[], bool] | None = None,
-    pause_seconds: float = BATCH_PAUSE_SECONDS,
-) -> PruneResult:
-    """Delete finished executions that are both old and beyond each job's newest (see
-    :meth:`MaintenanceStore.prune_executions`)."""
-    if batch_size < 1:
-        raise ValueError("batch_size must be at least 1")
-    return maintenance_of(store).prune_executions(
-        retention_days=retention_days,
-        keep_last=keep_last,
-        batch_size=batch_size,
-        now=now,
-        should_stop=should_stop,
-        pause_seconds=pause_seconds,
-    )
-
-
-def prune_nodes(store: Store, *, retention_days: float = 30, now: datetime | None = None) -> int:
-    """Delete ``scheduler_nodes`` rows of schedulers stopped more than
-    ``retention_days`` ago; return how many (see :meth:`MaintenanceStore.prune_nodes`)."""
-    return maintenance_of(store).prune_nodes(retention_days=retention_days, now=now)
-
-
-def optimize(store: Store) -> OptimizeResult:
-    """Optimise the database after pruning and measure the space given back (see
-    :meth:`SqlMaintenance.optimize`)."""
-    return maintenance_of(store).optimize()
 
 
 def _pragma_int(cur: Cursor, sql: SqlStore, name: str) -> int:
