@@ -39,7 +39,14 @@ from dbcron.models import (
     RetryBackoff,
     Trigger,
 )
-from dbcron.service.queries import NODE_DEAD_AFTER, Queries, StatusReport, enum_value
+from dbcron.service.queries import (
+    NODE_DEAD_AFTER,
+    PAGE_SIZE,
+    Page,
+    Queries,
+    StatusReport,
+    enum_value,
+)
 from dbcron.store.protocol import Store
 
 __all__ = ["EDITABLE_FIELDS", "NODE_DEAD_AFTER", "JobManager", "StatusReport"]
@@ -314,6 +321,20 @@ class JobManager:
         if job_type is not None:
             self.registry.get(job_type)
         return self.store.list_jobs(status=wanted, job_type=job_type)
+
+    def jobs_page(
+        self,
+        status: JobStatus | str | None = None,
+        job_type: str | None = None,
+        *,
+        limit: int | None = PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[Job]:
+        """A page of jobs (see :meth:`Queries.jobs_page`), the filters validated."""
+        wanted = None if status is None else _enum(JobStatus, status, "status")
+        if job_type is not None:
+            self.registry.get(job_type)
+        return self.queries.jobs_page(wanted, job_type, limit=limit, after=after)
 
     def get_due_jobs(self, now: datetime | None = None) -> list[Job]:
         """Active jobs whose next_execution is at or before ``now`` (default: the clock)."""

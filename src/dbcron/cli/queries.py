@@ -12,11 +12,12 @@ import typer
 from typer.core import TyperCommand, TyperOption
 
 from dbcron.cli import render
-from dbcron.cli.root import JobId, JsonFlag, _ctx, app, out
+from dbcron.cli.root import JobId, JsonFlag, _ctx, app, err, out
 from dbcron.cli.timefmt import local, relative
 from dbcron.cron import parse_schedule, preview, validate_timezone
 from dbcron.errors import ValidationError
 from dbcron.serialize import to_jsonable
+from dbcron.service.queries import PAGE_SIZE, Page
 
 
 @app.command("list")
@@ -28,15 +29,31 @@ def list_jobs(
     job_type: Annotated[
         str | None, typer.Option("--type", "-t", help="Only jobs of this type.")
     ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="Jobs per page.")] = PAGE_SIZE,
+    after: Annotated[
+        str | None, typer.Option("--after", help="Start after this job (the next page).")
+    ] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="Every job, no paging.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """List jobs (all but deleted ones, unless --status says otherwise)."""
+    """List jobs, oldest first, a page at a time (all but deleted ones unless --status)."""
     state = _ctx(ctx)
-    jobs = state.manager.list_jobs(status=status, job_type=job_type)
+    page = state.manager.jobs_page(
+        status=status, job_type=job_type, limit=None if show_all else limit, after=after
+    )
     if as_json:
-        render.print_json(out, to_jsonable(jobs))
+        render.print_json(out, to_jsonable(page.items))
     else:
-        out.print(render.jobs_table(jobs, state.manager.clock.now()))
+        out.print(render.jobs_table(page.items, state.manager.clock.now()))
+    _more(page, "jobs", f"dbcron list --after {page.next_cursor} (or --all)", to_stderr=as_json)
+
+
+def _more(page: Page[Any], what: str, command: str, *, to_stderr: bool) -> None:
+    """Say that the listing goes on, and how to read on (on stderr beside JSON)."""
+    if page.next_cursor is None:
+        return
+    count = "more" if page.remaining is None else f"{page.remaining:,} more"
+    (err if to_stderr else out).print(f"{count} {what}: {command}", style="dim")
 
 
 @app.command()
@@ -68,15 +85,22 @@ def history(
     limit: Annotated[
         int, typer.Option("--limit", "-n", help="At most this many, newest first.")
     ] = 20,
+    before: Annotated[
+        str | None,
+        typer.Option("--before", help="Start below this execution id (the next page)."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Show executions, newest first."""
+    """Show executions, newest first, a page at a time."""
     queries = _ctx(ctx).queries
-    executions = queries.history(job_id, status=status, limit=limit)
+    page = queries.history_page(job_id, status, limit=limit, before=before)
     if as_json:
-        render.print_json(out, to_jsonable(executions))
+        render.print_json(out, to_jsonable(page.items))
     else:
-        out.print(render.executions_table(executions, queries.clock.now()))
+        out.print(render.executions_table(page.items, queries.clock.now()))
+    words = ["dbcron history", *([job_id] if job_id else []), *(["-s", status] if status else [])]
+    next_page = " ".join([*words, "-n", str(limit), "--before", str(page.next_cursor)])
+    _more(page, "executions", next_page, to_stderr=as_json)
 
 
 @app.command()

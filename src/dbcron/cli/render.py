@@ -12,7 +12,7 @@ from rich.text import Text
 
 from dbcron.cli.timefmt import local, local_and_relative, relative
 from dbcron.manager import StatusReport
-from dbcron.models import Execution, ExecutionStatus, Job, JobStatus
+from dbcron.models import Execution, ExecutionStatus, Job, JobStats, JobStatus
 
 STATUS_STYLE = {
     JobStatus.ACTIVE: "green",
@@ -169,7 +169,7 @@ def status_view(report: StatusReport) -> RenderableType:
         parts.append(nodes)
     else:
         parts.append(Text("scheduler nodes: none has ever run on this database", style="yellow"))
-    parts.append(Text(f"running now: {len(report.running)}, pending: {report.pending}"))
+    parts.append(Text(f"running now: {report.running_count}, pending: {report.pending}"))
     if report.running:
         parts.append(executions_table(report.running, now))
     upcoming = Table(title="Next fires", show_edge=False, header_style="bold", title_justify="left")
@@ -187,9 +187,17 @@ def status_view(report: StatusReport) -> RenderableType:
     )
     for column in ("JOB", "RUNS", "OK %", "FAILED", "TIMEOUT", "MISSED", "MEAN", "P95"):
         stats.add_column(column)
-    rows = [(job.name, s) for job, s in report.per_job if s.runs or s.missed]
+    rows: list[tuple[str, JobStats | None]] = [
+        (job.name, s) for job, s in report.per_job if s.runs or s.missed
+    ]
+    rest = report.jobs_with_runs - len(rows)
+    if rest > 0:
+        rows.append((f"... {rest:,} more jobs", None))
     rows.append(("all jobs", report.overall))
     for name, s in rows:
+        if s is None:
+            stats.add_row(Text(name, style="dim"))
+            continue
         stats.add_row(
             name,
             str(s.runs),

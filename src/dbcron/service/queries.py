@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from dbcron.clock import Clock
 from dbcron.cron import parse_schedule
@@ -29,6 +29,12 @@ from dbcron.models import (
 from dbcron.store.papers import list_papers
 from dbcron.store.protocol import Store
 
+T = TypeVar("T")
+
+#: How many items a page holds unless told otherwise.
+PAGE_SIZE = 50
+#: How many running executions ``status`` lists (it counts them all).
+RUNNING_SHOWN = 100
 #: A node whose heartbeat is older than this (and that did not stop cleanly) is dead.
 NODE_DEAD_AFTER = timedelta(seconds=60)
 
@@ -41,14 +47,33 @@ class StatusReport:
     database: str
     nodes: list[SchedulerNode]
     running: list[Execution]
+    """What runs now (at most :data:`RUNNING_SHOWN`, the newest first)."""
+    running_count: int
+    """How many executions run now."""
     pending: int
+    """How many executions wait to run (due or not)."""
     upcoming: list[tuple[Job, datetime]]
     overall: JobStats
     per_job: list[tuple[Job, JobStats]]
+    """The busiest jobs of the window (most failures and timeouts, then most runs)."""
+    jobs_with_runs: int
+    """How many jobs have executions in the window (``per_job`` shows the first ones)."""
     window: timedelta
     jobs_by_status: dict[str, int]
     node_states: dict[str, str]
     """node_id -> ``running``, ``stopped`` or ``dead`` (no heartbeat for NODE_DEAD_AFTER)."""
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a listing, and where the next one starts."""
+
+    items: list[T]
+    next_cursor: str | None
+    """The id to pass as ``after`` (jobs) or ``before`` (executions) for the next page;
+    None when this page is the last."""
+    remaining: int | None = None
+    """How many items follow this page, where counting them is cheap (jobs); else None."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +158,25 @@ class Queries:
 
     # -- executions --------------------------------------------------------------------
 
+    def jobs_page(
+        self,
+        status: JobStatus | None = None,
+        job_type: str | None = None,
+        *,
+        limit: int | None = PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[Job]:
+        """A page of jobs, oldest first (see :meth:`Store.list_jobs`); ``after`` is the
+        ``next_cursor`` of the page before (a job id or prefix); ``limit=None`` for all."""
+        if limit is not None and limit < 1:
+            raise ValidationError("limit must be at least 1")
+        start = self.resolve_id(after) if after else None
+        jobs = self.store.list_jobs(status, job_type, limit=limit, after=start)
+        if limit is None or len(jobs) < limit:
+            return Page(jobs, None, 0)
+        rest = self.store.count_jobs(status, job_type, after=jobs[-1].job_id)
+        return Page(jobs, jobs[-1].job_id if rest else None, rest)
+
     def history(
         self,
         job_id: str | None = None,
@@ -140,37 +184,53 @@ class Queries:
         limit: int = 20,
     ) -> list[Execution]:
         """Executions, newest first, of one job (id or prefix) or of all jobs."""
+        return self.history_page(job_id, status, limit=limit).items
+
+    def history_page(
+        self,
+        job_id: str | None = None,
+        status: ExecutionStatus | str | None = None,
+        *,
+        limit: int = 20,
+        before: str | None = None,
+    ) -> Page[Execution]:
+        """A page of executions, newest first, of one job (id or prefix) or of all jobs;
+        ``before`` is the ``next_cursor`` of the page before (an execution id)."""
         if limit < 1:
             raise ValidationError("limit must be at least 1")
         resolved = self.resolve_id(job_id) if job_id else None
         wanted = None if status is None else enum_value(ExecutionStatus, status, "status")
-        return self.store.list_executions(job_id=resolved, status=wanted, limit=limit)
+        if before is not None and self.store.get_execution(before.strip().lower()) is None:
+            raise NotFoundError(f"no execution with id {before!r} (the page cursor)")
+        cursor = None if before is None else before.strip().lower()
+        rows = self.store.list_executions(resolved, wanted, limit + 1, before=cursor)
+        more = len(rows) > limit
+        items = rows[:limit]
+        return Page(items, items[-1].execution_id if more else None)
 
     # -- cluster -------------------------------------------------------------------------
 
     def status_report(
-        self, window: timedelta = timedelta(hours=24), upcoming: int = 10
+        self, window: timedelta = timedelta(hours=24), upcoming: int = 10, jobs: int = 20
     ) -> StatusReport:
-        """Everything ``dbcron status`` shows, read in a few queries. Nodes seen dead for
-        the first time in this process are published as :class:`NodeDead`."""
+        """Everything ``dbcron status`` shows, in a fixed number of queries whatever the
+        number of jobs and executions: job counts by status, the ``upcoming`` next fires,
+        the nodes, what runs now, pending/running counts, the window's statistics overall
+        and of the ``jobs`` busiest jobs (most failures and timeouts first). Nodes seen
+        dead for the first time in this process are published as :class:`NodeDead`."""
         if window <= timedelta(0):
             raise ValidationError("the statistics window must be positive")
+        for value, name in ((upcoming, "upcoming"), (jobs, "jobs")):
+            if value < 0:
+                raise ValidationError(f"{name} must not be negative")
         now = self.clock.now()
         since = now - window
-        jobs = self.store.list_jobs()
-        counts: dict[str, int] = {}
-        for job in jobs:
-            counts[job.status.value] = counts.get(job.status.value, 0) + 1
-        fires = sorted(
-            (
-                (job, job.next_execution)
-                for job in jobs
-                if job.status is JobStatus.ACTIVE and job.next_execution
-            ),
-            key=lambda pair: pair[1],
-        )[:upcoming]
-        per_job = [(job, self.store.job_stats(since, job.job_id)) for job in jobs]
-        nodes = self.store.list_nodes()
+        store = self.store
+        busiest = store.busiest_jobs_stats(since, jobs) if jobs else None
+        shown = {j.job_id for j in busiest.jobs} if busiest else set()
+        named = {job.job_id: job for job in store.get_jobs([i for i in shown if i])}
+        pending, running = store.count_unfinished()
+        nodes = store.list_nodes()
         states = {
             n.node_id: (
                 "stopped"
@@ -183,16 +243,24 @@ class Queries:
         }
         report = StatusReport(
             generated_at=now,
-            database=self.store.display_url,
+            database=store.display_url,
             nodes=nodes,
             node_states=states,
-            running=self.store.list_executions(status=ExecutionStatus.RUNNING, limit=100),
-            pending=len(self.store.list_executions(status=ExecutionStatus.PENDING, limit=10_000)),
-            upcoming=[(job, fire) for job, fire in fires if fire is not None],
-            overall=self.store.job_stats(since),
-            per_job=per_job,
+            running=store.list_executions(status=ExecutionStatus.RUNNING, limit=RUNNING_SHOWN),
+            running_count=running,
+            pending=pending,
+            upcoming=[
+                (job, job.next_execution)
+                for job in store.next_jobs_to_fire(upcoming)
+                if job.next_execution is not None
+            ],
+            overall=store.job_stats(since),
+            per_job=[
+                (named[s.job_id], s) for s in (busiest.jobs if busiest else []) if s.job_id in named
+            ],
+            jobs_with_runs=busiest.active_jobs if busiest else 0,
             window=window,
-            jobs_by_status=counts,
+            jobs_by_status={status.value: n for status, n in store.count_jobs_by_status().items()},
         )
         self._publish_dead([n for n in nodes if states[n.node_id] == "dead"])
         return report

@@ -34,6 +34,8 @@ _OVERLAP = {m.value: m for m in OverlapPolicy}
 _BACKOFF = {m.value: m for m in RetryBackoff}
 
 Row = Mapping[str, Any]
+#: The LIMIT bound for "no limit" (both backends take a number there).
+NO_LIMIT = 2**62
 
 
 class Cursor(Protocol):

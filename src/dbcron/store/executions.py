@@ -1,4 +1,4 @@
-"""Execution rows: insert, read, list, and the per-job statistics."""
+"""Execution rows: insert, read, list, and the statistics of a time window."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 from dbcron.errors import ConflictError
 from dbcron.models import (
+    BusiestJobs,
     Execution,
     ExecutionStatus,
     JobStats,
@@ -103,38 +104,80 @@ class SqlExecutions(SqlBackend):
         job_id: str | None = None,
         status: ExecutionStatus | None = None,
         limit: int = 50,
+        *,
+        before: str | None = None,
     ) -> list[Execution]:
         """See :meth:`Store.list_executions`."""
-        params = {"job_id": job_id, "status": status.value if status else None, "limit": limit}
+        params = {
+            "job_id": job_id,
+            "status": status.value if status else None,
+            "limit": limit,
+            "before": before,
+        }
         query = "list_executions" if job_id is None else "list_executions_of_job"
+        if before is not None:
+            query += "_before"
         return [self._execution(row) for row in self._fetchall(query, params)]
 
     def job_stats(self, since: datetime, job_id: str | None = None) -> JobStats:
         """See :meth:`Store.job_stats`."""
-        params = {"since": self._encode_ts(since), "job_id": job_id}
         of_job = "" if job_id is None else "_of_job"
+        params = {"since": self._encode_ts(since), "job_id": job_id}
         with self.transaction(write=False) as cur:
-            cur.execute(self.sql("execution_counts" + of_job), params)
-            counts = {row["status"]: row["n"] for row in cur.fetchall()}
-            cur.execute(self.sql("execution_durations" + of_job), params)
-            durations = sorted(float(row["duration_seconds"]) for row in cur.fetchall())
-        return JobStats(
-            job_id=job_id,
-            runs=sum(n for status, n in counts.items() if status not in ("missed",)),
-            success=counts.get("success", 0),
-            failed=counts.get("failed", 0),
-            timeout=counts.get("timeout", 0),
-            missed=counts.get("missed", 0),
-            running=counts.get("running", 0),
-            pending=counts.get("pending", 0),
-            mean_duration=sum(durations) / len(durations) if durations else None,
-            p95_duration=_percentile(durations, 0.95),
+            cur.execute(self.sql("window_stats" + of_job), params)
+            row = cur.fetchone()
+            p95 = self._p95(cur, "window_p95" + of_job, params, row)
+        return _job_stats(job_id, row, p95)
+
+    def busiest_jobs_stats(self, since: datetime, limit: int = 20) -> BusiestJobs:
+        """See :meth:`Store.busiest_jobs_stats`."""
+        stamp = self._encode_ts(since)
+        with self.transaction(write=False) as cur:
+            cur.execute(self.sql("busiest_jobs_stats"), {"since": stamp, "limit": limit})
+            rows = cur.fetchall()
+            if not rows:
+                return BusiestJobs(jobs=[], active_jobs=0)
+            ids = [row["job_id"] for row in rows]
+            cur.execute(self.sql("p95_of_jobs"), {"since": stamp, "ids": self._ids_param(ids)})
+            p95 = {row["job_id"]: row["p95_duration"] for row in cur.fetchall()}
+        return BusiestJobs(
+            jobs=[_job_stats(row["job_id"], row, p95.get(row["job_id"])) for row in rows],
+            active_jobs=int(rows[0]["active_jobs"]),
         )
 
+    def count_unfinished(self) -> tuple[int, int]:
+        """See :meth:`Store.count_unfinished`."""
+        row = self._fetchone("count_unfinished", {})
+        assert row is not None
+        return int(row["pending"] or 0), int(row["running"] or 0)
 
-def _percentile(sorted_values: Sequence[float], fraction: float) -> float | None:
-    """Nearest-rank percentile of already sorted values."""
-    if not sorted_values:
-        return None
-    rank = max(1, math.ceil(fraction * len(sorted_values)))
-    return sorted_values[rank - 1]
+    def _p95(self, cur: Any, query: str, params: dict[str, Any], row: Row) -> float | None:
+        """The p95 duration of a stats row: PostgreSQL computed it in the row; SQLite
+        reads the value at that rank from the top with ``query``."""
+        if self.backend == "postgresql":
+            value = row["p95_duration"]
+            return None if value is None else float(value)
+        timed = int(row["timed"] or 0)
+        if timed == 0:
+            return None
+        offset = timed - max(1, math.ceil(0.95 * timed))
+        cur.execute(self.sql(query), {**params, "offset": offset})
+        found = cur.fetchone()
+        return None if found is None else float(found["duration_seconds"])
+
+
+def _job_stats(job_id: str | None, row: Row, p95: float | None) -> JobStats:
+    """A :class:`JobStats` from a ``window_stats``-shaped row."""
+    mean = row["mean_duration"]
+    return JobStats(
+        job_id=job_id,
+        runs=int(row["runs"] or 0),
+        success=int(row["success"] or 0),
+        failed=int(row["failed"] or 0),
+        timeout=int(row["timeout"] or 0),
+        missed=int(row["missed"] or 0),
+        running=int(row["running"] or 0),
+        pending=int(row["pending"] or 0),
+        mean_duration=None if mean is None else float(mean),
+        p95_duration=None if p95 is None else float(p95),
+    )

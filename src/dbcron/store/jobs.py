@@ -13,7 +13,7 @@ from dbcron.models import (
     Job,
     JobStatus,
 )
-from dbcron.store.backend import _BACKOFF, _JOB_STATUS, _MISFIRE, _OVERLAP, Row
+from dbcron.store.backend import _BACKOFF, _JOB_STATUS, _MISFIRE, _OVERLAP, NO_LIMIT, Row
 from dbcron.store.executions import SqlExecutions
 
 _PREFIX = re.compile(r"^[0-9a-f-]{1,36}$")
@@ -135,10 +135,51 @@ class SqlJobs(SqlExecutions):
             f"expected {expected_version}); read it again and retry"
         )
 
-    def list_jobs(self, status: JobStatus | None = None, job_type: str | None = None) -> list[Job]:
+    def list_jobs(
+        self,
+        status: JobStatus | None = None,
+        job_type: str | None = None,
+        *,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> list[Job]:
         """See :meth:`Store.list_jobs`."""
-        params = {"status": status.value if status else None, "job_type": job_type}
-        return [self._job(row) for row in self._fetchall("list_jobs", params)]
+        params = {
+            "status": status.value if status else None,
+            "job_type": job_type,
+            "limit": NO_LIMIT if limit is None else limit,
+            "after": after,
+        }
+        query = "list_jobs" if after is None else "list_jobs_after"
+        return [self._job(row) for row in self._fetchall(query, params)]
+
+    def count_jobs(
+        self,
+        status: JobStatus | None = None,
+        job_type: str | None = None,
+        *,
+        after: str | None = None,
+    ) -> int:
+        """See :meth:`Store.count_jobs`."""
+        params = {"status": status.value if status else None, "job_type": job_type, "after": after}
+        row = self._fetchone("count_jobs" if after is None else "count_jobs_after", params)
+        return 0 if row is None else int(row["n"])
+
+    def count_jobs_by_status(self) -> dict[JobStatus, int]:
+        """See :meth:`Store.count_jobs_by_status`."""
+        rows = self._fetchall("count_jobs_by_status", {})
+        return {JobStatus(row["status"]): int(row["n"]) for row in rows}
+
+    def get_jobs(self, job_ids: Sequence[str]) -> list[Job]:
+        """See :meth:`Store.get_jobs`."""
+        if not job_ids:
+            return []
+        rows = self._fetchall("jobs_with_ids", {"ids": self._ids_param(list(job_ids))})
+        return [self._job(row) for row in rows]
+
+    def next_jobs_to_fire(self, limit: int = 10) -> list[Job]:
+        """See :meth:`Store.next_jobs_to_fire`."""
+        return [self._job(row) for row in self._fetchall("next_jobs_to_fire", {"limit": limit})]
 
     def due_jobs(self, now: datetime, limit: int = 1000) -> list[Job]:
         """See :meth:`Store.due_jobs`."""

@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Protocol
 
 from dbcron.models import (
+    BusiestJobs,
     ClaimSummary,
     Execution,
     ExecutionStatus,
@@ -232,11 +233,45 @@ class Store(Protocol):
         """
         ...
 
-    def list_jobs(self, status: JobStatus | None = None, job_type: str | None = None) -> list[Job]:
-        """Jobs filtered by status and type, oldest first (then by name).
+    def list_jobs(
+        self,
+        status: JobStatus | None = None,
+        job_type: str | None = None,
+        *,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> list[Job]:
+        """Jobs filtered by status and type, oldest first (then by name, then by id).
 
-        With ``status=None`` every job except ``deleted`` ones is returned.
+        With ``status=None`` every job except ``deleted`` ones is returned. ``limit``
+        caps the page; ``after`` (a job id) starts it after that job in this order: a
+        keyset read through ``jobs_list_idx``, as fast at the last page as at the first.
+        An ``after`` that names no job gives an empty page.
         """
+        ...
+
+    def count_jobs(
+        self,
+        status: JobStatus | None = None,
+        job_type: str | None = None,
+        *,
+        after: str | None = None,
+    ) -> int:
+        """How many jobs :meth:`list_jobs` with the same filters (and ``after``) would
+        return without a limit; one ``count`` query."""
+        ...
+
+    def count_jobs_by_status(self) -> dict[JobStatus, int]:
+        """How many jobs there are in each status (statuses without jobs left out)."""
+        ...
+
+    def get_jobs(self, job_ids: Sequence[str]) -> list[Job]:
+        """The jobs with these ids (deleted ones included; unknown ids left out), in no
+        particular order; one query whatever the number of ids."""
+        ...
+
+    def next_jobs_to_fire(self, limit: int = 10) -> list[Job]:
+        """At most ``limit`` active jobs with a next fire, the soonest first (then by id)."""
         ...
 
     def due_jobs(self, now: datetime, limit: int = 1000) -> list[Job]:
@@ -269,12 +304,43 @@ class Store(Protocol):
         job_id: str | None = None,
         status: ExecutionStatus | None = None,
         limit: int = 50,
+        *,
+        before: str | None = None,
     ) -> list[Execution]:
-        """Executions, newest first (by ``created_at``, then ``scheduled_for``)."""
+        """At most ``limit`` executions, of one job or of all, newest first: by
+        ``created_at``, then ``scheduled_for``, ``retry_attempt`` and ``execution_id``, all
+        descending. ``before`` (an execution id) starts the page below that execution: a
+        keyset that enters ``job_executions_window_idx`` (all jobs) or
+        ``job_executions_history_idx`` (one job) at that row, whatever the depth. A
+        ``before`` that names no execution gives an empty page."""
         ...
 
     def job_stats(self, since: datetime, job_id: str | None = None) -> JobStats:
-        """Counts and durations of executions created at or after ``since``."""
+        """Counts, mean and p95 (nearest rank) duration of the executions created at or
+        after ``since``, of one job or of all jobs.
+
+        One grouped query over the window (plus, on SQLite, one that reads the p95 from
+        the top 5% of durations); the window is read through ``job_executions_window_idx``
+        (all jobs) or ``job_executions_history_idx`` (one job), never a table scan. The
+        durations are those of finished runs (success, failed, timeout); ``runs`` counts
+        every execution but missed ones.
+        """
+        ...
+
+    def busiest_jobs_stats(self, since: datetime, limit: int = 20) -> BusiestJobs:
+        """The statistics of at most ``limit`` jobs over the window that starts at
+        ``since``: those with the most failures and timeouts first, then the most
+        executions, then by id; and how many jobs have any execution in the window.
+
+        A constant number of statements whatever the number of jobs (one grouped query,
+        one for the p95 of the chosen jobs); jobs without executions in the window are
+        not listed.
+        """
+        ...
+
+    def count_unfinished(self) -> tuple[int, int]:
+        """``(pending, running)``: how many executions wait and run now, whatever their
+        age; counted through the engine's partial index, never by loading rows."""
         ...
 
     def list_nodes(self) -> list[SchedulerNode]:

@@ -14,43 +14,122 @@ INSERT INTO job_executions (
 -- name: get_execution
 SELECT * FROM job_executions WHERE execution_id = %(execution_id)s;
 
+-- History pages, newest first: ordered by (created_at, scheduled_for, retry_attempt,
+-- execution_id), all descending; a page after the first starts below the execution
+-- :before (a keyset: the index is entered at that row, whatever the depth). Across jobs
+-- the walk is job_executions_window_idx; of one job, job_executions_history_idx (the job is
+-- a plain equality, never "IS NULL OR", so that the planner never walks every execution).
+
 -- name: list_executions
-SELECT * FROM job_executions
-WHERE (%(job_id)s::text IS NULL OR job_id = %(job_id)s)
-  AND (%(status)s::text IS NULL OR status = %(status)s)
-ORDER BY created_at DESC, scheduled_for DESC, retry_attempt DESC
+SELECT e.* FROM job_executions AS e
+WHERE (%(status)s::text IS NULL OR e.status = %(status)s)
+ORDER BY e.created_at DESC, e.scheduled_for DESC, e.retry_attempt DESC, e.execution_id DESC
 LIMIT %(limit)s;
 
--- name: execution_counts
-SELECT status, count(*) AS n FROM job_executions
-WHERE created_at >= %(since)s AND (%(job_id)s::text IS NULL OR job_id = %(job_id)s)
-GROUP BY status;
-
--- name: execution_durations
-SELECT duration_seconds FROM job_executions
-WHERE created_at >= %(since)s AND (%(job_id)s::text IS NULL OR job_id = %(job_id)s)
-  AND duration_seconds IS NOT NULL AND status IN ('success', 'failed', 'timeout');
-
--- One job's history and statistics: the job is a plain equality (never "IS NULL OR"),
--- so that the planner walks that job's rows through job_executions_history_idx instead of
--- every execution in time order.
+-- name: list_executions_before
+WITH c AS (
+  SELECT created_at, scheduled_for, retry_attempt, execution_id FROM job_executions
+  WHERE execution_id = %(before)s
+)
+SELECT e.* FROM job_executions AS e, c
+WHERE (%(status)s::text IS NULL OR e.status = %(status)s)
+  AND e.created_at <= c.created_at
+  AND (e.created_at, e.scheduled_for, e.retry_attempt, e.execution_id)
+    < (c.created_at, c.scheduled_for, c.retry_attempt, c.execution_id)
+ORDER BY e.created_at DESC, e.scheduled_for DESC, e.retry_attempt DESC, e.execution_id DESC
+LIMIT %(limit)s;
 
 -- name: list_executions_of_job
-SELECT * FROM job_executions
-WHERE job_id = %(job_id)s
-  AND (%(status)s::text IS NULL OR status = %(status)s)
-ORDER BY created_at DESC, scheduled_for DESC, retry_attempt DESC
+SELECT e.* FROM job_executions AS e
+WHERE e.job_id = %(job_id)s AND (%(status)s::text IS NULL OR e.status = %(status)s)
+ORDER BY e.created_at DESC, e.scheduled_for DESC, e.retry_attempt DESC, e.execution_id DESC
 LIMIT %(limit)s;
 
--- name: execution_counts_of_job
-SELECT status, count(*) AS n FROM job_executions
-WHERE job_id = %(job_id)s AND created_at >= %(since)s
-GROUP BY status;
+-- name: list_executions_of_job_before
+WITH c AS (
+  SELECT created_at, scheduled_for, retry_attempt, execution_id FROM job_executions
+  WHERE execution_id = %(before)s
+)
+SELECT e.* FROM job_executions AS e, c
+WHERE e.job_id = %(job_id)s AND (%(status)s::text IS NULL OR e.status = %(status)s)
+  AND e.created_at <= c.created_at
+  AND (e.created_at, e.scheduled_for, e.retry_attempt, e.execution_id)
+    < (c.created_at, c.scheduled_for, c.retry_attempt, c.execution_id)
+ORDER BY e.created_at DESC, e.scheduled_for DESC, e.retry_attempt DESC, e.execution_id DESC
+LIMIT %(limit)s;
 
--- name: execution_durations_of_job
-SELECT duration_seconds FROM job_executions
-WHERE job_id = %(job_id)s AND created_at >= %(since)s
-  AND duration_seconds IS NOT NULL AND status IN ('success', 'failed', 'timeout');
+-- Statistics of the window (executions created at or after :since), one grouped query per
+-- scope; the columns are those of JobStats. "runs" counts every execution but missed ones.
+-- p95 is percentile_disc(0.95): the nearest-rank percentile.
+
+-- name: window_stats
+SELECT
+  count(*) FILTER (WHERE status <> 'missed') AS runs,
+  count(*) FILTER (WHERE status = 'success') AS success,
+  count(*) FILTER (WHERE status = 'failed') AS failed,
+  count(*) FILTER (WHERE status = 'timeout') AS timeout,
+  count(*) FILTER (WHERE status = 'missed') AS missed,
+  count(*) FILTER (WHERE status = 'running') AS running,
+  count(*) FILTER (WHERE status = 'pending') AS pending,
+  avg(duration_seconds) FILTER (WHERE status IN ('success', 'failed', 'timeout')) AS mean_duration,
+  count(duration_seconds) FILTER (WHERE status IN ('success', 'failed', 'timeout')) AS timed,
+  percentile_disc(0.95) WITHIN GROUP (ORDER BY duration_seconds)
+    FILTER (WHERE status IN ('success', 'failed', 'timeout')) AS p95_duration
+FROM job_executions
+WHERE created_at >= %(since)s;
+
+-- name: window_stats_of_job
+SELECT
+  count(*) FILTER (WHERE status <> 'missed') AS runs,
+  count(*) FILTER (WHERE status = 'success') AS success,
+  count(*) FILTER (WHERE status = 'failed') AS failed,
+  count(*) FILTER (WHERE status = 'timeout') AS timeout,
+  count(*) FILTER (WHERE status = 'missed') AS missed,
+  count(*) FILTER (WHERE status = 'running') AS running,
+  count(*) FILTER (WHERE status = 'pending') AS pending,
+  avg(duration_seconds) FILTER (WHERE status IN ('success', 'failed', 'timeout')) AS mean_duration,
+  count(duration_seconds) FILTER (WHERE status IN ('success', 'failed', 'timeout')) AS timed,
+  percentile_disc(0.95) WITHIN GROUP (ORDER BY duration_seconds)
+    FILTER (WHERE status IN ('success', 'failed', 'timeout')) AS p95_duration
+FROM job_executions
+WHERE job_id = %(job_id)s AND created_at >= %(since)s;
+
+-- The jobs to show first: the most failures and timeouts, then the most runs; "active_jobs"
+-- is how many jobs have any execution in the window.
+-- name: busiest_jobs_stats
+SELECT
+  job_id,
+  count(*) FILTER (WHERE status <> 'missed') AS runs,
+  count(*) FILTER (WHERE status = 'success') AS success,
+  count(*) FILTER (WHERE status = 'failed') AS failed,
+  count(*) FILTER (WHERE status = 'timeout') AS timeout,
+  count(*) FILTER (WHERE status = 'missed') AS missed,
+  count(*) FILTER (WHERE status = 'running') AS running,
+  count(*) FILTER (WHERE status = 'pending') AS pending,
+  avg(duration_seconds) FILTER (WHERE status IN ('success', 'failed', 'timeout')) AS mean_duration,
+  count(duration_seconds) FILTER (WHERE status IN ('success', 'failed', 'timeout')) AS timed,
+  count(*) OVER () AS active_jobs
+FROM job_executions
+WHERE created_at >= %(since)s
+GROUP BY job_id
+ORDER BY count(*) FILTER (WHERE status IN ('failed', 'timeout')) DESC, count(*) DESC, job_id
+LIMIT %(limit)s;
+
+-- name: p95_of_jobs
+SELECT
+  job_id,
+  percentile_disc(0.95) WITHIN GROUP (ORDER BY duration_seconds) AS p95_duration
+FROM job_executions
+WHERE job_id = ANY(%(ids)s::text[]) AND created_at >= %(since)s
+  AND duration_seconds IS NOT NULL AND status IN ('success', 'failed', 'timeout')
+GROUP BY job_id;
+
+-- name: count_unfinished
+SELECT
+  count(*) FILTER (WHERE status = 'pending') AS pending,
+  count(*) FILTER (WHERE status = 'running') AS running
+FROM job_executions
+WHERE status IN ('pending', 'running');
 
 -- name: list_nodes
 SELECT * FROM scheduler_nodes ORDER BY last_heartbeat DESC, node_id;

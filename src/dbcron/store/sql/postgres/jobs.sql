@@ -39,11 +39,38 @@ UPDATE jobs SET
     version = %(version)s
 WHERE job_id = %(job_id)s AND version = %(expected_version)s;
 
+-- Job pages, oldest first (then by name, then id): a page after the first starts after
+-- the job :after (a keyset over jobs_list_idx). With no status, deleted jobs are left out.
+
 -- name: list_jobs
-SELECT * FROM jobs
-WHERE (%(status)s::text IS NULL AND status <> 'deleted' OR status = %(status)s)
-  AND (%(job_type)s::text IS NULL OR job_type = %(job_type)s)
-ORDER BY created_at, name, job_id;
+SELECT j.* FROM jobs AS j
+WHERE (%(status)s::text IS NULL AND j.status <> 'deleted' OR j.status = %(status)s)
+  AND (%(job_type)s::text IS NULL OR j.job_type = %(job_type)s)
+ORDER BY j.created_at, j.name, j.job_id
+LIMIT %(limit)s;
+
+-- name: list_jobs_after
+WITH c AS (SELECT created_at, name, job_id FROM jobs WHERE job_id = %(after)s)
+SELECT j.* FROM jobs AS j, c
+WHERE (%(status)s::text IS NULL AND j.status <> 'deleted' OR j.status = %(status)s)
+  AND (%(job_type)s::text IS NULL OR j.job_type = %(job_type)s)
+  AND j.created_at >= c.created_at
+  AND (j.created_at, j.name, j.job_id) > (c.created_at, c.name, c.job_id)
+ORDER BY j.created_at, j.name, j.job_id
+LIMIT %(limit)s;
+
+-- name: count_jobs
+SELECT count(*) AS n FROM jobs AS j
+WHERE (%(status)s::text IS NULL AND j.status <> 'deleted' OR j.status = %(status)s)
+  AND (%(job_type)s::text IS NULL OR j.job_type = %(job_type)s);
+
+-- name: count_jobs_after
+WITH c AS (SELECT created_at, name, job_id FROM jobs WHERE job_id = %(after)s)
+SELECT count(*) AS n FROM jobs AS j, c
+WHERE (%(status)s::text IS NULL AND j.status <> 'deleted' OR j.status = %(status)s)
+  AND (%(job_type)s::text IS NULL OR j.job_type = %(job_type)s)
+  AND j.created_at >= c.created_at
+  AND (j.created_at, j.name, j.job_id) > (c.created_at, c.name, c.job_id);
 
 -- name: due_jobs
 SELECT * FROM jobs
@@ -56,3 +83,16 @@ DELETE FROM job_executions WHERE job_id = %(job_id)s;
 
 -- name: purge_job
 DELETE FROM jobs WHERE job_id = %(job_id)s;
+
+-- name: count_jobs_by_status
+SELECT status, count(*) AS n FROM jobs GROUP BY status;
+
+-- The active jobs that fire next (jobs_due_idx: status, next_execution).
+-- name: next_jobs_to_fire
+SELECT * FROM jobs
+WHERE status = 'active' AND next_execution IS NOT NULL
+ORDER BY next_execution, job_id
+LIMIT %(limit)s;
+
+-- name: jobs_with_ids
+SELECT * FROM jobs WHERE job_id = ANY(%(ids)s::text[]);

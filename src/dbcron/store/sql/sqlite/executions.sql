@@ -14,43 +14,139 @@ INSERT INTO job_executions (
 -- name: get_execution
 SELECT * FROM job_executions WHERE execution_id = :execution_id;
 
+-- History pages, newest first: ordered by (created_at, scheduled_for, retry_attempt,
+-- execution_id), all descending; a page after the first starts below the execution
+-- :before (a keyset: the index is entered at that row, whatever the depth). Across jobs
+-- the walk is job_executions_window_idx; of one job, job_executions_history_idx (the job is
+-- a plain equality, never "IS NULL OR", so that the planner never walks every execution).
+
 -- name: list_executions
-SELECT * FROM job_executions
-WHERE (:job_id IS NULL OR job_id = :job_id)
-  AND (:status IS NULL OR status = :status)
-ORDER BY created_at DESC, scheduled_for DESC, retry_attempt DESC
+SELECT e.* FROM job_executions AS e
+WHERE (:status IS NULL OR e.status = :status)
+ORDER BY e.created_at DESC, e.scheduled_for DESC, e.retry_attempt DESC, e.execution_id DESC
 LIMIT :limit;
 
--- name: execution_counts
-SELECT status, count(*) AS n FROM job_executions
-WHERE created_at >= :since AND (:job_id IS NULL OR job_id = :job_id)
-GROUP BY status;
-
--- name: execution_durations
-SELECT duration_seconds FROM job_executions
-WHERE created_at >= :since AND (:job_id IS NULL OR job_id = :job_id)
-  AND duration_seconds IS NOT NULL AND status IN ('success', 'failed', 'timeout');
-
--- One job's history and statistics: the job is a plain equality (never "IS NULL OR"),
--- so that the planner walks that job's rows through job_executions_history_idx instead of
--- every execution in time order.
+-- name: list_executions_before
+WITH c AS (
+  SELECT created_at, scheduled_for, retry_attempt, execution_id FROM job_executions
+  WHERE execution_id = :before
+)
+SELECT e.* FROM job_executions AS e, c
+WHERE (:status IS NULL OR e.status = :status)
+  AND e.created_at <= c.created_at
+  AND (e.created_at, e.scheduled_for, e.retry_attempt, e.execution_id)
+    < (c.created_at, c.scheduled_for, c.retry_attempt, c.execution_id)
+ORDER BY e.created_at DESC, e.scheduled_for DESC, e.retry_attempt DESC, e.execution_id DESC
+LIMIT :limit;
 
 -- name: list_executions_of_job
-SELECT * FROM job_executions
-WHERE job_id = :job_id
-  AND (:status IS NULL OR status = :status)
-ORDER BY created_at DESC, scheduled_for DESC, retry_attempt DESC
+SELECT e.* FROM job_executions AS e
+WHERE e.job_id = :job_id AND (:status IS NULL OR e.status = :status)
+ORDER BY e.created_at DESC, e.scheduled_for DESC, e.retry_attempt DESC, e.execution_id DESC
 LIMIT :limit;
 
--- name: execution_counts_of_job
-SELECT status, count(*) AS n FROM job_executions
-WHERE job_id = :job_id AND created_at >= :since
-GROUP BY status;
+-- name: list_executions_of_job_before
+WITH c AS (
+  SELECT created_at, scheduled_for, retry_attempt, execution_id FROM job_executions
+  WHERE execution_id = :before
+)
+SELECT e.* FROM job_executions AS e, c
+WHERE e.job_id = :job_id AND (:status IS NULL OR e.status = :status)
+  AND e.created_at <= c.created_at
+  AND (e.created_at, e.scheduled_for, e.retry_attempt, e.execution_id)
+    < (c.created_at, c.scheduled_for, c.retry_attempt, c.execution_id)
+ORDER BY e.created_at DESC, e.scheduled_for DESC, e.retry_attempt DESC, e.execution_id DESC
+LIMIT :limit;
 
--- name: execution_durations_of_job
+-- Statistics of the window (executions created at or after :since), one grouped query per
+-- scope; the columns are those of JobStats. "runs" counts every execution but missed ones.
+-- SQLite has no percentile: p95 is read by the *_p95 queries, walking from the longest
+-- duration down (a sort that keeps only the top 5%).
+
+-- name: window_stats
+SELECT
+  count(*) FILTER (WHERE status <> 'missed') AS runs,
+  count(*) FILTER (WHERE status = 'success') AS success,
+  count(*) FILTER (WHERE status = 'failed') AS failed,
+  count(*) FILTER (WHERE status = 'timeout') AS timeout,
+  count(*) FILTER (WHERE status = 'missed') AS missed,
+  count(*) FILTER (WHERE status = 'running') AS running,
+  count(*) FILTER (WHERE status = 'pending') AS pending,
+  avg(duration_seconds) FILTER (WHERE status IN ('success', 'failed', 'timeout')) AS mean_duration,
+  count(duration_seconds) FILTER (WHERE status IN ('success', 'failed', 'timeout')) AS timed
+FROM job_executions
+WHERE created_at >= :since;
+
+-- name: window_stats_of_job
+SELECT
+  count(*) FILTER (WHERE status <> 'missed') AS runs,
+  count(*) FILTER (WHERE status = 'success') AS success,
+  count(*) FILTER (WHERE status = 'failed') AS failed,
+  count(*) FILTER (WHERE status = 'timeout') AS timeout,
+  count(*) FILTER (WHERE status = 'missed') AS missed,
+  count(*) FILTER (WHERE status = 'running') AS running,
+  count(*) FILTER (WHERE status = 'pending') AS pending,
+  avg(duration_seconds) FILTER (WHERE status IN ('success', 'failed', 'timeout')) AS mean_duration,
+  count(duration_seconds) FILTER (WHERE status IN ('success', 'failed', 'timeout')) AS timed
+FROM job_executions
+WHERE job_id = :job_id AND created_at >= :since;
+
+-- The jobs to show first: the most failures and timeouts, then the most runs; "active_jobs"
+-- is how many jobs have any execution in the window.
+-- name: busiest_jobs_stats
+SELECT
+  job_id,
+  count(*) FILTER (WHERE status <> 'missed') AS runs,
+  count(*) FILTER (WHERE status = 'success') AS success,
+  count(*) FILTER (WHERE status = 'failed') AS failed,
+  count(*) FILTER (WHERE status = 'timeout') AS timeout,
+  count(*) FILTER (WHERE status = 'missed') AS missed,
+  count(*) FILTER (WHERE status = 'running') AS running,
+  count(*) FILTER (WHERE status = 'pending') AS pending,
+  avg(duration_seconds) FILTER (WHERE status IN ('success', 'failed', 'timeout')) AS mean_duration,
+  count(duration_seconds) FILTER (WHERE status IN ('success', 'failed', 'timeout')) AS timed,
+  count(*) OVER () AS active_jobs
+FROM job_executions
+WHERE created_at >= :since
+GROUP BY job_id
+ORDER BY count(*) FILTER (WHERE status IN ('failed', 'timeout')) DESC, count(*) DESC, job_id
+LIMIT :limit;
+
+-- name: window_p95
 SELECT duration_seconds FROM job_executions
-WHERE job_id = :job_id AND created_at >= :since
-  AND duration_seconds IS NOT NULL AND status IN ('success', 'failed', 'timeout');
+WHERE created_at >= :since AND duration_seconds IS NOT NULL
+  AND status IN ('success', 'failed', 'timeout')
+ORDER BY duration_seconds DESC
+LIMIT 1 OFFSET :offset;
+
+-- name: window_p95_of_job
+SELECT duration_seconds FROM job_executions
+WHERE job_id = :job_id AND created_at >= :since AND duration_seconds IS NOT NULL
+  AND status IN ('success', 'failed', 'timeout')
+ORDER BY duration_seconds DESC
+LIMIT 1 OFFSET :offset;
+
+-- Nearest-rank p95 of each of the jobs :ids (a JSON array), one lookup per job.
+-- name: p95_of_jobs
+SELECT job_id, duration_seconds AS p95_duration FROM (
+  SELECT
+    e.job_id,
+    e.duration_seconds,
+    row_number() OVER (PARTITION BY e.job_id ORDER BY e.duration_seconds) AS position,
+    count(*) OVER (PARTITION BY e.job_id) AS n
+  FROM json_each(:ids) AS ids
+  CROSS JOIN job_executions AS e
+    ON e.job_id = ids.value AND e.created_at >= :since
+  WHERE e.duration_seconds IS NOT NULL AND e.status IN ('success', 'failed', 'timeout')
+)
+WHERE position = (n * 95 + 99) / 100;
+
+-- name: count_unfinished
+SELECT
+  count(*) FILTER (WHERE status = 'pending') AS pending,
+  count(*) FILTER (WHERE status = 'running') AS running
+FROM job_executions
+WHERE status IN ('pending', 'running');
 
 -- name: list_nodes
 SELECT * FROM scheduler_nodes ORDER BY last_heartbeat DESC, node_id;

@@ -39,11 +39,38 @@ UPDATE jobs SET
     version = :version
 WHERE job_id = :job_id AND version = :expected_version;
 
+-- Job pages, oldest first (then by name, then id): a page after the first starts after
+-- the job :after (a keyset over jobs_list_idx). With no status, deleted jobs are left out.
+
 -- name: list_jobs
-SELECT * FROM jobs
-WHERE (:status IS NULL AND status <> 'deleted' OR status = :status)
-  AND (:job_type IS NULL OR job_type = :job_type)
-ORDER BY created_at, name, job_id;
+SELECT j.* FROM jobs AS j
+WHERE (:status IS NULL AND j.status <> 'deleted' OR j.status = :status)
+  AND (:job_type IS NULL OR j.job_type = :job_type)
+ORDER BY j.created_at, j.name, j.job_id
+LIMIT :limit;
+
+-- name: list_jobs_after
+WITH c AS (SELECT created_at, name, job_id FROM jobs WHERE job_id = :after)
+SELECT j.* FROM jobs AS j, c
+WHERE (:status IS NULL AND j.status <> 'deleted' OR j.status = :status)
+  AND (:job_type IS NULL OR j.job_type = :job_type)
+  AND j.created_at >= c.created_at
+  AND (j.created_at, j.name, j.job_id) > (c.created_at, c.name, c.job_id)
+ORDER BY j.created_at, j.name, j.job_id
+LIMIT :limit;
+
+-- name: count_jobs
+SELECT count(*) AS n FROM jobs AS j
+WHERE (:status IS NULL AND j.status <> 'deleted' OR j.status = :status)
+  AND (:job_type IS NULL OR j.job_type = :job_type);
+
+-- name: count_jobs_after
+WITH c AS (SELECT created_at, name, job_id FROM jobs WHERE job_id = :after)
+SELECT count(*) AS n FROM jobs AS j, c
+WHERE (:status IS NULL AND j.status <> 'deleted' OR j.status = :status)
+  AND (:job_type IS NULL OR j.job_type = :job_type)
+  AND j.created_at >= c.created_at
+  AND (j.created_at, j.name, j.job_id) > (c.created_at, c.name, c.job_id);
 
 -- name: due_jobs
 SELECT * FROM jobs
@@ -56,3 +83,16 @@ DELETE FROM job_executions WHERE job_id = :job_id;
 
 -- name: purge_job
 DELETE FROM jobs WHERE job_id = :job_id;
+
+-- name: count_jobs_by_status
+SELECT status, count(*) AS n FROM jobs GROUP BY status;
+
+-- The active jobs that fire next (jobs_due_idx: status, next_execution).
+-- name: next_jobs_to_fire
+SELECT * FROM jobs
+WHERE status = 'active' AND next_execution IS NOT NULL
+ORDER BY next_execution, job_id
+LIMIT :limit;
+
+-- name: jobs_with_ids
+SELECT jobs.* FROM json_each(:ids) AS ids CROSS JOIN jobs ON jobs.job_id = ids.value;
