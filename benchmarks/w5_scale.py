@@ -66,7 +66,7 @@ from benchmarks.common import (
     median,
     percentile,
 )
-from dbcron.models import Job, JobStatus
+from dbcron.models import Job, JobStatus, SchedulerNode
 from dbcron.store import open_store
 
 #: Where built databases are kept between runs (git-ignored).
@@ -478,6 +478,26 @@ def _job_id(backend: str, key: str, name: str) -> str:
     return str(row[0])
 
 
+def _deep_execution(backend: str, key: str) -> str:
+    """An execution half-way down the history (15 of its 31 days): a deep page cursor."""
+    if backend == "sqlite":
+        with contextlib.closing(sqlite3.connect(str(CACHE / key / "dbcron.db"))) as conn:
+            row = conn.execute(
+                "SELECT execution_id FROM job_executions WHERE created_at <= ("
+                "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', min(created_at), '+15 days') "
+                "FROM job_executions) ORDER BY created_at DESC LIMIT 1"
+            ).fetchone()
+    else:
+        with psycopg.connect(db_url(backend, key), autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT execution_id FROM job_executions WHERE created_at <= ("
+                "SELECT min(created_at) + interval '15 days' FROM job_executions) "
+                "ORDER BY created_at DESC LIMIT 1"
+            ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
 def db_size(backend: str, key: str) -> dict[str, Any]:
     """The database's size in bytes (SQLite: the file and its WAL)."""
     if backend == "sqlite":
@@ -516,11 +536,14 @@ def _child_main(argv: list[str]) -> None:
         _child_maintenance(store, datetime.fromisoformat(argv[3]), float(argv[4]))
         return
     job = argv[3] if len(argv) > 3 else None
+    queries = manager.queries
     calls = {
         "status": lambda: manager.status_report(),
-        "list": lambda: manager.list_jobs(),
-        "list_paused": lambda: manager.list_jobs(status="paused"),
+        "list": lambda: manager.jobs_page(),
+        "list_paused": lambda: manager.jobs_page(status="paused"),
+        "list_deep": lambda: manager.jobs_page(after=job),
         "history": lambda: manager.history(None, limit=20),
+        "history_deep": lambda: queries.history_page(None, limit=20, before=job),
         "history_job": lambda: manager.history(job, limit=20),
         "show": lambda: (
             manager.next_fires(manager.get_job(job), 5),
@@ -534,6 +557,41 @@ def _child_main(argv: list[str]) -> None:
         print(json.dumps({"ms": (time.perf_counter() - t) * 1000}), flush=True)
 
 
+class _WriteProbe(threading.Thread):
+    """What a scheduler sharing the database sees during maintenance: a scheduler node's
+    heartbeat (a real write transaction of the engine) every 20 ms, each timed from its
+    start to its commit: the longest is the longest a claim would have been held up."""
+
+    def __init__(self, store: Any) -> None:
+        super().__init__(daemon=True)
+        self.store = store
+        self.waits: list[float] = []
+        self.done = threading.Event()
+        self.node = SchedulerNode(
+            node_id=f"w5-probe-{os.getpid()}",
+            host="bench",
+            pid=os.getpid(),
+            version="bench",
+            started_at=datetime.now(UTC),
+            last_heartbeat=datetime.now(UTC),
+        )
+        store.register_node(self.node)
+
+    def run(self) -> None:
+        """Heartbeat until told to finish."""
+        while not self.done.wait(0.02):
+            t = time.perf_counter()
+            self.store.heartbeat_node(self.node.node_id, datetime.now(UTC))
+            self.waits.append((time.perf_counter() - t) * 1000)
+
+    def finish(self) -> list[float]:
+        """Stop, remove the probe's node row, return every write's milliseconds."""
+        self.done.set()
+        self.join()
+        self.store.stop_node(self.node.node_id, datetime.now(UTC))
+        return self.waits
+
+
 def _child_maintenance(store: Any, now: datetime, limit: float) -> None:
     maintenance = store.capabilities().maintenance
     marks: list[float] = []
@@ -543,12 +601,15 @@ def _child_maintenance(store: Any, now: datetime, limit: float) -> None:
         marks.append(time.perf_counter())
         return time.monotonic() > deadline
 
+    probe = _WriteProbe(store)
+    probe.start()
     t = time.perf_counter()
     pruned = maintenance.prune_executions(
-        retention_days=30, keep_last=0, batch_size=1000, now=now, should_stop=should_stop
+        retention_days=30, keep_last=0, now=now, should_stop=should_stop
     )
     marks.append(time.perf_counter())
     prune_s = time.perf_counter() - t
+    waits = probe.finish()
     batches = [(b - a - 0.005) * 1000 for a, b in itertools.pairwise(marks)]
     t = time.perf_counter()
     outcome = maintenance.optimize() if pruned.complete else None
@@ -562,6 +623,9 @@ def _child_maintenance(store: Any, now: datetime, limit: float) -> None:
                 "prune_seconds": round(prune_s, 2),
                 "batch_ms_max": round(max(batches), 1) if batches else None,
                 "batch_ms_p50": round(percentile(batches, 0.5), 1) if batches else None,
+                "scheduler_write_ms_max": round(max(waits), 1) if waits else None,
+                "scheduler_write_ms_p95": round(percentile(waits, 0.95), 1) if waits else None,
+                "scheduler_writes": len(waits),
                 "optimize_seconds": round(optimize_s, 2) if outcome else None,
                 "bytes_reclaimed": outcome.bytes_reclaimed if outcome else None,
                 "notes": outcome.notes if outcome else [],
@@ -804,11 +868,20 @@ def measure(backend: str, meta: dict[str, Any], runs: int, limit: float) -> dict
     job = meta["sample_job"]
     heavy = job["job_id"][:8]
     light = _job_id(backend, key, "w5-light-000005")[:8]
+    half = meta["jobs"] // 2
+    middle = _job_id(backend, key, f"w5-{job_class(half)}-{half:06d}")
+    deep = _deep_execution(backend, key)
     commands: dict[str, tuple[list[str], str | None, str]] = {
         "status": (["status"], "status", heavy),
         "list": (["list"], "list", heavy),
         "list --status paused": (["list", "--status", "paused"], "list_paused", heavy),
+        "list --after <job> (deep page)": (["list", "--after", middle], "list_deep", middle),
         "history": (["history"], "history", heavy),
+        "history --before <id> (deep page)": (
+            ["history", "--before", deep],
+            "history_deep",
+            deep,
+        ),
         "history <heavy job>": (["history", heavy], "history_job", heavy),
         "history <light job>": (["history", light], "history_job", light),
         "show <heavy job>": (["show", heavy], "show", heavy),

@@ -53,7 +53,7 @@ class MaintenanceConfig(_Strict):
 
     retention_days: int = Field(default=30, ge=0)
     keep_last: int = Field(default=100, ge=0)
-    batch_size: int = Field(default=1000, ge=1)
+    batch_size: int = Field(default=500, ge=1)
     optimize: bool = True
 
 

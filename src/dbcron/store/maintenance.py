@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from dbcron.errors import StoreError
 from dbcron.models import OptimizeResult, PruneResult
@@ -33,6 +33,9 @@ BATCH_PAUSE_SECONDS = 0.005
 
 #: The tables that ``optimize`` vacuums on PostgreSQL.
 VACUUMED_TABLES = ("jobs", "job_executions", "papers", "scheduler_nodes")
+
+#: Before any execution: where the walk over the history starts.
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 #: ``PRAGMA auto_vacuum`` value of a SQLite file that supports incremental vacuum.
 _SQLITE_AUTO_VACUUM_INCREMENTAL = 2
@@ -60,7 +63,7 @@ class SqlMaintenance:
         *,
         retention_days: float = 30,
         keep_last: int = 100,
-        batch_size: int = 1000,
+        batch_size: int = 500,
         now: datetime | None = None,
         should_stop: Callable[[], bool] | None = None,
         pause_seconds: float = BATCH_PAUSE_SECONDS,
@@ -70,22 +73,29 @@ class SqlMaintenance:
             raise ValueError("batch_size must be at least 1")
         sql = self._store
         cutoff = (now or sql.clock.now()) - timedelta(days=retention_days)
-        params = {
+        params: dict[str, object] = {
             "cutoff": sql.encode_ts(cutoff),
             "keep_last": max(0, keep_last),
             "batch_size": batch_size,
+            "walked_to": sql.encode_ts(_EPOCH),
         }
         deleted = batches = 0
         while True:
             if should_stop is not None and should_stop():
                 return PruneResult(deleted, batches, complete=False)
             with sql.transaction() as cur:
-                cur.execute(sql.sql("maintenance_prune_executions"), params)
+                cur.execute(sql.sql("maintenance_prune_slice_end"), params)
+                row = cur.fetchone()
+                slice_end = None if row is None else row["slice_end"]
+                if slice_end is None:
+                    return PruneResult(deleted, batches, complete=True)
+                cur.execute(
+                    sql.sql("maintenance_prune_executions"), {**params, "slice_end": slice_end}
+                )
                 count = max(0, cur.rowcount)
+            params["walked_to"] = slice_end
             batches += 1
             deleted += count
-            if count < batch_size:
-                return PruneResult(deleted, batches, complete=True)
             if pause_seconds > 0:
                 time.sleep(pause_seconds)
 

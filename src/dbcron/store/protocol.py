@@ -116,20 +116,22 @@ class MaintenanceStore(Protocol):
         *,
         retention_days: float = 30,
         keep_last: int = 100,
-        batch_size: int = 1000,
+        batch_size: int = 500,
         now: datetime | None = None,
         should_stop: Callable[[], bool] | None = None,
         pause_seconds: float = 0.005,
     ) -> PruneResult:
         """Delete finished executions that are both old and beyond each job's newest.
 
-        A row is kept when it is among its job's newest ``keep_last`` executions (by
-        ``created_at``) *or* was created less than ``retention_days`` ago (before
-        ``now``, the store's clock by default); ``pending`` and ``running`` executions
-        are never deleted. Rows go ``batch_size`` at a time, each batch committed on its
-        own, ``pause_seconds`` apart; ``should_stop`` is asked before every batch and
-        stops the pruning early, keeping what was already deleted. Raises ValueError
-        for a ``batch_size`` below 1.
+        A row is kept when fewer than ``keep_last`` executions of its job were created
+        after it (rows created at the same instant as it do not count, so ties are
+        kept) *or* when it was created less than ``retention_days`` ago (before ``now``,
+        the store's clock by default); ``pending`` and ``running`` executions are never
+        deleted. The history is walked oldest first through the time index in slices of
+        at most ``batch_size`` rows, each slice one short transaction that starts after
+        the previous one (no batch re-reads what another looked at), ``pause_seconds``
+        apart; ``should_stop`` is asked before every slice and stops the pruning early,
+        keeping what was already deleted. Raises ValueError for a ``batch_size`` below 1.
         """
         ...
 

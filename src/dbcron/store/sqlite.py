@@ -129,6 +129,7 @@ class SQLiteStore(SqlStore):
                 f"cannot create SQLite database {self.path}: "
                 f"folder {self.path.parent} does not exist"
             )
+        new_file = not self.path.exists()
         try:
             conn = sqlite3.connect(
                 self.path,
@@ -137,6 +138,10 @@ class SQLiteStore(SqlStore):
                 check_same_thread=False,
             )
             conn.row_factory = sqlite3.Row
+            if new_file:
+                # Only an empty file can take it: deleted history's pages can then be
+                # given back to the filesystem (the maintenance job's incremental vacuum).
+                conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
             _execute_when_unlocked(conn, "PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")

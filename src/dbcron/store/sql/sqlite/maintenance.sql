@@ -1,21 +1,34 @@
 -- Maintenance queries for SQLite (the maintenance job type). Parameters use :name.
 
--- name: maintenance_prune_executions
--- One batch: final executions that are older than the cutoff and not among their
--- job's newest keep_last. Pending and running executions are never touched.
-DELETE FROM job_executions WHERE execution_id IN (
-    SELECT execution_id FROM (
-        SELECT execution_id, status, created_at,
-               row_number() OVER (
-                   PARTITION BY job_id
-                   ORDER BY created_at DESC, scheduled_for DESC, retry_attempt DESC
-               ) AS newest
-        FROM job_executions
-    ) AS ranked
-    WHERE newest > :keep_last
-      AND created_at < :cutoff
-      AND status NOT IN ('pending', 'running')
+-- Retention walks the history oldest first through job_executions_window_idx, one slice
+-- of at most :batch_size rows per transaction, each slice starting after the previous
+-- one: no batch re-reads or re-ranks what an earlier batch looked at.
+
+-- name: maintenance_prune_slice_end
+-- The created_at of the last row of the next slice (rows older than the cutoff, after
+-- :walked_to); NULL when no row is left.
+SELECT max(created_at) AS slice_end FROM (
+    SELECT created_at FROM job_executions
+    WHERE created_at > :walked_to AND created_at < :cutoff
+    ORDER BY created_at
     LIMIT :batch_size
+) AS slice;
+
+-- name: maintenance_prune_executions
+-- One slice: final executions created in (:walked_to, :slice_end] that have at least
+-- :keep_last newer executions of their job (counted through job_executions_history_idx,
+-- at most :keep_last index entries per row). Pending and running ones are never touched.
+DELETE FROM job_executions WHERE execution_id IN (
+    SELECT e.execution_id FROM job_executions AS e
+    WHERE e.created_at > :walked_to AND e.created_at <= :slice_end
+      AND e.status NOT IN ('pending', 'running')
+      AND (
+          SELECT count(*) FROM (
+              SELECT 1 FROM job_executions AS newer
+              WHERE newer.job_id = e.job_id AND newer.created_at > e.created_at
+              LIMIT :keep_last
+          ) AS kept
+      ) >= :keep_last
 );
 
 -- name: maintenance_prune_nodes
