@@ -7,11 +7,7 @@ CREATE TABLE IF NOT EXISTS dbcron_schema_version (
     applied_at TEXT NOT NULL
 );
 
--- migration 1: initial
--- dbcron schema v1 for SQLite.
--- Timestamps are UTC text in one fixed format (YYYY-MM-DDTHH:MM:SS.ffffffZ), so that
--- text comparison is time comparison. JSON columns hold validated JSON text.
-
+-- the tables and indexes as migrations 1 to 6 leave them
 CREATE TABLE IF NOT EXISTS jobs (
     job_id                 TEXT PRIMARY KEY,
     name                   TEXT NOT NULL CHECK (length(trim(name)) > 0),
@@ -40,10 +36,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     retry_backoff          TEXT NOT NULL DEFAULT 'fixed'
                            CHECK (retry_backoff IN ('fixed', 'exponential')),
     version                INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1)
-);
-
-CREATE INDEX IF NOT EXISTS jobs_due_idx ON jobs (status, next_execution);
-
+, keep_last INTEGER
+    CHECK (keep_last IS NULL OR keep_last >= 0), retention_days INTEGER
+    CHECK (retention_days IS NULL OR retention_days >= 1));
 CREATE TABLE IF NOT EXISTS job_executions (
     execution_id     TEXT PRIMARY KEY,
     job_id           TEXT NOT NULL REFERENCES jobs (job_id) ON DELETE CASCADE,
@@ -68,16 +63,6 @@ CREATE TABLE IF NOT EXISTS job_executions (
     priority         INTEGER NOT NULL DEFAULT 0,
     UNIQUE (job_id, scheduled_for, retry_attempt)
 );
-
-CREATE INDEX IF NOT EXISTS job_executions_runnable_idx
-    ON job_executions (status, run_after);
-CREATE INDEX IF NOT EXISTS job_executions_history_idx
-    ON job_executions (job_id, created_at DESC);
-CREATE INDEX IF NOT EXISTS job_executions_lease_idx
-    ON job_executions (lease_expires_at) WHERE status = 'running';
-CREATE INDEX IF NOT EXISTS job_executions_created_idx
-    ON job_executions (created_at);
-
 CREATE TABLE IF NOT EXISTS scheduler_nodes (
     node_id        TEXT PRIMARY KEY,
     host           TEXT NOT NULL,
@@ -87,13 +72,6 @@ CREATE TABLE IF NOT EXISTS scheduler_nodes (
     last_heartbeat TEXT NOT NULL,
     stopped_at     TEXT
 );
-
--- migration 2: papers
--- dbcron schema v2 for SQLite: the papers that paper_fetch jobs find on arXiv.
--- One row per paper (arxiv_id without its version); a newer version updates the row.
--- job_id names the job that first found the paper; it is deliberately not a foreign
--- key, so that purging a job keeps the papers it fetched.
-
 CREATE TABLE IF NOT EXISTS papers (
     arxiv_id         TEXT NOT NULL UNIQUE CHECK (length(arxiv_id) > 0),
     version          INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1),
@@ -114,53 +92,21 @@ CREATE TABLE IF NOT EXISTS papers (
     last_seen_at     TEXT NOT NULL,
     job_id           TEXT
 );
-
+CREATE INDEX IF NOT EXISTS jobs_due_idx ON jobs (status, next_execution);
+CREATE INDEX IF NOT EXISTS job_executions_history_idx
+    ON job_executions (job_id, created_at DESC);
+CREATE INDEX IF NOT EXISTS job_executions_lease_idx
+    ON job_executions (lease_expires_at) WHERE status = 'running';
 CREATE INDEX IF NOT EXISTS papers_published_idx ON papers (published);
 CREATE INDEX IF NOT EXISTS papers_first_seen_idx ON papers (first_seen_at);
-
--- migration 3: queue_index
--- dbcron schema v3 for SQLite: an index in the order pending executions are taken
--- (priority first, then run_after), so that taking a batch reads only that batch
--- instead of sorting every pending row.
-
-CREATE INDEX IF NOT EXISTS job_executions_queue_idx
-    ON job_executions (status, priority DESC, run_after);
-
--- migration 4: partial_engine_indexes
--- dbcron schema v4 for SQLite: the engine's indexes hold only the rows the engine looks
--- for. Pending and running executions are a handful; the history is millions of rows.
--- Full-table (status, ...) indexes made every history row cost index writes and let
--- the planner scan all pending rows to count one job's; partial indexes do neither.
-
-DROP INDEX IF EXISTS job_executions_runnable_idx;
-DROP INDEX IF EXISTS job_executions_queue_idx;
-
--- The order pending executions are taken in (priority first, then run_after).
 CREATE INDEX IF NOT EXISTS job_executions_queue_idx
     ON job_executions (priority DESC, run_after) WHERE status = 'pending';
-
--- The earliest pending execution (when the scheduler must wake up next).
 CREATE INDEX IF NOT EXISTS job_executions_next_run_idx
     ON job_executions (run_after) WHERE status = 'pending';
-
--- A job's active executions (overlap and concurrency checks).
 CREATE INDEX IF NOT EXISTS job_executions_active_idx
     ON job_executions (job_id, status) WHERE status IN ('pending', 'running');
-
--- migration 5: window_index
--- dbcron schema v5 for SQLite: the statistics window reads its rows from one index.
--- `status` counts and means every execution created in the window (24 h by default:
--- hundreds of thousands of rows at scale). With created_at alone in the index each of
--- them was a table lookup; with the status and the duration beside it the whole window
--- is read from the index (about 14x faster on a million-row history). The same index
--- serves retention (oldest first) and the history across jobs (newest first).
-
-DROP INDEX IF EXISTS job_executions_created_idx;
-
 CREATE INDEX IF NOT EXISTS job_executions_window_idx
     ON job_executions (created_at, status, duration_seconds);
-
--- Job pages (dbcron list) in their order, so that a page is read, not sorted.
 CREATE INDEX IF NOT EXISTS jobs_list_idx ON jobs (created_at, name, job_id);
 
 -- Record the migrations above, so that dbcron sees a current schema.
@@ -169,3 +115,4 @@ INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (2, 'papers
 INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (3, 'queue_index', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) ON CONFLICT (version) DO NOTHING;
 INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (4, 'partial_engine_indexes', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) ON CONFLICT (version) DO NOTHING;
 INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (5, 'window_index', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) ON CONFLICT (version) DO NOTHING;
+INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (6, 'job_retention', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) ON CONFLICT (version) DO NOTHING;

@@ -199,6 +199,16 @@ ALTER TABLE jobs SET (
     autovacuum_analyze_scale_factor = 0.05
 );
 
+-- migration 7: job_retention
+-- dbcron schema v7 for PostgreSQL: a job may keep its own history longer or shorter than
+-- the maintenance job's policy: its newest keep_last executions, and those younger than
+-- retention_days (NULL: the maintenance job's setting applies).
+
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS keep_last INTEGER
+    CHECK (keep_last IS NULL OR keep_last >= 0);
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS retention_days INTEGER
+    CHECK (retention_days IS NULL OR retention_days >= 1);
+
 -- Record the migrations above, so that dbcron sees a current schema.
 INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (1, 'initial', now()) ON CONFLICT (version) DO NOTHING;
 INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (2, 'papers', now()) ON CONFLICT (version) DO NOTHING;
@@ -206,6 +216,7 @@ INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (3, 'row_le
 INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (4, 'queue_index', now()) ON CONFLICT (version) DO NOTHING;
 INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (5, 'partial_engine_indexes', now()) ON CONFLICT (version) DO NOTHING;
 INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (6, 'window_index', now()) ON CONFLICT (version) DO NOTHING;
+INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (7, 'job_retention', now()) ON CONFLICT (version) DO NOTHING;
 
 -- Undo Supabase's default grants on new tables to its public API roles.
 REVOKE ALL ON TABLE jobs FROM anon, authenticated;

@@ -70,6 +70,8 @@ EDITABLE_FIELDS = frozenset(
         "overlap_policy",
         "priority",
         "retry_backoff",
+        "keep_last",
+        "retention_days",
     }
 )
 MAX_NAME_LENGTH = 200
@@ -152,6 +154,8 @@ class JobManager:
         _check_int("catchup_window_seconds", job.catchup_window_seconds, minimum=0)
         _check_int("max_concurrency", job.max_concurrency, minimum=1)
         _check_int("priority", job.priority, minimum=-1000, maximum=1000)
+        _check_int("keep_last", job.keep_last, minimum=0, optional=True)
+        _check_int("retention_days", job.retention_days, minimum=1, optional=True)
         for name, enum in _ENUM_FIELDS.items():
             value = getattr(job, name)
             if not isinstance(value, enum):

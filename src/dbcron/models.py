@@ -167,6 +167,12 @@ class Job:
     priority: int = 0
     retry_backoff: RetryBackoff = RetryBackoff.FIXED
     version: int = 0
+    keep_last: int | None = None
+    """Retention: the newest this-many executions are kept however old (None: the
+    maintenance job's ``keep_last``)."""
+    retention_days: int | None = None
+    """Retention: executions younger than this are kept (None: the maintenance job's
+    ``retention_days``)."""
 
     def with_changes(self, **changes: Any) -> Self:
         """A copy with the given fields replaced (the record itself never changes)."""

@@ -29,7 +29,7 @@ def url(db_url: str) -> Iterator[str]:
     close_shared_stores()
 
 
-def add_job(store: Store, name: str) -> Job:
+def add_job(store: Store, name: str, **fields: Any) -> Job:
     now = datetime.now(UTC)
     return store.insert_job(
         Job(
@@ -39,6 +39,7 @@ def add_job(store: Store, name: str) -> Job:
             config={"command": ["true"]},
             created_at=now,
             updated_at=now,
+            **fields,
         )
     )
 
@@ -278,3 +279,26 @@ def test_postgres_history_tables_get_autovacuum_suited_to_churn(pg_url: str) -> 
     assert "autovacuum_vacuum_scale_factor=0.01" in options["job_executions"]
     assert "autovacuum_vacuum_insert_scale_factor=0.02" in options["job_executions"]
     assert "autovacuum_vacuum_scale_factor=0.05" in options["jobs"]
+
+
+def test_a_jobs_own_retention_overrides_the_maintenance_policy(store: Store) -> None:
+    plain = add_job(store, "plain")
+    short = add_job(store, "short", retention_days=3)
+    long = add_job(store, "long", retention_days=60)
+    hoarder = add_job(store, "hoarder", keep_last=5)
+    days = (1, 2, 4, 5, 10, 20, 35, 40, 70)
+    rows = {
+        job.name: {d: add_execution(store, job, d) for d in days}
+        for job in (plain, short, long, hoarder)
+    }
+    running = add_execution(store, short, 9, S.RUNNING)
+    result = maintenance_of(store).prune_executions(retention_days=30, keep_last=2, batch_size=2)
+    kept = surviving(store)
+    assert {d for d, e in rows["plain"].items() if e in kept} == {1, 2, 4, 5, 10, 20}
+    # 3 days, but its newest 2 always stay (the policy's keep_last)
+    assert {d for d, e in rows["short"].items() if e in kept} == {1, 2}
+    assert {d for d, e in rows["long"].items() if e in kept} == {1, 2, 4, 5, 10, 20, 35, 40}
+    # its own keep_last 5 beats the policy's 2; 30 days still apply beyond those
+    assert {d for d, e in rows["hoarder"].items() if e in kept} == {1, 2, 4, 5, 10, 20}
+    assert running in kept
+    assert result.complete and result.deleted == 3 + 7 + 1 + 3

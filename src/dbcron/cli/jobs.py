@@ -92,6 +92,20 @@ _JOB_OPTIONS: dict[str, tuple[str, Any]] = {
         "overlap_policy",
         Annotated[str | None, typer.Option("--overlap", help="skip, queue or allow.")],
     ),
+    "keep_last": (
+        "keep_last",
+        Annotated[
+            int | None,
+            typer.Option("--keep-last", help="Retention: keep this job's newest N runs."),
+        ],
+    ),
+    "retention_days": (
+        "retention_days",
+        Annotated[
+            int | None,
+            typer.Option("--retention-days", help="Retention: keep this job's runs N days."),
+        ],
+    ),
     "priority": (
         "priority",
         Annotated[int | None, typer.Option("--priority", help="Higher runs first (-1000..1000).")],

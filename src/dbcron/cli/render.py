@@ -90,6 +90,18 @@ def executions_table(
     return table
 
 
+def _retention(job: Job) -> str:
+    """A job's own retention, or that the maintenance job's policy applies."""
+    if job.keep_last is None and job.retention_days is None:
+        return "the maintenance job's policy"
+    parts = []
+    if job.retention_days is not None:
+        parts.append(f"{job.retention_days} days")
+    if job.keep_last is not None:
+        parts.append(f"newest {job.keep_last} kept")
+    return ", ".join(parts) + " (the rest: the maintenance job's policy)"
+
+
 def job_detail(
     job: Job, fires: list[datetime], executions: list[Execution], now: datetime
 ) -> RenderableType:
@@ -113,6 +125,7 @@ def job_detail(
         ("misfire", f"{job.misfire_policy.value}, catch-up window {job.catchup_window_seconds}s"),
         ("overlap", f"{job.overlap_policy.value}, at most {job.max_concurrency} at once"),
         ("priority", str(job.priority)),
+        ("retention", _retention(job)),
         ("next run", local_and_relative(job.next_execution, job.timezone, now)),
         ("last run", local_and_relative(job.last_execution, job.timezone, now)),
         ("created", local_and_relative(job.created_at, job.timezone, now)),

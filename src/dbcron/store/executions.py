@@ -115,6 +115,8 @@ class SqlExecutions(SqlBackend):
             "before": before,
         }
         query = "list_executions" if job_id is None else "list_executions_of_job"
+        if job_id is None and status in (ExecutionStatus.PENDING, ExecutionStatus.RUNNING):
+            query = "list_unfinished"
         if before is not None:
             query += "_before"
         return [self._execution(row) for row in self._fetchall(query, params)]

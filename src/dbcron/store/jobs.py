@@ -46,6 +46,8 @@ class SqlJobs(SqlExecutions):
             "priority": job.priority,
             "retry_backoff": job.retry_backoff.value,
             "version": job.version,
+            "keep_last": job.keep_last,
+            "retention_days": job.retention_days,
         }
 
     def _job(self, row: Row) -> Job:
@@ -73,6 +75,8 @@ class SqlJobs(SqlExecutions):
             priority=row["priority"],
             retry_backoff=_BACKOFF[row["retry_backoff"]],
             version=row["version"],
+            keep_last=row["keep_last"],
+            retention_days=row["retention_days"],
         )
 
     def insert_job(self, job: Job) -> Job:

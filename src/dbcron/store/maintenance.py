@@ -72,26 +72,73 @@ class SqlMaintenance:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         sql = self._store
-        cutoff = (now or sql.clock.now()) - timedelta(days=retention_days)
-        params: dict[str, object] = {
-            "cutoff": sql.encode_ts(cutoff),
-            "keep_last": max(0, keep_last),
-            "batch_size": batch_size,
-            "walked_to": sql.encode_ts(_EPOCH),
-        }
+        now = now or sql.clock.now()
+        cutoff = now - timedelta(days=retention_days)
+        keep_last = max(0, keep_last)
+        with sql.transaction(write=False) as cur:
+            cur.execute(sql.sql("maintenance_largest_keep_last"), {})
+            row = cur.fetchone()
+            cur.execute(
+                sql.sql("maintenance_short_retention_jobs"), {"retention_days": retention_days}
+            )
+            short = [(r["job_id"], r["retention_days"], r["keep_last"]) for r in cur.fetchall()]
+        largest = row["largest_keep"] if row else None
+        walks = [
+            (
+                "maintenance_prune",
+                {
+                    "now": sql.encode_ts(now),
+                    "cutoff": sql.encode_ts(cutoff),
+                    "walk_until": sql.encode_ts(cutoff),
+                    "keep_last": keep_last,
+                    "count_limit": max(keep_last, largest or 0),
+                },
+            )
+        ]
+        walks += [
+            (
+                "maintenance_prune_job",
+                {
+                    "job_id": job_id,
+                    "walk_until": sql.encode_ts(now - timedelta(days=days)),
+                    "keep_last": keep_last if own_keep is None else own_keep,
+                },
+            )
+            for job_id, days, own_keep in short
+        ]
+        total = PruneResult(0, 0, complete=True)
+        for prefix, params in walks:
+            done = self._walk(prefix, params, batch_size, should_stop, pause_seconds)
+            total = PruneResult(
+                total.deleted + done.deleted, total.batches + done.batches, done.complete
+            )
+            if not done.complete:
+                break
+        return total
+
+    def _walk(
+        self,
+        prefix: str,
+        params: dict[str, object],
+        batch_size: int,
+        should_stop: Callable[[], bool] | None,
+        pause_seconds: float,
+    ) -> PruneResult:
+        """Delete through ``<prefix>_executions`` one slice (``<prefix>_slice_end``) at a
+        time, oldest first, each slice one transaction starting after the previous."""
+        sql = self._store
+        params = {**params, "batch_size": batch_size, "walked_to": sql.encode_ts(_EPOCH)}
         deleted = batches = 0
         while True:
             if should_stop is not None and should_stop():
                 return PruneResult(deleted, batches, complete=False)
             with sql.transaction() as cur:
-                cur.execute(sql.sql("maintenance_prune_slice_end"), params)
-                row = cur.fetchone()
-                slice_end = None if row is None else row["slice_end"]
+                cur.execute(sql.sql(prefix + "_slice_end"), params)
+                found = cur.fetchone()
+                slice_end = None if found is None else found["slice_end"]
                 if slice_end is None:
                     return PruneResult(deleted, batches, complete=True)
-                cur.execute(
-                    sql.sql("maintenance_prune_executions"), {**params, "slice_end": slice_end}
-                )
+                cur.execute(sql.sql(prefix + "_executions"), {**params, "slice_end": slice_end})
                 count = max(0, cur.rowcount)
             params["walked_to"] = slice_end
             batches += 1

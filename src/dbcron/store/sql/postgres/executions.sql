@@ -58,6 +58,28 @@ WHERE e.job_id = %(job_id)s AND (%(status)s::text IS NULL OR e.status = %(status
 ORDER BY e.created_at DESC, e.scheduled_for DESC, e.retry_attempt DESC, e.execution_id DESC
 LIMIT %(limit)s;
 
+-- Pending or running executions across jobs (status is 'pending' or 'running'): a handful
+-- of rows found through the engine's partial index job_executions_active_idx, instead of
+-- a walk down the whole history looking for them.
+
+-- name: list_unfinished
+SELECT e.* FROM job_executions AS e
+WHERE e.status IN ('pending', 'running') AND e.status = %(status)s
+ORDER BY e.created_at DESC, e.scheduled_for DESC, e.retry_attempt DESC, e.execution_id DESC
+LIMIT %(limit)s;
+
+-- name: list_unfinished_before
+WITH c AS (
+  SELECT created_at, scheduled_for, retry_attempt, execution_id FROM job_executions
+  WHERE execution_id = %(before)s
+)
+SELECT e.* FROM job_executions AS e, c
+WHERE e.status IN ('pending', 'running') AND e.status = %(status)s
+  AND (e.created_at, e.scheduled_for, e.retry_attempt, e.execution_id)
+    < (c.created_at, c.scheduled_for, c.retry_attempt, c.execution_id)
+ORDER BY e.created_at DESC, e.scheduled_for DESC, e.retry_attempt DESC, e.execution_id DESC
+LIMIT %(limit)s;
+
 -- Statistics of the window (executions created at or after :since), one grouped query per
 -- scope; the columns are those of JobStats. "runs" counts every execution but missed ones.
 -- p95 is percentile_disc(0.95): the nearest-rank percentile.

@@ -5,12 +5,14 @@ INSERT INTO jobs (
     job_id, name, job_type, schedule_expression, config, status, description,
     timeout_seconds, retry_count, retry_delay_seconds, created_at, updated_at,
     last_execution, next_execution, timezone, misfire_policy, catchup_window_seconds,
-    max_concurrency, overlap_policy, priority, retry_backoff, version
+    max_concurrency, overlap_policy, priority, retry_backoff, version, keep_last,
+    retention_days
 ) VALUES (
     %(job_id)s, %(name)s, %(job_type)s, %(schedule_expression)s, %(config)s, %(status)s, %(description)s,
     %(timeout_seconds)s, %(retry_count)s, %(retry_delay_seconds)s, %(created_at)s, %(updated_at)s,
     %(last_execution)s, %(next_execution)s, %(timezone)s, %(misfire_policy)s, %(catchup_window_seconds)s,
-    %(max_concurrency)s, %(overlap_policy)s, %(priority)s, %(retry_backoff)s, %(version)s
+    %(max_concurrency)s, %(overlap_policy)s, %(priority)s, %(retry_backoff)s, %(version)s, %(keep_last)s,
+    %(retention_days)s
 );
 
 -- name: get_job
@@ -36,7 +38,7 @@ UPDATE jobs SET
     timezone = %(timezone)s, misfire_policy = %(misfire_policy)s,
     catchup_window_seconds = %(catchup_window_seconds)s, max_concurrency = %(max_concurrency)s,
     overlap_policy = %(overlap_policy)s, priority = %(priority)s, retry_backoff = %(retry_backoff)s,
-    version = %(version)s
+    version = %(version)s, keep_last = %(keep_last)s, retention_days = %(retention_days)s
 WHERE job_id = %(job_id)s AND version = %(expected_version)s;
 
 -- Job pages, oldest first (then by name, then id): a page after the first starts after

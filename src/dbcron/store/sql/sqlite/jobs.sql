@@ -5,12 +5,14 @@ INSERT INTO jobs (
     job_id, name, job_type, schedule_expression, config, status, description,
     timeout_seconds, retry_count, retry_delay_seconds, created_at, updated_at,
     last_execution, next_execution, timezone, misfire_policy, catchup_window_seconds,
-    max_concurrency, overlap_policy, priority, retry_backoff, version
+    max_concurrency, overlap_policy, priority, retry_backoff, version, keep_last,
+    retention_days
 ) VALUES (
     :job_id, :name, :job_type, :schedule_expression, :config, :status, :description,
     :timeout_seconds, :retry_count, :retry_delay_seconds, :created_at, :updated_at,
     :last_execution, :next_execution, :timezone, :misfire_policy, :catchup_window_seconds,
-    :max_concurrency, :overlap_policy, :priority, :retry_backoff, :version
+    :max_concurrency, :overlap_policy, :priority, :retry_backoff, :version, :keep_last,
+    :retention_days
 );
 
 -- name: get_job
@@ -36,7 +38,7 @@ UPDATE jobs SET
     timezone = :timezone, misfire_policy = :misfire_policy,
     catchup_window_seconds = :catchup_window_seconds, max_concurrency = :max_concurrency,
     overlap_policy = :overlap_policy, priority = :priority, retry_backoff = :retry_backoff,
-    version = :version
+    version = :version, keep_last = :keep_last, retention_days = :retention_days
 WHERE job_id = :job_id AND version = :expected_version;
 
 -- Job pages, oldest first (then by name, then id): a page after the first starts after
