@@ -72,7 +72,7 @@ from dbcron.store import open_store
 #: Where built databases are kept between runs (git-ignored).
 CACHE = REPO / ".bench" / "w5"
 #: Bump when the generated data or the schema changes, so that old caches are not reused.
-DATA_VERSION = 2
+DATA_VERSION = 3
 FULL = (100_000, 10_000_000)
 SMALL = (10_000, 1_000_000)
 SPAN_DAYS = 31
