@@ -92,7 +92,7 @@ def summary_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     w3 = results.get("w3")
     if w3:
         for r in w3["runs"]:
-            b = r["backend"]
+            b = f"{r['backend']} {r.get('jobs', 10_000):,} jobs"
             rows.append(
                 (
                     "W3 idle",
