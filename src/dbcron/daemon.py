@@ -20,23 +20,34 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
+from pythonjsonlogger.json import JsonFormatter
+
 from dbcron.clock import SYSTEM_CLOCK, Clock
 from dbcron.errors import DbcronError
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(process)d]: %(message)s"
+#: The standard fields of a JSON log record (a run's facts are added as their own fields).
+JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"
 
 
 class DaemonError(DbcronError):
     """The scheduler process cannot be started or stopped as asked."""
 
 
-def setup_logging(level: str, log_file: str | None, *, to_stderr: bool) -> None:
-    """Log to a rotating file (10 MiB x 5) and, in the foreground, to stderr."""
+def setup_logging(
+    level: str, log_file: str | None, *, to_stderr: bool, log_format: str = "text"
+) -> None:
+    """Log to a rotating file (10 MiB x 5) and, in the foreground, to stderr; as text
+    lines or (``log_format="json"``) one JSON object per record, for log shippers."""
     root = logging.getLogger()
     root.setLevel(level)
     for old in list(root.handlers):
         root.removeHandler(old)
-    formatter = logging.Formatter(LOG_FORMAT)
+    formatter: logging.Formatter = (
+        JsonFormatter(JSON_FIELDS, rename_fields={"levelname": "level", "name": "logger"})
+        if log_format == "json"
+        else logging.Formatter(LOG_FORMAT)
+    )
     if log_file:
         try:
             file_handler = logging.handlers.RotatingFileHandler(

@@ -18,6 +18,7 @@ from typing import Any
 from dbcron.backoff import Backoff
 from dbcron.clock import Clock
 from dbcron.config import LoadedSettings, SchedulerSettings, Settings, load_settings
+from dbcron.engine.run_log import RunLog
 from dbcron.engine.scheduler import Scheduler
 from dbcron.errors import DatabaseUnavailableError
 from dbcron.events import EventBus
@@ -76,6 +77,7 @@ class Runtime:
         self.loaded = loaded
         self.settings: Settings = settings
         self.bus = bus or EventBus()
+        self._run_log: RunLog | None = None
         self._clock = clock
         self._max_pool_size = max_pool_size
         self._store = store
@@ -196,6 +198,8 @@ class Runtime:
         store = self.wait_for_store(stopping)
         if store is None:
             return None
+        if self._run_log is None:
+            self._run_log = RunLog(self.bus)
         return Scheduler(
             store,
             settings or self.settings.scheduler,

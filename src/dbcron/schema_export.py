@@ -10,11 +10,8 @@ nothing, and ``dbcron`` then sees a current schema.
 
 from __future__ import annotations
 
-import re
-import sqlite3
-
 from dbcron import __version__
-from dbcron.store.sqlfiles import load_migrations
+from dbcron.store.sqlfiles import load_migrations, sqlite_schema_objects
 
 #: Every table dbcron creates on PostgreSQL.
 POSTGRES_TABLES = ("jobs", "job_executions", "scheduler_nodes", "papers", "dbcron_schema_version")
@@ -30,29 +27,6 @@ _VERSION_TABLE = """CREATE TABLE IF NOT EXISTS dbcron_schema_version (
 
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-def _sqlite_schema(migrations: list[str]) -> list[str]:
-    """The objects the SQLite migrations leave, each as an idempotent ``CREATE ... IF NOT
-    EXISTS`` (SQLite has no ``ADD COLUMN IF NOT EXISTS``: replaying the migrations would
-    not be idempotent). Read from an in-memory database the migrations were applied to."""
-    conn = sqlite3.connect(":memory:")
-    try:
-        for sql in migrations:
-            conn.executescript(sql)
-        rows = conn.execute(
-            "SELECT type, sql FROM sqlite_master WHERE sql IS NOT NULL "
-            "AND name NOT LIKE 'sqlite_%' ORDER BY type <> 'table', rowid"
-        ).fetchall()
-    finally:
-        conn.close()
-    out = []
-    for _kind, sql in rows:
-        head = re.match(r"CREATE (UNIQUE )?(TABLE|INDEX|TRIGGER|VIEW) (IF NOT EXISTS )?", sql)
-        assert head is not None, sql
-        unique, keyword = head.group(1) or "", head.group(2)
-        out.append(f"CREATE {unique}{keyword} IF NOT EXISTS {sql[head.end() :].strip()};")
-    return out
 
 
 def schema_sql(backend: str = "postgres", *, supabase: bool = False) -> str:
@@ -86,7 +60,7 @@ def schema_sql(backend: str = "postgres", *, supabase: bool = False) -> str:
     else:
         parts.append("")
         parts.append(f"-- the tables and indexes as migrations 1 to {migrations[-1][0]} leave them")
-        parts += _sqlite_schema([sql for _, _, sql in migrations])
+        parts += sqlite_schema_objects([sql for _, _, sql in migrations])
     parts.append("")
     parts.append("-- Record the migrations above, so that dbcron sees a current schema.")
     now = "now()" if backend == "postgres" else "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"

@@ -93,7 +93,7 @@ def test_effective_lists_every_key_in_section_order(tmp_path: Path) -> None:
     assert sections == sorted(
         sections, key=["database", "scheduler", "job_defaults", "logging"].index
     )
-    assert len(keys) == 19
+    assert len(keys) == 20
     assert ("scheduler.check_interval_seconds", 60, "default") in rows
 
 

@@ -57,7 +57,12 @@ def start(
         )
     else:
         claim_pid_file(pid_path)
-    setup_logging(settings.logging.level, log_path, to_stderr=not daemon)
+    setup_logging(
+        settings.logging.level,
+        log_path,
+        to_stderr=not daemon,
+        log_format=settings.logging.format,
+    )
     stopping = threading.Event()
     install_signal_handlers(stopping.set)
     try:

@@ -156,6 +156,9 @@ class LoggingSettings(_Section):
     """Lowest level written; case-insensitive on input."""
     file: str = Field(default="job_scheduler.log", min_length=1)
     """Log file, relative to the working directory."""
+    format: Annotated[Literal["text", "json"], _any_case(str.lower)] = "text"
+    """``text`` (one readable line per record) or ``json`` (one JSON object per line, with
+    each run's job, execution, fire time, attempt, status and duration as fields)."""
 
 
 class Settings(BaseModel):

@@ -7,6 +7,7 @@ Queries only ever take bound parameters; nothing is concatenated into them.
 from __future__ import annotations
 
 import re
+import sqlite3
 from functools import cache
 from importlib import resources
 
@@ -55,3 +56,26 @@ def load_migrations(backend: str) -> tuple[tuple[int, str, str], ...]:
     if versions != list(range(1, len(found) + 1)):
         raise ValueError(f"migrations of {backend} are not numbered 1..n: {versions}")
     return tuple(found)
+
+
+def sqlite_schema_objects(migrations: list[str]) -> list[str]:
+    """The objects the SQLite migrations leave, each as an idempotent ``CREATE ... IF NOT
+    EXISTS`` (SQLite has no ``ADD COLUMN IF NOT EXISTS``: replaying the migrations would
+    not be idempotent). Read from an in-memory database the migrations were applied to."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        for sql in migrations:
+            conn.executescript(sql)
+        rows = conn.execute(
+            "SELECT type, sql FROM sqlite_master WHERE sql IS NOT NULL "
+            "AND name NOT LIKE 'sqlite_%' ORDER BY type <> 'table', rowid"
+        ).fetchall()
+    finally:
+        conn.close()
+    out = []
+    for _kind, sql in rows:
+        head = re.match(r"CREATE (UNIQUE )?(TABLE|INDEX|TRIGGER|VIEW) (IF NOT EXISTS )?", sql)
+        assert head is not None, sql
+        unique, keyword = head.group(1) or "", head.group(2)
+        out.append(f"CREATE {unique}{keyword} IF NOT EXISTS {sql[head.end() :].strip()};")
+    return out
