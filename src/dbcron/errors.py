@@ -38,7 +38,9 @@ class NotFoundError(DbcronError):
 
 
 class AmbiguousIdError(DbcronError):
-    """An id prefix matches more than one job."""
+    """An id prefix matches more than one job (or execution): bad input, exit status 2."""
+
+    exit_code = 2
 
 
 class ConflictError(DbcronError):

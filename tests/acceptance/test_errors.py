@@ -145,7 +145,7 @@ def test_ambiguous_prefix_lists_candidates(cli: Cli) -> None:
     finally:
         store.close()
     result = cli("show", "abcd")
-    assert result.code == 1
+    assert result.code == 2  # bad input, as the README says
     assert result.err.strip() == (
         "error: job id prefix 'abcd' is ambiguous: matches abcd1000-0000, abcd2000-0000"
     )

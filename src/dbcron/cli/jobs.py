@@ -11,10 +11,10 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from dbcron.cli import render
-from dbcron.cli.root import JobId, JsonFlag, _ctx, app, out
+from dbcron.cli.root import JobId, JsonFlag, _ctx, app, err, out
 from dbcron.cli.timefmt import local, relative
 from dbcron.errors import ValidationError
-from dbcron.models import JobStatus
+from dbcron.models import ExecutionStatus, JobStatus
 from dbcron.serialize import to_jsonable
 
 
@@ -232,15 +232,49 @@ def resume(ctx: typer.Context, job_id: JobId) -> None:
 
 
 @app.command()
-def trigger(ctx: typer.Context, job_id: JobId, as_json: JsonFlag = False) -> None:
+def trigger(
+    ctx: typer.Context,
+    job_id: JobId,
+    wait: Annotated[
+        bool,
+        typer.Option("--wait", help="Wait for the run to end; print it; exit 1 unless success."),
+    ] = False,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="With --wait: give up after SECONDS.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
     """Run a job now: records a manual execution that a running scheduler starts."""
-    execution = _ctx(ctx).manager.trigger_job(job_id)
-    if as_json:
-        render.print_json(out, to_jsonable(execution))
-    else:
-        out.print(
-            f"Triggered job {execution.job_id}: execution {execution.execution_id} is pending."
+    state = _ctx(ctx)
+    execution = state.manager.trigger_job(job_id)
+    if not state.queries.live_nodes():
+        err.print(
+            "warning: no scheduler is running on this database: the run waits until one "
+            "starts (dbcron start)",
+            style="yellow",
         )
+    if not wait:
+        if as_json:
+            render.print_json(out, to_jsonable(execution))
+        else:
+            out.print(
+                f"Triggered job {execution.job_id}: execution {execution.execution_id} is pending."
+            )
+        return
+    if not as_json:
+        err.print(f"Waiting for execution {execution.execution_id} ...", style="dim")
+    ended = state.queries.wait_for_execution(execution.execution_id, timeout=timeout)
+    if as_json:
+        render.print_json(out, to_jsonable(ended))
+    else:
+        out.print(render.execution_detail(ended))
+    if not ended.status.is_final:
+        err.print(
+            f"error: gave up after {timeout:g} s: the execution is still {ended.status.value}"
+        )
+        raise typer.Exit(2)
+    if ended.status is not ExecutionStatus.SUCCESS:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -12,7 +12,7 @@ import typer
 from typer.core import TyperCommand, TyperOption
 
 from dbcron.cli import render
-from dbcron.cli.root import JobId, JsonFlag, _ctx, app, err, out
+from dbcron.cli.root import ExecutionId, JobId, JsonFlag, _ctx, app, err, out
 from dbcron.cli.timefmt import local, relative
 from dbcron.cron import parse_schedule, preview, validate_timezone
 from dbcron.errors import ValidationError
@@ -101,6 +101,31 @@ def history(
     words = ["dbcron history", *([job_id] if job_id else []), *(["-s", status] if status else [])]
     next_page = " ".join([*words, "-n", str(limit), "--before", str(page.next_cursor)])
     _more(page, "executions", next_page, to_stderr=as_json)
+
+
+@app.command()
+def execution(ctx: typer.Context, execution_id: ExecutionId, as_json: JsonFlag = False) -> None:
+    """Show one execution: status, timings, result, error (with traceback) and logs."""
+    found = _ctx(ctx).queries.execution(execution_id)
+    if as_json:
+        render.print_json(out, to_jsonable(found))
+    else:
+        out.print(render.execution_detail(found))
+
+
+@app.command()
+def logs(ctx: typer.Context, execution_id: ExecutionId) -> None:
+    """Print the logs one execution captured (recorded when it ends)."""
+    found = _ctx(ctx).queries.execution(execution_id)
+    if found.logs:
+        out.file.write(found.logs if found.logs.endswith("\n") else found.logs + "\n")
+    elif not found.status.is_final:
+        err.print(
+            f"execution {found.execution_id} is {found.status.value}: its logs are "
+            "recorded when it ends (dbcron trigger --wait follows a run to its end)"
+        )
+    else:
+        err.print(f"execution {found.execution_id} ({found.status.value}) recorded no logs")
 
 
 @app.command()

@@ -76,9 +76,9 @@ def executions_table(
         duration = "-" if ex.duration_seconds is None else f"{ex.duration_seconds:.3f}s"
         error = (ex.error_message or "").strip().splitlines()
         table.add_row(
-            # Execution ids are time-ordered (UUIDv7): their start is a timestamp that
-            # executions of the same minute share, so the random end is shown.
-            "…" + ex.execution_id[-8:],
+            # The whole id: it is what `dbcron execution` and `logs` take (its start is a
+            # timestamp that the executions of one claim share, so no short form is unique).
+            ex.execution_id,
             ex.job_id[:8],
             f"{local(ex.scheduled_for, zone, seconds=True)} ({relative(ex.scheduled_for, now)})",
             ex.trigger.value,

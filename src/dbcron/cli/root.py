@@ -30,6 +30,13 @@ err = Console(stderr=True, highlight=False)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 JobId = Annotated[str, typer.Argument(help="Job id or a unique prefix of it.")]
+ExecutionId = Annotated[
+    str,
+    typer.Argument(
+        help="Execution id (as `dbcron history` prints it) or a unique prefix of 8+ characters.",
+        metavar="EXECUTION",
+    ),
+]
 
 
 def _ctx(ctx: typer.Context) -> CliContext:

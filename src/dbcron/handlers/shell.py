@@ -29,9 +29,11 @@ KILL_GRACE_SECONDS = 0.25
 def run(ctx: HandlerContext) -> dict[str, Any]:
     """Run the configured command under the job's deadline."""
     config = ShellConfig.model_validate(ctx.config)
-    env = None
-    if config.env:
-        env = {**os.environ, **{k: str(ctx.resolve(_plain(v))) for k, v in config.env.items()}}
+    env = {
+        **os.environ,
+        **run_environment(ctx),
+        **{k: str(ctx.resolve(_plain(v))) for k, v in config.env.items()},
+    }
     if config.shell:
         argv: list[str] | str = (
             config.command if isinstance(config.command, str) else " ".join(config.command)
@@ -76,6 +78,20 @@ def run(ctx: HandlerContext) -> dict[str, Any]:
         how = f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
         raise HandlerFailed(f"command {how}")
     return {"exit_code": code, "duration_seconds": duration}
+
+
+def run_environment(ctx: HandlerContext) -> dict[str, str]:
+    """What a command learns about its run: ``DBCRON_JOB_ID``, ``DBCRON_JOB_NAME``,
+    ``DBCRON_EXECUTION_ID``, ``DBCRON_SCHEDULED_FOR`` (ISO 8601, UTC) and
+    ``DBCRON_ATTEMPT`` (0 for the first try). The job's own ``env`` may override them."""
+    execution = ctx.execution
+    return {
+        "DBCRON_JOB_ID": ctx.job.job_id,
+        "DBCRON_JOB_NAME": ctx.job.name,
+        "DBCRON_EXECUTION_ID": execution.execution_id,
+        "DBCRON_SCHEDULED_FOR": execution.scheduled_for.isoformat().replace("+00:00", "Z"),
+        "DBCRON_ATTEMPT": str(execution.retry_attempt),
+    }
 
 
 def _plain(value: Any) -> Any:

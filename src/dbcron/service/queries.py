@@ -7,6 +7,7 @@ sees a node's heartbeat stale (best effort: once per node per process).
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -119,6 +120,39 @@ class Queries:
             raise AmbiguousIdError(f"job id prefix {job_id!r} is ambiguous: matches {shown}{more}")
         return matches[0]
 
+    def resolve_execution_id(self, execution_id: str) -> str:
+        """The full id of the execution whose id is ``execution_id`` or starts with it
+        (at least 8 characters: ids begin with a timestamp that runs of one claim share).
+
+        Raises ValidationError for text that is not an id, NotFoundError when none
+        matches and AmbiguousIdError (listing candidates) when several do.
+        """
+        text = execution_id.strip().lower()
+        if not re.fullmatch(r"[0-9a-f-]{8,36}", text):
+            raise ValidationError(
+                f"invalid execution id {execution_id!r}: give the id `dbcron history` "
+                "prints (or its first 8 characters or more)"
+            )
+        matches = self.store.find_execution_ids(text, limit=6)
+        if text in matches:
+            return text
+        if not matches:
+            raise NotFoundError(f"no execution with id {execution_id!r}")
+        if len(matches) > 1:
+            shown = ", ".join(matches[:5])
+            raise AmbiguousIdError(
+                f"execution id prefix {execution_id!r} matches several executions: {shown}"
+                + (", ..." if len(matches) > 5 else "")
+            )
+        return matches[0]
+
+    def execution(self, execution_id: str) -> Execution:
+        """One execution by id or unique prefix (see :meth:`resolve_execution_id`)."""
+        found = self.store.get_execution(self.resolve_execution_id(execution_id))
+        if found is None:  # purged between the two reads
+            raise NotFoundError(f"no execution with id {execution_id!r}")
+        return found
+
     def get_job(self, job_id: str) -> Job:
         """The job with this id or unique id prefix (deleted ones included)."""
         job = self.store.get_job(self.resolve_id(job_id))
@@ -200,15 +234,41 @@ class Queries:
             raise ValidationError("limit must be at least 1")
         resolved = self.resolve_id(job_id) if job_id else None
         wanted = None if status is None else enum_value(ExecutionStatus, status, "status")
-        if before is not None and self.store.get_execution(before.strip().lower()) is None:
-            raise NotFoundError(f"no execution with id {before!r} (the page cursor)")
-        cursor = None if before is None else before.strip().lower()
+        cursor = None if before is None else self.resolve_execution_id(before)
         rows = self.store.list_executions(resolved, wanted, limit + 1, before=cursor)
         more = len(rows) > limit
         items = rows[:limit]
         return Page(items, items[-1].execution_id if more else None)
 
+    def wait_for_execution(
+        self, execution_id: str, timeout: float | None = None, poll_seconds: float = 0.25
+    ) -> Execution:
+        """The execution once it is final (success, failed, timeout, missed, cancelled),
+        read every ``poll_seconds``; the last state read when ``timeout`` seconds pass
+        first (still pending or running)."""
+        full = self.resolve_execution_id(execution_id)
+        deadline = None if timeout is None else self.clock.monotonic() + timeout
+        pause = threading.Event()
+        while True:
+            found = self.store.get_execution(full)
+            if found is None:
+                raise NotFoundError(f"execution {full} was deleted while waiting for it")
+            if found.status.is_final:
+                return found
+            if deadline is not None and self.clock.monotonic() >= deadline:
+                return found
+            pause.wait(poll_seconds)
+
     # -- cluster -------------------------------------------------------------------------
+
+    def live_nodes(self) -> list[SchedulerNode]:
+        """Scheduler nodes running now: not stopped, a heartbeat within NODE_DEAD_AFTER."""
+        now = self.clock.now()
+        return [
+            n
+            for n in self.store.list_nodes()
+            if n.stopped_at is None and now - n.last_heartbeat <= NODE_DEAD_AFTER
+        ]
 
     def status_report(
         self, window: timedelta = timedelta(hours=24), upcoming: int = 10, jobs: int = 20

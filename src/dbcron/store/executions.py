@@ -94,6 +94,12 @@ class SqlExecutions(SqlBackend):
             )
             self._notify(cur)
 
+    def find_execution_ids(self, prefix: str, limit: int = 10) -> list[str]:
+        """See :meth:`Store.find_execution_ids`."""
+        high = prefix[:-1] + chr(ord(prefix[-1]) + 1) if prefix else "~"
+        rows = self._fetchall("find_execution_ids", {"low": prefix, "high": high, "limit": limit})
+        return [row["execution_id"] for row in rows]
+
     def get_execution(self, execution_id: str) -> Execution | None:
         """See :meth:`Store.get_execution`."""
         row = self._fetchone("get_execution", {"execution_id": execution_id})

@@ -301,6 +301,11 @@ class Store(Protocol):
         """The execution with this id, or None."""
         ...
 
+    def find_execution_ids(self, prefix: str, limit: int = 10) -> list[str]:
+        """Ids of executions starting with ``prefix`` (lower-case hex digits and
+        dashes), in id order, at most ``limit``: a range of the primary key."""
+        ...
+
     def list_executions(
         self,
         job_id: str | None = None,

@@ -173,3 +173,11 @@ WHERE status IN ('pending', 'running');
 
 -- name: list_nodes
 SELECT * FROM scheduler_nodes ORDER BY last_heartbeat DESC, node_id;
+
+-- name: find_execution_ids
+-- Execution ids starting with a prefix, as a range of the primary key (a LIKE pattern is
+-- not an index range on every backend).
+SELECT execution_id FROM job_executions
+WHERE execution_id >= :low AND execution_id < :high
+ORDER BY execution_id
+LIMIT :limit;
