@@ -263,6 +263,8 @@ class JobStats:
 
     job_id: str | None
     runs: int
+    """Executions that started (running or ended); missed fires and pending runs are not
+    runs."""
     success: int
     failed: int
     timeout: int

@@ -33,6 +33,7 @@ HOT_QUERIES: dict[str, str | tuple[str, ...]] = {
     "list_executions_before": "job_executions_window_idx",
     "list_executions_of_job": "job_executions_history_idx",
     "list_executions_of_job_before": "job_executions_history_idx",
+    "last_results": "job_executions_history_idx",
     "list_unfinished": ("job_executions_active_idx", "job_executions_lease_idx"),
     "list_unfinished_before": ("job_executions_active_idx", "job_executions_lease_idx"),
     "window_stats": "job_executions_window_idx",

@@ -240,11 +240,30 @@ def test_job_stats(store: Store) -> None:
         1,
         1,
     )
-    assert stats.runs == 5
+    assert stats.runs == 4  # the missed fire and the pending run did not run
     assert stats.mean_duration == pytest.approx(4.0)
     assert stats.p95_duration == pytest.approx(10.0)
     assert stats.success_rate == pytest.approx(0.5)
     assert store.job_stats(T0 - timedelta(days=3)).failed == 2
+
+
+def test_last_results_are_each_jobs_newest_ended_execution(store: Store) -> None:
+    ran = store.insert_job(make_job(name="ran"))
+    never = store.insert_job(make_job(name="never"))
+    for minute, status in enumerate(
+        [ExecutionStatus.SUCCESS, ExecutionStatus.FAILED, ExecutionStatus.MISSED]
+    ):
+        at = T0 + timedelta(minutes=minute)
+        store.insert_execution(
+            make_execution(ran.job_id, scheduled_for=at, created_at=at, status=status)
+        )
+    later = T0 + timedelta(minutes=9)
+    store.insert_execution(make_execution(ran.job_id, scheduled_for=later, created_at=later))
+    store.insert_execution(make_execution(never.job_id, status=ExecutionStatus.PENDING))
+    last = store.last_results([ran.job_id, never.job_id, "no-such-job"])
+    assert list(last) == [ran.job_id]
+    assert last[ran.job_id].status is ExecutionStatus.FAILED
+    assert store.last_results([]) == {}
 
 
 def test_purge_removes_job_and_history(store: Store) -> None:

@@ -44,7 +44,8 @@ def list_jobs(
     if as_json:
         render.print_json(out, to_jsonable(page.items))
     else:
-        out.print(render.jobs_table(page.items, state.manager.clock.now()))
+        last = state.queries.last_results(page.items)
+        out.print(render.jobs_table(page.items, state.manager.clock.now(), last))
     _more(page, "jobs", f"dbcron list --after {page.next_cursor} (or --all)", to_stderr=as_json)
 
 

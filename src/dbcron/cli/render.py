@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 
 from rich.console import Console, Group, RenderableType
@@ -33,12 +34,16 @@ def _status(value: JobStatus | ExecutionStatus) -> Text:
     return Text(value.value, style=STATUS_STYLE.get(value, ""))
 
 
-def jobs_table(jobs: list[Job], now: datetime) -> RenderableType:
-    """One row per job: short id, name, type, schedule, status, next fire."""
+def jobs_table(
+    jobs: list[Job], now: datetime, last: Mapping[str, Execution] | None = None
+) -> RenderableType:
+    """One row per job: short id, name, type, schedule, status, next fire, and its last
+    result (``last``: the newest ended execution by job id)."""
     if not jobs:
         return Text("No jobs. Create one with: dbcron create NAME TYPE 'CRON'", style="dim")
     table = Table(show_edge=False, header_style="bold")
-    for column in ("ID", "NAME", "TYPE", "SCHEDULE", "TZ", "STATUS", "NEXT RUN", "LAST RUN"):
+    last = last or {}
+    for column in ("ID", "NAME", "TYPE", "SCHEDULE", "TZ", "STATUS", "NEXT RUN", "LAST RESULT"):
         table.add_column(column, overflow="fold")
     for job in jobs:
         table.add_row(
@@ -49,9 +54,19 @@ def jobs_table(jobs: list[Job], now: datetime) -> RenderableType:
             job.timezone,
             _status(job.status),
             local_and_relative(job.next_execution, job.timezone, now),
-            relative(job.last_execution, now) if job.last_execution else "-",
+            _last_result(last.get(job.job_id), now),
         )
     return table
+
+
+def _last_result(execution: Execution | None, now: datetime) -> RenderableType:
+    if execution is None:
+        return "-"
+    ended = execution.finished_at or execution.started_at or execution.created_at
+    text = _status(execution.status)
+    if ended is not None:
+        text.append(f" {relative(ended, now)}", style="")
+    return text
 
 
 def executions_table(
@@ -182,6 +197,16 @@ def status_view(report: StatusReport) -> RenderableType:
         parts.append(nodes)
     else:
         parts.append(Text("scheduler nodes: none has ever run on this database", style="yellow"))
+    if "running" not in report.node_states.values():
+        waiting = (
+            f"{report.pending:,} pending executions wait" if report.pending else "nothing runs"
+        )
+        parts.append(
+            Text(
+                f"no scheduler is running: {waiting} until one starts (dbcron start)",
+                style="bold yellow",
+            )
+        )
     parts.append(Text(f"running now: {report.running_count}, pending: {report.pending}"))
     if report.running:
         parts.append(executions_table(report.running, now))

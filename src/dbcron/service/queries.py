@@ -211,6 +211,10 @@ class Queries:
         rest = self.store.count_jobs(status, job_type, after=jobs[-1].job_id)
         return Page(jobs, jobs[-1].job_id if rest else None, rest)
 
+    def last_results(self, jobs: list[Job]) -> dict[str, Execution]:
+        """The newest ended execution of each of ``jobs`` (one query), by job id."""
+        return self.store.last_results([job.job_id for job in jobs])
+
     def history(
         self,
         job_id: str | None = None,

@@ -100,6 +100,13 @@ class SqlExecutions(SqlBackend):
         rows = self._fetchall("find_execution_ids", {"low": prefix, "high": high, "limit": limit})
         return [row["execution_id"] for row in rows]
 
+    def last_results(self, job_ids: Sequence[str]) -> dict[str, Execution]:
+        """See :meth:`Store.last_results`."""
+        if not job_ids:
+            return {}
+        rows = self._fetchall("last_results", {"ids": self._ids_param(list(job_ids))})
+        return {row["job_id"]: self._execution(row) for row in rows}
+
     def get_execution(self, execution_id: str) -> Execution | None:
         """See :meth:`Store.get_execution`."""
         row = self._fetchone("get_execution", {"execution_id": execution_id})

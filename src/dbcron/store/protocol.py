@@ -301,6 +301,12 @@ class Store(Protocol):
         """The execution with this id, or None."""
         ...
 
+    def last_results(self, job_ids: Sequence[str]) -> dict[str, Execution]:
+        """The newest ended execution (success, failed, timeout, cancelled) of each of
+        these jobs, by job id (jobs that never ran are left out); one query, one walk
+        down each job's history index."""
+        ...
+
     def find_execution_ids(self, prefix: str, limit: int = 10) -> list[str]:
         """Ids of executions starting with ``prefix`` (lower-case hex digits and
         dashes), in id order, at most ``limit``: a range of the primary key."""
@@ -330,7 +336,7 @@ class Store(Protocol):
         the top 5% of durations); the window is read through ``job_executions_window_idx``
         (all jobs) or ``job_executions_history_idx`` (one job), never a table scan. The
         durations are those of finished runs (success, failed, timeout); ``runs`` counts
-        every execution but missed ones.
+        the executions that started (every one but missed and pending ones).
         """
         ...
 

@@ -81,12 +81,13 @@ ORDER BY e.created_at DESC, e.scheduled_for DESC, e.retry_attempt DESC, e.execut
 LIMIT %(limit)s;
 
 -- Statistics of the window (executions created at or after :since), one grouped query per
--- scope; the columns are those of JobStats. "runs" counts every execution but missed ones.
+-- scope; the columns are those of JobStats. "runs" counts the executions that started
+-- (every one but missed and pending ones).
 -- p95 is percentile_disc(0.95): the nearest-rank percentile.
 
 -- name: window_stats
 SELECT
-  count(*) FILTER (WHERE status <> 'missed') AS runs,
+  count(*) FILTER (WHERE status NOT IN ('missed', 'pending')) AS runs,
   count(*) FILTER (WHERE status = 'success') AS success,
   count(*) FILTER (WHERE status = 'failed') AS failed,
   count(*) FILTER (WHERE status = 'timeout') AS timeout,
@@ -102,7 +103,7 @@ WHERE created_at >= %(since)s;
 
 -- name: window_stats_of_job
 SELECT
-  count(*) FILTER (WHERE status <> 'missed') AS runs,
+  count(*) FILTER (WHERE status NOT IN ('missed', 'pending')) AS runs,
   count(*) FILTER (WHERE status = 'success') AS success,
   count(*) FILTER (WHERE status = 'failed') AS failed,
   count(*) FILTER (WHERE status = 'timeout') AS timeout,
@@ -121,7 +122,7 @@ WHERE job_id = %(job_id)s AND created_at >= %(since)s;
 -- name: busiest_jobs_stats
 SELECT
   job_id,
-  count(*) FILTER (WHERE status <> 'missed') AS runs,
+  count(*) FILTER (WHERE status NOT IN ('missed', 'pending')) AS runs,
   count(*) FILTER (WHERE status = 'success') AS success,
   count(*) FILTER (WHERE status = 'failed') AS failed,
   count(*) FILTER (WHERE status = 'timeout') AS timeout,
@@ -163,3 +164,15 @@ SELECT execution_id FROM job_executions
 WHERE execution_id >= %(low)s AND execution_id < %(high)s
 ORDER BY execution_id
 LIMIT %(limit)s;
+
+-- name: last_results
+-- The newest ended execution (not pending, running or missed) of each job of :ids: one
+-- walk down each job's history index.
+SELECT e.* FROM unnest(%(ids)s::text[]) AS ids (job_id)
+CROSS JOIN LATERAL (
+    SELECT * FROM job_executions AS latest
+    WHERE latest.job_id = ids.job_id
+      AND latest.status NOT IN ('pending', 'running', 'missed')
+    ORDER BY latest.created_at DESC
+    LIMIT 1
+) AS e;

@@ -82,13 +82,14 @@ ORDER BY e.created_at DESC, e.scheduled_for DESC, e.retry_attempt DESC, e.execut
 LIMIT :limit;
 
 -- Statistics of the window (executions created at or after :since), one grouped query per
--- scope; the columns are those of JobStats. "runs" counts every execution but missed ones.
+-- scope; the columns are those of JobStats. "runs" counts the executions that started
+-- (every one but missed and pending ones).
 -- SQLite has no percentile: p95 is read by the *_p95 queries, walking from the longest
 -- duration down (a sort that keeps only the top 5%).
 
 -- name: window_stats
 SELECT
-  count(*) FILTER (WHERE status <> 'missed') AS runs,
+  count(*) FILTER (WHERE status NOT IN ('missed', 'pending')) AS runs,
   count(*) FILTER (WHERE status = 'success') AS success,
   count(*) FILTER (WHERE status = 'failed') AS failed,
   count(*) FILTER (WHERE status = 'timeout') AS timeout,
@@ -102,7 +103,7 @@ WHERE created_at >= :since;
 
 -- name: window_stats_of_job
 SELECT
-  count(*) FILTER (WHERE status <> 'missed') AS runs,
+  count(*) FILTER (WHERE status NOT IN ('missed', 'pending')) AS runs,
   count(*) FILTER (WHERE status = 'success') AS success,
   count(*) FILTER (WHERE status = 'failed') AS failed,
   count(*) FILTER (WHERE status = 'timeout') AS timeout,
@@ -119,7 +120,7 @@ WHERE job_id = :job_id AND created_at >= :since;
 -- name: busiest_jobs_stats
 SELECT
   job_id,
-  count(*) FILTER (WHERE status <> 'missed') AS runs,
+  count(*) FILTER (WHERE status NOT IN ('missed', 'pending')) AS runs,
   count(*) FILTER (WHERE status = 'success') AS success,
   count(*) FILTER (WHERE status = 'failed') AS failed,
   count(*) FILTER (WHERE status = 'timeout') AS timeout,
@@ -181,3 +182,16 @@ SELECT execution_id FROM job_executions
 WHERE execution_id >= :low AND execution_id < :high
 ORDER BY execution_id
 LIMIT :limit;
+
+-- name: last_results
+-- The newest ended execution (not pending, running or missed) of each job of :ids (a JSON
+-- array): one walk down each job's history index.
+SELECT e.* FROM json_each(:ids) AS ids
+CROSS JOIN job_executions AS e
+  ON e.execution_id = (
+      SELECT latest.execution_id FROM job_executions AS latest
+      WHERE latest.job_id = ids.value
+        AND latest.status NOT IN ('pending', 'running', 'missed')
+      ORDER BY latest.created_at DESC
+      LIMIT 1
+  );
