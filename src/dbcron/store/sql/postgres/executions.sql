@@ -27,15 +27,15 @@ ORDER BY e.created_at DESC, e.scheduled_for DESC, e.retry_attempt DESC, e.execut
 LIMIT %(limit)s;
 
 -- name: list_executions_before
-WITH c AS (
-  SELECT created_at, scheduled_for, retry_attempt, execution_id FROM job_executions
-  WHERE execution_id = %(before)s
-)
-SELECT e.* FROM job_executions AS e, c
+SELECT e.* FROM job_executions AS e
 WHERE (%(status)s::text IS NULL OR e.status = %(status)s)
-  AND e.created_at <= c.created_at
-  AND (e.created_at, e.scheduled_for, e.retry_attempt, e.execution_id)
-    < (c.created_at, c.scheduled_for, c.retry_attempt, c.execution_id)
+  -- scalar subqueries, not a join: the planner turns them into parameters of the index
+  -- range (a join made it walk the index from the top, filtering)
+  AND e.created_at <= (SELECT created_at FROM job_executions WHERE execution_id = %(before)s)
+  AND (e.created_at, e.scheduled_for, e.retry_attempt, e.execution_id) < (
+      SELECT created_at, scheduled_for, retry_attempt, execution_id FROM job_executions
+      WHERE execution_id = %(before)s
+  )
 ORDER BY e.created_at DESC, e.scheduled_for DESC, e.retry_attempt DESC, e.execution_id DESC
 LIMIT %(limit)s;
 
@@ -46,15 +46,15 @@ ORDER BY e.created_at DESC, e.scheduled_for DESC, e.retry_attempt DESC, e.execut
 LIMIT %(limit)s;
 
 -- name: list_executions_of_job_before
-WITH c AS (
-  SELECT created_at, scheduled_for, retry_attempt, execution_id FROM job_executions
-  WHERE execution_id = %(before)s
-)
-SELECT e.* FROM job_executions AS e, c
+SELECT e.* FROM job_executions AS e
 WHERE e.job_id = %(job_id)s AND (%(status)s::text IS NULL OR e.status = %(status)s)
-  AND e.created_at <= c.created_at
-  AND (e.created_at, e.scheduled_for, e.retry_attempt, e.execution_id)
-    < (c.created_at, c.scheduled_for, c.retry_attempt, c.execution_id)
+  -- scalar subqueries, not a join: the planner turns them into parameters of the index
+  -- range (a join made it walk the index from the top, filtering)
+  AND e.created_at <= (SELECT created_at FROM job_executions WHERE execution_id = %(before)s)
+  AND (e.created_at, e.scheduled_for, e.retry_attempt, e.execution_id) < (
+      SELECT created_at, scheduled_for, retry_attempt, execution_id FROM job_executions
+      WHERE execution_id = %(before)s
+  )
 ORDER BY e.created_at DESC, e.scheduled_for DESC, e.retry_attempt DESC, e.execution_id DESC
 LIMIT %(limit)s;
 
@@ -69,14 +69,12 @@ ORDER BY e.created_at DESC, e.scheduled_for DESC, e.retry_attempt DESC, e.execut
 LIMIT %(limit)s;
 
 -- name: list_unfinished_before
-WITH c AS (
-  SELECT created_at, scheduled_for, retry_attempt, execution_id FROM job_executions
-  WHERE execution_id = %(before)s
-)
-SELECT e.* FROM job_executions AS e, c
+SELECT e.* FROM job_executions AS e
 WHERE e.status IN ('pending', 'running') AND e.status = %(status)s
-  AND (e.created_at, e.scheduled_for, e.retry_attempt, e.execution_id)
-    < (c.created_at, c.scheduled_for, c.retry_attempt, c.execution_id)
+  AND (e.created_at, e.scheduled_for, e.retry_attempt, e.execution_id) < (
+      SELECT created_at, scheduled_for, retry_attempt, execution_id FROM job_executions
+      WHERE execution_id = %(before)s
+  )
 ORDER BY e.created_at DESC, e.scheduled_for DESC, e.retry_attempt DESC, e.execution_id DESC
 LIMIT %(limit)s;
 

@@ -52,12 +52,13 @@ ORDER BY j.created_at, j.name, j.job_id
 LIMIT %(limit)s;
 
 -- name: list_jobs_after
-WITH c AS (SELECT created_at, name, job_id FROM jobs WHERE job_id = %(after)s)
-SELECT j.* FROM jobs AS j, c
+SELECT j.* FROM jobs AS j
 WHERE (%(status)s::text IS NULL AND j.status <> 'deleted' OR j.status = %(status)s)
   AND (%(job_type)s::text IS NULL OR j.job_type = %(job_type)s)
-  AND j.created_at >= c.created_at
-  AND (j.created_at, j.name, j.job_id) > (c.created_at, c.name, c.job_id)
+  AND j.created_at >= (SELECT created_at FROM jobs WHERE job_id = %(after)s)
+  AND (j.created_at, j.name, j.job_id) > (
+      SELECT created_at, name, job_id FROM jobs WHERE job_id = %(after)s
+  )
 ORDER BY j.created_at, j.name, j.job_id
 LIMIT %(limit)s;
 
@@ -67,12 +68,13 @@ WHERE (%(status)s::text IS NULL AND j.status <> 'deleted' OR j.status = %(status
   AND (%(job_type)s::text IS NULL OR j.job_type = %(job_type)s);
 
 -- name: count_jobs_after
-WITH c AS (SELECT created_at, name, job_id FROM jobs WHERE job_id = %(after)s)
-SELECT count(*) AS n FROM jobs AS j, c
+SELECT count(*) AS n FROM jobs AS j
 WHERE (%(status)s::text IS NULL AND j.status <> 'deleted' OR j.status = %(status)s)
   AND (%(job_type)s::text IS NULL OR j.job_type = %(job_type)s)
-  AND j.created_at >= c.created_at
-  AND (j.created_at, j.name, j.job_id) > (c.created_at, c.name, c.job_id);
+  AND j.created_at >= (SELECT created_at FROM jobs WHERE job_id = %(after)s)
+  AND (j.created_at, j.name, j.job_id) > (
+      SELECT created_at, name, job_id FROM jobs WHERE job_id = %(after)s
+  );
 
 -- name: due_jobs
 SELECT * FROM jobs
