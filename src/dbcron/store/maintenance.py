@@ -31,6 +31,12 @@ __all__ = [
 #: batch's lock (SQLite has no fair queue) get their turn.
 BATCH_PAUSE_SECONDS = 0.005
 
+#: How long one retention slice (one write transaction) should take at most; slices
+#: shrink while they take longer.
+SLICE_TARGET_SECONDS = 0.05
+#: The smallest slice.
+MIN_SLICE_ROWS = 20
+
 #: The tables that ``optimize`` vacuums on PostgreSQL.
 VACUUMED_TABLES = ("jobs", "job_executions", "papers", "scheduler_nodes")
 
@@ -125,13 +131,21 @@ class SqlMaintenance:
         pause_seconds: float,
     ) -> PruneResult:
         """Delete through ``<prefix>_executions`` one slice (``<prefix>_slice_end``) at a
-        time, oldest first, each slice one transaction starting after the previous."""
+        time, oldest first, each slice one transaction starting after the previous.
+
+        A slice holds at most ``batch_size`` rows, fewer while slices take longer than
+        :data:`SLICE_TARGET_SECONDS` (halved after a slow one, doubled again after a
+        quick one): on a large, cold history one slice of a fixed size can hold the
+        write lock, which SQLite's other writers wait for, for hundreds of ms."""
         sql = self._store
-        params = {**params, "batch_size": batch_size, "walked_to": sql.encode_ts(_EPOCH)}
+        size = batch_size
+        params = {**params, "walked_to": sql.encode_ts(_EPOCH)}
         deleted = batches = 0
         while True:
             if should_stop is not None and should_stop():
                 return PruneResult(deleted, batches, complete=False)
+            params["batch_size"] = size
+            began = sql.clock.monotonic()
             with sql.transaction() as cur:
                 cur.execute(sql.sql(prefix + "_slice_end"), params)
                 found = cur.fetchone()
@@ -141,6 +155,11 @@ class SqlMaintenance:
                 cur.execute(sql.sql(prefix + "_executions"), {**params, "slice_end": slice_end})
                 count = max(0, cur.rowcount)
             params["walked_to"] = slice_end
+            took = sql.clock.monotonic() - began
+            if took > SLICE_TARGET_SECONDS:
+                size = max(MIN_SLICE_ROWS, size // 2)
+            elif took < SLICE_TARGET_SECONDS / 4:
+                size = min(batch_size, size * 2)
             batches += 1
             deleted += count
             if pause_seconds > 0:
