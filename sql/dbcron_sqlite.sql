@@ -7,7 +7,7 @@ CREATE TABLE IF NOT EXISTS dbcron_schema_version (
     applied_at TEXT NOT NULL
 );
 
--- the tables and indexes as migrations 1 to 6 leave them
+-- the tables and indexes as migrations 1 to 7 leave them
 CREATE TABLE IF NOT EXISTS jobs (
     job_id                 TEXT PRIMARY KEY,
     name                   TEXT NOT NULL CHECK (length(trim(name)) > 0),
@@ -108,6 +108,8 @@ CREATE INDEX IF NOT EXISTS job_executions_active_idx
 CREATE INDEX IF NOT EXISTS job_executions_window_idx
     ON job_executions (created_at, status, duration_seconds);
 CREATE INDEX IF NOT EXISTS jobs_list_idx ON jobs (created_at, name, job_id);
+CREATE INDEX IF NOT EXISTS job_executions_failures_idx
+    ON job_executions (created_at, job_id) WHERE status IN ('failed', 'timeout');
 
 -- Record the migrations above, so that dbcron sees a current schema.
 INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (1, 'initial', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) ON CONFLICT (version) DO NOTHING;
@@ -116,3 +118,4 @@ INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (3, 'queue_
 INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (4, 'partial_engine_indexes', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) ON CONFLICT (version) DO NOTHING;
 INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (5, 'window_index', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) ON CONFLICT (version) DO NOTHING;
 INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (6, 'job_retention', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) ON CONFLICT (version) DO NOTHING;
+INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (7, 'failures_index', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) ON CONFLICT (version) DO NOTHING;

@@ -282,15 +282,6 @@ class JobStats:
 
 
 @dataclass(frozen=True, slots=True)
-class BusiestJobs:
-    """The statistics of the jobs to look at first in a window (most failures and
-    timeouts, then most runs), and how many jobs ran at all in it."""
-
-    jobs: list[JobStats]
-    active_jobs: int
-
-
-@dataclass(frozen=True, slots=True)
 class Outcome:
     """How one running execution ended, ready to be written back.
 

@@ -38,7 +38,8 @@ HOT_QUERIES: dict[str, str | tuple[str, ...]] = {
     "list_unfinished_before": ("job_executions_active_idx", "job_executions_lease_idx"),
     "window_stats": "job_executions_window_idx",
     "window_stats_of_job": "job_executions_history_idx",
-    "busiest_jobs_stats": "job_executions_",
+    "failing_jobs": "job_executions_failures_idx",
+    "stats_of_jobs": "job_executions_history_idx",
     "p95_of_jobs": "job_executions_history_idx",
     "count_unfinished": "job_executions_",
     "next_jobs_to_fire": "jobs_due_idx",
@@ -69,6 +70,7 @@ SQLITE_ONLY: dict[str, str | tuple[str, ...]] = {"window_p95": "job_executions_w
 #: What ANALYZE wrote for W5's 1M-execution SQLite database.
 W5_STATS = [
     ("job_executions", "job_executions_active_idx", "200 1 1"),
+    ("job_executions", "job_executions_failures_idx", "67946 1 1"),
     ("job_executions", "job_executions_history_idx", "1000000 100 1"),
     ("job_executions", "job_executions_lease_idx", "100 1"),
     ("job_executions", "job_executions_next_run_idx", "100 100"),

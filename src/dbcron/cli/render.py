@@ -13,7 +13,7 @@ from rich.text import Text
 
 from dbcron.cli.timefmt import local, local_and_relative, relative
 from dbcron.manager import StatusReport
-from dbcron.models import Execution, ExecutionStatus, Job, JobStats, JobStatus
+from dbcron.models import Execution, ExecutionStatus, Job, JobStatus
 
 STATUS_STYLE = {
     JobStatus.ACTIVE: "green",
@@ -218,24 +218,16 @@ def status_view(report: StatusReport) -> RenderableType:
     parts.append(upcoming if report.upcoming else Text("no upcoming fires", style="dim"))
     hours = report.window.total_seconds() / 3600
     stats = Table(
-        title=f"Executions in the last {hours:g} h",
+        title=f"Executions in the last {hours:g} h: the jobs with the most failures and timeouts",
         show_edge=False,
         header_style="bold",
         title_justify="left",
     )
     for column in ("JOB", "RUNS", "OK %", "FAILED", "TIMEOUT", "MISSED", "MEAN", "P95"):
         stats.add_column(column)
-    rows: list[tuple[str, JobStats | None]] = [
-        (job.name, s) for job, s in report.per_job if s.runs or s.missed
-    ]
-    rest = report.jobs_with_runs - len(rows)
-    if rest > 0:
-        rows.append((f"... {rest:,} more jobs", None))
-    rows.append(("all jobs", report.overall))
+    rows = [(job.name, s) for job, s in report.per_job]
+    rows.append((f"all jobs ({report.jobs_fired:,} fired)", report.overall))
     for name, s in rows:
-        if s is None:
-            stats.add_row(Text(name, style="dim"))
-            continue
         stats.add_row(
             name,
             str(s.runs),

@@ -56,9 +56,9 @@ class StatusReport:
     upcoming: list[tuple[Job, datetime]]
     overall: JobStats
     per_job: list[tuple[Job, JobStats]]
-    """The busiest jobs of the window (most failures and timeouts, then most runs)."""
-    jobs_with_runs: int
-    """How many jobs have executions in the window (``per_job`` shows the first ones)."""
+    """The jobs with the most failures and timeouts in the window (at most ``jobs``)."""
+    jobs_fired: int
+    """How many jobs fired in the window."""
     window: timedelta
     jobs_by_status: dict[str, int]
     node_states: dict[str, str]
@@ -280,7 +280,7 @@ class Queries:
         """Everything ``dbcron status`` shows, in a fixed number of queries whatever the
         number of jobs and executions: job counts by status, the ``upcoming`` next fires,
         the nodes, what runs now, pending/running counts, the window's statistics overall
-        and of the ``jobs`` busiest jobs (most failures and timeouts first). Nodes seen
+        and of the ``jobs`` jobs with the most failures and timeouts. Nodes seen
         dead for the first time in this process are published as :class:`NodeDead`."""
         if window <= timedelta(0):
             raise ValidationError("the statistics window must be positive")
@@ -290,9 +290,8 @@ class Queries:
         now = self.clock.now()
         since = now - window
         store = self.store
-        busiest = store.busiest_jobs_stats(since, jobs) if jobs else None
-        shown = {j.job_id for j in busiest.jobs} if busiest else set()
-        named = {job.job_id: job for job in store.get_jobs([i for i in shown if i])}
+        failing = store.failing_jobs_stats(since, jobs) if jobs else []
+        named = {job.job_id: job for job in store.get_jobs([s.job_id for s in failing if s.job_id])}
         pending, running = store.count_unfinished()
         nodes = store.list_nodes()
         states = {
@@ -319,10 +318,8 @@ class Queries:
                 if job.next_execution is not None
             ],
             overall=store.job_stats(since),
-            per_job=[
-                (named[s.job_id], s) for s in (busiest.jobs if busiest else []) if s.job_id in named
-            ],
-            jobs_with_runs=busiest.active_jobs if busiest else 0,
+            per_job=[(named[s.job_id], s) for s in failing if s.job_id in named],
+            jobs_fired=store.count_jobs_fired_since(since),
             window=window,
             jobs_by_status={status.value: n for status, n in store.count_jobs_by_status().items()},
         )

@@ -9,7 +9,6 @@ from typing import Any
 
 from dbcron.errors import ConflictError
 from dbcron.models import (
-    BusiestJobs,
     Execution,
     ExecutionStatus,
     JobStats,
@@ -144,21 +143,20 @@ class SqlExecutions(SqlBackend):
             p95 = self._p95(cur, "window_p95" + of_job, params, row)
         return _job_stats(job_id, row, p95)
 
-    def busiest_jobs_stats(self, since: datetime, limit: int = 20) -> BusiestJobs:
-        """See :meth:`Store.busiest_jobs_stats`."""
+    def failing_jobs_stats(self, since: datetime, limit: int = 20) -> list[JobStats]:
+        """See :meth:`Store.failing_jobs_stats`."""
         stamp = self._encode_ts(since)
         with self.transaction(write=False) as cur:
-            cur.execute(self.sql("busiest_jobs_stats"), {"since": stamp, "limit": limit})
-            rows = cur.fetchall()
-            if not rows:
-                return BusiestJobs(jobs=[], active_jobs=0)
-            ids = [row["job_id"] for row in rows]
-            cur.execute(self.sql("p95_of_jobs"), {"since": stamp, "ids": self._ids_param(ids)})
+            cur.execute(self.sql("failing_jobs"), {"since": stamp, "limit": limit})
+            order = [row["job_id"] for row in cur.fetchall()]
+            if not order:
+                return []
+            params = {"since": stamp, "ids": self._ids_param(order)}
+            cur.execute(self.sql("stats_of_jobs"), params)
+            rows = {row["job_id"]: row for row in cur.fetchall()}
+            cur.execute(self.sql("p95_of_jobs"), params)
             p95 = {row["job_id"]: row["p95_duration"] for row in cur.fetchall()}
-        return BusiestJobs(
-            jobs=[_job_stats(row["job_id"], row, p95.get(row["job_id"])) for row in rows],
-            active_jobs=int(rows[0]["active_jobs"]),
-        )
+        return [_job_stats(job_id, rows[job_id], p95.get(job_id)) for job_id in order]
 
     def count_unfinished(self) -> tuple[int, int]:
         """See :meth:`Store.count_unfinished`."""

@@ -181,6 +181,11 @@ class SqlJobs(SqlExecutions):
         rows = self._fetchall("jobs_with_ids", {"ids": self._ids_param(list(job_ids))})
         return [self._job(row) for row in rows]
 
+    def count_jobs_fired_since(self, since: datetime) -> int:
+        """See :meth:`Store.count_jobs_fired_since`."""
+        row = self._fetchone("count_jobs_fired_since", {"since": self._encode_ts(since)})
+        return 0 if row is None else int(row["n"])
+
     def next_jobs_to_fire(self, limit: int = 10) -> list[Job]:
         """See :meth:`Store.next_jobs_to_fire`."""
         return [self._job(row) for row in self._fetchall("next_jobs_to_fire", {"limit": limit})]

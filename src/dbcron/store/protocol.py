@@ -26,7 +26,6 @@ from datetime import datetime
 from typing import Protocol
 
 from dbcron.models import (
-    BusiestJobs,
     ClaimSummary,
     Execution,
     ExecutionStatus,
@@ -272,6 +271,10 @@ class Store(Protocol):
         particular order; one query whatever the number of ids."""
         ...
 
+    def count_jobs_fired_since(self, since: datetime) -> int:
+        """How many jobs fired (a claim moved them on) at or after ``since``."""
+        ...
+
     def next_jobs_to_fire(self, limit: int = 10) -> list[Job]:
         """At most ``limit`` active jobs with a next fire, the soonest first (then by id)."""
         ...
@@ -340,14 +343,14 @@ class Store(Protocol):
         """
         ...
 
-    def busiest_jobs_stats(self, since: datetime, limit: int = 20) -> BusiestJobs:
-        """The statistics of at most ``limit`` jobs over the window that starts at
-        ``since``: those with the most failures and timeouts first, then the most
-        executions, then by id; and how many jobs have any execution in the window.
+    def failing_jobs_stats(self, since: datetime, limit: int = 20) -> list[JobStats]:
+        """The window's statistics (as :meth:`job_stats`) of at most ``limit`` jobs with
+        failed or timed-out executions created at or after ``since``: the most failures
+        and timeouts first, then by id. Jobs without any are not listed.
 
-        A constant number of statements whatever the number of jobs (one grouped query,
-        one for the p95 of the chosen jobs); jobs without executions in the window are
-        not listed.
+        A constant number of statements whatever the number of jobs: the failures are
+        read from ``job_executions_failures_idx`` (a partial index of failed and
+        timed-out rows only), the chosen jobs' statistics from their history index.
         """
         ...
 

@@ -100,3 +100,6 @@ LIMIT %(limit)s;
 
 -- name: jobs_with_ids
 SELECT * FROM jobs WHERE job_id = ANY(%(ids)s::text[]);
+
+-- name: count_jobs_fired_since
+SELECT count(*) AS n FROM jobs WHERE last_execution >= %(since)s;

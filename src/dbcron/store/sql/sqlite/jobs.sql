@@ -98,3 +98,6 @@ LIMIT :limit;
 
 -- name: jobs_with_ids
 SELECT jobs.* FROM json_each(:ids) AS ids CROSS JOIN jobs ON jobs.job_id = ids.value;
+
+-- name: count_jobs_fired_since
+SELECT count(*) AS n FROM jobs WHERE last_execution >= :since;
