@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,6 +59,36 @@ class Cli:
         assert result.code == 0, f"dbcron {' '.join(args)} failed: {result.err}"
         assert "Traceback" not in result.err
         return result
+
+    def shell_job(self, name: str, command: str) -> str:
+        """Create a yearly shell job running ``command`` through the shell, no retries;
+        its id."""
+        config = json.dumps({"command": command, "shell": True})
+        created = self.ok(
+            "create", name, "shell", "@yearly", "--config", config, "--retries", "0", "--json"
+        ).json()  # fmt: skip
+        return str(created["job_id"])
+
+    @contextmanager
+    def scheduler(self, **env: str) -> Iterator[subprocess.Popen[bytes]]:
+        """``dbcron start --executor thread`` as a subprocess (``env`` added to its
+        environment) for the block, then SIGTERM and wait."""
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dbcron", "--db", self.url, "start", "--executor", "thread"],
+            cwd=self.cwd,
+            env={**self.env, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            yield proc
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
     def dump(self) -> list[tuple[Any, ...]]:
         """Every row of dbcron's tables, to prove that a command changed nothing."""

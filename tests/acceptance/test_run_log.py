@@ -4,9 +4,6 @@ WARNING, as text lines or (``logging.format: json``) JSON objects with the run's
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,54 +12,21 @@ from tests.acceptance.conftest import Cli
 from tests.support.waiting import wait_for
 
 
-def _start(cli: Cli, *, json_format: bool) -> subprocess.Popen[bytes]:
-    env = dict(cli.env)
-    if json_format:
-        env["DBCRON_LOGGING__FORMAT"] = "json"
-    return subprocess.Popen(
-        [sys.executable, "-m", "dbcron", "--db", cli.url, "start", "--executor", "thread"],
-        cwd=cli.cwd,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def _job(cli: Cli, name: str, command: str) -> str:
-    config = json.dumps({"command": command, "shell": True})
-    created = cli.ok(
-        "create", name, "shell", "@yearly", "--config", config, "--retries", "0", "--json"
-    ).json()  # fmt: skip
-    return str(created["job_id"])
-
-
 @pytest.mark.parametrize("json_format", [False, True], ids=["text", "json"])
 def test_every_run_is_logged_with_its_outcome(cli: Cli, json_format: bool) -> None:
     cli.ok("init")
-    good = _job(cli, "Nightly report", "true")
-    bad = _job(cli, "Flaky import", "echo 'cannot reach the API' >&2; exit 3")
+    good = cli.shell_job("Nightly report", "true")
+    bad = cli.shell_job("Flaky import", "echo 'cannot reach the API' >&2; exit 3")
     good_run = cli.ok("trigger", good, "--json").json()["execution_id"]
     bad_run = cli.ok("trigger", bad, "--json").json()["execution_id"]
     log_file = Path(cli.cwd) / "job_scheduler.log"
-    proc = _start(cli, json_format=json_format)
-    try:
+    with cli.scheduler(**({"DBCRON_LOGGING__FORMAT": "json"} if json_format else {})):
         wait_for(
             lambda: log_file.exists() and log_file.read_text().count(bad_run) >= 2,
             30,
             what="the failed run's start and end in the log",
         )
         wait_for(lambda: log_file.read_text().count(good_run) >= 2, 30, what="the good run")
-    finally:
-        _stop(proc)
     text = log_file.read_text()
     if not json_format:
         ends = [line for line in text.splitlines() if "run failed" in line]

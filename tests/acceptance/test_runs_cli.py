@@ -5,27 +5,13 @@ their run in DBCRON_* environment variables."""
 
 from __future__ import annotations
 
-import json
-import signal
-import subprocess
-import sys
-
 from tests.acceptance.conftest import Cli
 from tests.support.waiting import wait_for
 
 
-def _shell_job(cli: Cli, name: str, command: str) -> str:
-    config = json.dumps({"command": command, "shell": True})
-    created = cli.ok(
-        "create", name, "shell", "@yearly", "--config", config, "--retries", "0", "--json"
-    ).json()  # fmt: skip
-    return str(created["job_id"])
-
-
 def test_execution_and_logs_take_the_id_history_prints(cli: Cli) -> None:
     cli.ok("init")
-    job = _shell_job(
-        cli,
+    job = cli.shell_job(
         "Greeter",
         "echo hello-from-the-job; echo to-stderr >&2; "
         'echo "job=$DBCRON_JOB_ID name=$DBCRON_JOB_NAME run=$DBCRON_EXECUTION_ID '
@@ -60,7 +46,7 @@ def test_execution_and_logs_take_the_id_history_prints(cli: Cli) -> None:
 
 def test_trigger_warns_when_no_scheduler_runs(cli: Cli) -> None:
     cli.ok("init")
-    job = _shell_job(cli, "Lonely", "true")
+    job = cli.shell_job("Lonely", "true")
     result = cli.ok("trigger", job)
     assert "is pending" in result.out
     assert "no scheduler is running on this database" in result.err
@@ -68,16 +54,9 @@ def test_trigger_warns_when_no_scheduler_runs(cli: Cli) -> None:
 
 def test_trigger_wait_follows_the_run_and_exits_by_its_outcome(cli: Cli) -> None:
     cli.ok("init")
-    good = _shell_job(cli, "Good", "echo all-fine")
-    bad = _shell_job(cli, "Bad", "echo broken >&2; exit 4")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dbcron", "--db", cli.url, "start", "--executor", "thread"],
-        cwd=cli.cwd,
-        env=cli.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    good = cli.shell_job("Good", "echo all-fine")
+    bad = cli.shell_job("Bad", "echo broken >&2; exit 4")
+    with cli.scheduler():
         wait_for(
             lambda: cli.ok("status", "--json").json()["nodes"], 30, what="the scheduler's node"
         )
@@ -89,6 +68,3 @@ def test_trigger_wait_follows_the_run_and_exits_by_its_outcome(cli: Cli) -> None
         assert failed.code == 1, failed
         ended = failed.json()
         assert ended["status"] == "failed" and "status 4" in ended["error_message"]
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(30)

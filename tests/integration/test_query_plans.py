@@ -37,7 +37,6 @@ HOT_QUERIES: dict[str, str | tuple[str, ...]] = {
     "list_unfinished": ("job_executions_active_idx", "job_executions_lease_idx"),
     "list_unfinished_before": ("job_executions_active_idx", "job_executions_lease_idx"),
     "window_stats": "job_executions_window_idx",
-    "window_stats_of_job": "job_executions_history_idx",
     "failing_jobs": "job_executions_failures_idx",
     "stats_of_jobs": "job_executions_history_idx",
     "p95_of_jobs": "job_executions_history_idx",

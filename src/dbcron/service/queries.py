@@ -109,16 +109,7 @@ class Queries:
         text = job_id.strip().lower()
         if not text:
             raise ValidationError("a job id is required")
-        matches = self.store.find_job_ids(text, limit=6)
-        if text in matches:
-            return text
-        if not matches:
-            raise NotFoundError(f"no job with id {job_id!r}")
-        if len(matches) > 1:
-            shown = ", ".join(m[:13] for m in matches[:5])
-            more = " ..." if len(matches) > 5 else ""
-            raise AmbiguousIdError(f"job id prefix {job_id!r} is ambiguous: matches {shown}{more}")
-        return matches[0]
+        return _one_match(job_id, text, self.store.find_job_ids(text, limit=6), "job")
 
     def resolve_execution_id(self, execution_id: str) -> str:
         """The full id of the execution whose id is ``execution_id`` or starts with it
@@ -134,17 +125,7 @@ class Queries:
                 "prints (or its first 8 characters or more)"
             )
         matches = self.store.find_execution_ids(text, limit=6)
-        if text in matches:
-            return text
-        if not matches:
-            raise NotFoundError(f"no execution with id {execution_id!r}")
-        if len(matches) > 1:
-            shown = ", ".join(matches[:5])
-            raise AmbiguousIdError(
-                f"execution id prefix {execution_id!r} matches several executions: {shown}"
-                + (", ..." if len(matches) > 5 else "")
-            )
-        return matches[0]
+        return _one_match(execution_id, text, matches, "execution")
 
     def execution(self, execution_id: str) -> Execution:
         """One execution by id or unique prefix (see :meth:`resolve_execution_id`)."""
@@ -342,6 +323,21 @@ class Queries:
         if limit < 1:
             raise ValidationError("limit must be at least 1")
         return list_papers(self.store, search=search, since=since, limit=limit)
+
+
+def _one_match(given: str, text: str, matches: list[str], what: str) -> str:
+    """The one id of ``matches`` that ``text`` (``given``, normalised) names: itself, or
+    the only one it is a prefix of; NotFoundError or AmbiguousIdError otherwise."""
+    if text in matches:
+        return text
+    if not matches:
+        raise NotFoundError(f"no {what} with id {given!r}")
+    if len(matches) > 1:
+        width = 13 if what == "job" else 36
+        shown = ", ".join(m[:width] for m in matches[:5])
+        more = " ..." if len(matches) > 5 else ""
+        raise AmbiguousIdError(f"{what} id prefix {given!r} is ambiguous: matches {shown}{more}")
+    return matches[0]
 
 
 def enum_value(enum: Any, value: Any, name: str) -> Any:

@@ -135,13 +135,15 @@ class SqlExecutions(SqlBackend):
 
     def job_stats(self, since: datetime, job_id: str | None = None) -> JobStats:
         """See :meth:`Store.job_stats`."""
-        of_job = "" if job_id is None else "_of_job"
-        params = {"since": self._encode_ts(since), "job_id": job_id}
+        if job_id is not None:
+            found = self._stats_of_jobs(since, [job_id])
+            return found[0] if found else _job_stats(job_id, _NO_ROWS, None)
+        params = {"since": self._encode_ts(since)}
         with self.transaction(write=False) as cur:
-            cur.execute(self.sql("window_stats" + of_job), params)
+            cur.execute(self.sql("window_stats"), params)
             row = cur.fetchone()
-            p95 = self._p95(cur, "window_p95" + of_job, params, row)
-        return _job_stats(job_id, row, p95)
+            p95 = self._p95(cur, params, row)
+        return _job_stats(None, row, p95)
 
     def failing_jobs_stats(self, since: datetime, limit: int = 20) -> list[JobStats]:
         """See :meth:`Store.failing_jobs_stats`."""
@@ -151,12 +153,18 @@ class SqlExecutions(SqlBackend):
             order = [row["job_id"] for row in cur.fetchall()]
             if not order:
                 return []
-            params = {"since": stamp, "ids": self._ids_param(order)}
+        return self._stats_of_jobs(since, order)
+
+    def _stats_of_jobs(self, since: datetime, job_ids: list[str]) -> list[JobStats]:
+        """The window's statistics of each of ``job_ids`` that has executions in it, in
+        that order: one grouped query and one for their p95s."""
+        params = {"since": self._encode_ts(since), "ids": self._ids_param(job_ids)}
+        with self.transaction(write=False) as cur:
             cur.execute(self.sql("stats_of_jobs"), params)
             rows = {row["job_id"]: row for row in cur.fetchall()}
             cur.execute(self.sql("p95_of_jobs"), params)
             p95 = {row["job_id"]: row["p95_duration"] for row in cur.fetchall()}
-        return [_job_stats(job_id, rows[job_id], p95.get(job_id)) for job_id in order]
+        return [_job_stats(j, rows[j], p95.get(j)) for j in job_ids if j in rows]
 
     def count_unfinished(self) -> tuple[int, int]:
         """See :meth:`Store.count_unfinished`."""
@@ -164,9 +172,9 @@ class SqlExecutions(SqlBackend):
         assert row is not None
         return int(row["pending"] or 0), int(row["running"] or 0)
 
-    def _p95(self, cur: Any, query: str, params: dict[str, Any], row: Row) -> float | None:
-        """The p95 duration of a stats row: PostgreSQL computed it in the row; SQLite
-        reads the value at that rank from the top with ``query``."""
+    def _p95(self, cur: Any, params: dict[str, Any], row: Row) -> float | None:
+        """The p95 duration of the window's stats row: PostgreSQL computed it in the
+        row; SQLite reads the value at that rank from the top (``window_p95``)."""
         if self.backend == "postgresql":
             value = row["p95_duration"]
             return None if value is None else float(value)
@@ -174,9 +182,22 @@ class SqlExecutions(SqlBackend):
         if timed == 0:
             return None
         offset = timed - max(1, math.ceil(0.95 * timed))
-        cur.execute(self.sql(query), {**params, "offset": offset})
+        cur.execute(self.sql("window_p95"), {**params, "offset": offset})
         found = cur.fetchone()
         return None if found is None else float(found["duration_seconds"])
+
+
+#: The statistics row of a job without executions in the window.
+_NO_ROWS: Row = {
+    "runs": 0,
+    "success": 0,
+    "failed": 0,
+    "timeout": 0,
+    "missed": 0,
+    "running": 0,
+    "pending": 0,
+    "mean_duration": None,
+}
 
 
 def _job_stats(job_id: str | None, row: Row, p95: float | None) -> JobStats:

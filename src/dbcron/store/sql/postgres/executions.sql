@@ -99,22 +99,6 @@ SELECT
 FROM job_executions
 WHERE created_at >= %(since)s;
 
--- name: window_stats_of_job
-SELECT
-  count(*) FILTER (WHERE status NOT IN ('missed', 'pending')) AS runs,
-  count(*) FILTER (WHERE status = 'success') AS success,
-  count(*) FILTER (WHERE status = 'failed') AS failed,
-  count(*) FILTER (WHERE status = 'timeout') AS timeout,
-  count(*) FILTER (WHERE status = 'missed') AS missed,
-  count(*) FILTER (WHERE status = 'running') AS running,
-  count(*) FILTER (WHERE status = 'pending') AS pending,
-  avg(duration_seconds) FILTER (WHERE status IN ('success', 'failed', 'timeout')) AS mean_duration,
-  count(duration_seconds) FILTER (WHERE status IN ('success', 'failed', 'timeout')) AS timed,
-  percentile_disc(0.95) WITHIN GROUP (ORDER BY duration_seconds)
-    FILTER (WHERE status IN ('success', 'failed', 'timeout')) AS p95_duration
-FROM job_executions
-WHERE job_id = %(job_id)s AND created_at >= %(since)s;
-
 -- The jobs with the most failures and timeouts in the window (then by id), read from the
 -- partial index of failures only (a few percent of the rows).
 -- name: failing_jobs

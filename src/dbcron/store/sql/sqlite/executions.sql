@@ -84,7 +84,7 @@ LIMIT :limit;
 -- Statistics of the window (executions created at or after :since), one grouped query per
 -- scope; the columns are those of JobStats. "runs" counts the executions that started
 -- (every one but missed and pending ones).
--- SQLite has no percentile: p95 is read by the *_p95 queries, walking from the longest
+-- SQLite has no percentile: p95 is read by window_p95 and p95_of_jobs, walking from the longest
 -- duration down (a sort that keeps only the top 5%).
 
 -- name: window_stats
@@ -100,20 +100,6 @@ SELECT
   count(duration_seconds) FILTER (WHERE status IN ('success', 'failed', 'timeout')) AS timed
 FROM job_executions
 WHERE created_at >= :since;
-
--- name: window_stats_of_job
-SELECT
-  count(*) FILTER (WHERE status NOT IN ('missed', 'pending')) AS runs,
-  count(*) FILTER (WHERE status = 'success') AS success,
-  count(*) FILTER (WHERE status = 'failed') AS failed,
-  count(*) FILTER (WHERE status = 'timeout') AS timeout,
-  count(*) FILTER (WHERE status = 'missed') AS missed,
-  count(*) FILTER (WHERE status = 'running') AS running,
-  count(*) FILTER (WHERE status = 'pending') AS pending,
-  avg(duration_seconds) FILTER (WHERE status IN ('success', 'failed', 'timeout')) AS mean_duration,
-  count(duration_seconds) FILTER (WHERE status IN ('success', 'failed', 'timeout')) AS timed
-FROM job_executions
-WHERE job_id = :job_id AND created_at >= :since;
 
 -- The jobs with the most failures and timeouts in the window (then by id), read from the
 -- partial index of failures only (a few percent of the rows).
@@ -144,13 +130,6 @@ GROUP BY e.job_id;
 -- name: window_p95
 SELECT duration_seconds FROM job_executions
 WHERE created_at >= :since AND duration_seconds IS NOT NULL
-  AND status IN ('success', 'failed', 'timeout')
-ORDER BY duration_seconds DESC
-LIMIT 1 OFFSET :offset;
-
--- name: window_p95_of_job
-SELECT duration_seconds FROM job_executions
-WHERE job_id = :job_id AND created_at >= :since AND duration_seconds IS NOT NULL
   AND status IN ('success', 'failed', 'timeout')
 ORDER BY duration_seconds DESC
 LIMIT 1 OFFSET :offset;
