@@ -77,6 +77,13 @@ CASES = [
     (("next", "0\u00a00 * * * *"), 2, "(U+00A0)"),
     (("next", "@every \u0665s"), 2, "only the ASCII digits 0-9 are allowed"),
     (("next", "0 0 29-L * *"), 2, "'L' cannot be part of a range"),
+    # the command line's own mistakes: one line too, naming where to look
+    (("create", "only-a-name"), 2, "missing argument 'TYPE' (see dbcron create --help)"),
+    (("show",), 2, "missing argument 'job_id' (see dbcron show --help)"),
+    (("list", "extra"), 2, "unexpected extra argument(s) (extra)"),
+    (("list", "--bogus"), 2, "no such option: --bogus (see dbcron list --help)"),
+    (("nosuch",), 2, "no such command 'nosuch' (see dbcron --help)"),
+    (("history", "--limit", "many"), 2, "invalid value for '--limit' / '-n'"),
 ]
 
 
@@ -195,8 +202,6 @@ def test_config_command_redacts_passwords(cli: Cli) -> None:
     assert "environment (DATABASE_URL)" in result.out
 
 
-def test_usage_errors_exit_2(cli: Cli) -> None:
-    result = cli("create", "only-a-name")
-    assert result.code == 2
-    assert "Traceback" not in result.err
-    assert "Missing argument" in result.err
+def test_dbcron_alone_prints_the_help(cli: Cli) -> None:
+    result = cli(db=False)
+    assert result.code == 0 and "Usage: dbcron" in result.out and result.err == ""

@@ -68,3 +68,14 @@ def test_trigger_wait_follows_the_run_and_exits_by_its_outcome(cli: Cli) -> None
         assert failed.code == 1, failed
         ended = failed.json()
         assert ended["status"] == "failed" and "status 4" in ended["error_message"]
+
+
+def test_empty_results_say_what_was_asked_for(cli: Cli) -> None:
+    cli.ok("init")
+    job = cli.shell_job("Quiet", "true")
+    assert cli.ok("history", job[:8], "--status", "failed").out.strip() == (
+        f"No failed executions of job {job[:8]}."
+    )
+    assert cli.ok("list", "--status", "paused", "--type", "shell").out.strip() == (
+        "No paused shell jobs."
+    )

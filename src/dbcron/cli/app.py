@@ -15,6 +15,9 @@ from __future__ import annotations
 import typer
 
 from dbcron.cli.root import _ctx, app, fail, out
+
+# Typer (0.29) runs its own copy of Click; these are the errors it raises.
+from typer._click.exceptions import NoArgsIsHelpError, UsageError  # isort: skip
 from dbcron.errors import DbcronError
 
 # The command modules register their commands on ``app`` when imported: this order is the
@@ -51,11 +54,22 @@ _register_extensions()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; user errors become one line on stderr and an exit code."""
-    # Typer reports usage errors itself (exit 2); dbcron's own errors surface here.
+    """Run the CLI; user errors (dbcron's own, and the command line's: a missing or extra
+    argument, an unknown option or command) become one line on stderr and an exit code."""
     try:
-        app(args=argv, prog_name="dbcron")
+        code = app(args=argv, prog_name="dbcron", standalone_mode=False)
+    except NoArgsIsHelpError as exc:  # `dbcron` alone: the help, as --help shows it
+        out.file.write(exc.format_message() + "\n")
+        return
+    except UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "dbcron"
+        message = exc.format_message().rstrip(".")
+        fail(f"{message[:1].lower()}{message[1:]} (see {where} --help)", 2)
+    except typer.Abort:
+        fail("interrupted", 130)
     except DbcronError as exc:
         fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, exc.exit_code)
     except KeyboardInterrupt:
         fail("interrupted", 130)
+    if isinstance(code, int) and code:
+        raise SystemExit(code)

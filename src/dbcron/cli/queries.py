@@ -45,7 +45,11 @@ def list_jobs(
         render.print_json(out, to_jsonable(page.items))
     else:
         last = state.queries.last_results(page.items)
-        out.print(render.jobs_table(page.items, state.manager.clock.now(), last))
+        empty = ""
+        if status or job_type or after:
+            what = " ".join(w for w in (status, f"{job_type}" if job_type else None) if w)
+            empty = f"No {what + ' ' if what else ''}jobs" + (f" after {after}." if after else ".")
+        out.print(render.jobs_table(page.items, state.manager.clock.now(), last, empty))
     _more(page, "jobs", f"dbcron list --after {page.next_cursor} (or --all)", to_stderr=as_json)
 
 
@@ -98,7 +102,13 @@ def history(
     if as_json:
         render.print_json(out, to_jsonable(page.items))
     else:
-        out.print(render.executions_table(page.items, queries.clock.now()))
+        empty = ""
+        if job_id or status or before:
+            kind = f"{status} executions" if status else "executions"
+            of = f" of job {job_id}" if job_id else ""
+            below = f" before {before}" if before else ""
+            empty = f"No {kind}{of}{below}."
+        out.print(render.executions_table(page.items, queries.clock.now(), empty=empty))
     words = ["dbcron history", *([job_id] if job_id else []), *(["-s", status] if status else [])]
     next_page = " ".join([*words, "-n", str(limit), "--before", str(page.next_cursor)])
     _more(page, "executions", next_page, to_stderr=as_json)

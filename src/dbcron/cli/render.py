@@ -35,12 +35,15 @@ def _status(value: JobStatus | ExecutionStatus) -> Text:
 
 
 def jobs_table(
-    jobs: list[Job], now: datetime, last: Mapping[str, Execution] | None = None
+    jobs: list[Job], now: datetime, last: Mapping[str, Execution] | None = None, empty: str = ""
 ) -> RenderableType:
     """One row per job: short id, name, type, schedule, status, next fire, and its last
-    result (``last``: the newest ended execution by job id)."""
+    result (``last``: the newest ended execution by job id); ``empty`` says what was
+    asked for when there is none."""
     if not jobs:
-        return Text("No jobs. Create one with: dbcron create NAME TYPE 'CRON'", style="dim")
+        return Text(
+            empty or "No jobs. Create one with: dbcron create NAME TYPE 'CRON'", style="dim"
+        )
     table = Table(show_edge=False, header_style="bold")
     last = last or {}
     for column in ("ID", "NAME", "TYPE", "SCHEDULE", "TZ", "STATUS", "NEXT RUN", "LAST RESULT"):
@@ -70,11 +73,12 @@ def _last_result(execution: Execution | None, now: datetime) -> RenderableType:
 
 
 def executions_table(
-    executions: list[Execution], now: datetime, zone: str = "UTC"
+    executions: list[Execution], now: datetime, zone: str = "UTC", empty: str = ""
 ) -> RenderableType:
-    """One row per execution, newest first."""
+    """One row per execution, newest first; ``empty`` says what was asked for when there
+    is none."""
     if not executions:
-        return Text("No executions yet.", style="dim")
+        return Text(empty or "No executions yet.", style="dim")
     table = Table(show_edge=False, header_style="bold")
     for column in (
         "EXECUTION",
