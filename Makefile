@@ -31,8 +31,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The suite waits on real processes and databases far more than it computes: three
+# workers (pytest-xdist) keep the 2-core machine busy; each has its own databases.
 test: lint typecheck
-	$(BIN)/python scripts/test_postgres.py -- $(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(BIN)/python scripts/test_postgres.py -- $(BIN)/python -m pytest -q -p no:cacheprovider -n 3 tests
 
 # The chaos test for DURATION seconds (three schedulers killed, stopped, restarted and cut
 # off from PostgreSQL at random); `make test` runs it for 30 s. DBCRON_CHAOS_SEED replays.

@@ -4,7 +4,7 @@ Usage: python scripts/test_postgres.py -- COMMAND...
 
 Sets DBCRON_TEST_PG_URL for the command: the given one, the local server at
 127.0.0.1:5432 when it answers, or a private server started for this run and
-removed afterwards.
+removed afterwards. Installs PostgreSQL's binaries and PgBouncer first when missing.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.support.pgserver import DEFAULT_URL, answers, make_private_server
+from tests.support.pgbouncer import pgbouncer_binary
+from tests.support.pgserver import DEFAULT_URL, answers, make_private_server, pg_bin_dir
 
 
 def main(argv: list[str]) -> int:
@@ -25,6 +26,10 @@ def main(argv: list[str]) -> int:
     if not command:
         print("usage: test_postgres.py -- COMMAND...", file=sys.stderr)
         return 2
+    # The tests run in parallel workers: install what they start (PostgreSQL's binaries for
+    # the private servers, PgBouncer) once, here, before several workers race apt-get.
+    pg_bin_dir(install=True)
+    pgbouncer_binary()
     env = dict(os.environ)
     server = None
     url = env.get("DBCRON_TEST_PG_URL") or DEFAULT_URL

@@ -77,13 +77,17 @@ CASES = [
     (("next", "0\u00a00 * * * *"), 2, "(U+00A0)"),
     (("next", "@every \u0665s"), 2, "only the ASCII digits 0-9 are allowed"),
     (("next", "0 0 29-L * *"), 2, "'L' cannot be part of a range"),
-    # the command line's own mistakes: one line too, naming where to look
-    (("create", "only-a-name"), 2, "missing argument 'TYPE' (see dbcron create --help)"),
-    (("show",), 2, "missing argument 'job_id' (see dbcron show --help)"),
-    (("list", "extra"), 2, "unexpected extra argument(s) (extra)"),
-    (("list", "--bogus"), 2, "no such option: --bogus (see dbcron list --help)"),
-    (("nosuch",), 2, "no such command 'nosuch' (see dbcron --help)"),
-    (("history", "--limit", "many"), 2, "invalid value for '--limit' / '-n'"),
+]
+
+#: The command line's own mistakes: one line too, naming where to look. They never reach
+#: the database, so one backend is enough.
+USAGE_CASES = [
+    (("create", "only-a-name"), "missing argument 'TYPE' (see dbcron create --help)"),
+    (("show",), "missing argument 'job_id' (see dbcron show --help)"),
+    (("list", "extra"), "unexpected extra argument(s) (extra)"),
+    (("list", "--bogus"), "no such option: --bogus (see dbcron list --help)"),
+    (("nosuch",), "no such command 'nosuch' (see dbcron --help)"),
+    (("history", "--limit", "many"), "invalid value for '--limit' / '-n'"),
 ]
 
 
@@ -202,6 +206,22 @@ def test_config_command_redacts_passwords(cli: Cli) -> None:
     assert "environment (DATABASE_URL)" in result.out
 
 
+@pytest.mark.parametrize("cli", ["sqlite"], indirect=True)
+def test_command_line_mistakes_are_one_line(cli: Cli) -> None:
+    cli.ok("init")
+    before = cli.dump()
+    for args, message in USAGE_CASES:
+        result = cli(*args)
+        assert (result.code, result.out) == (2, ""), (args, result)
+        assert result.err.strip() == f"error: {message}" or (
+            result.err.startswith("error: ")
+            and message in result.err
+            and len(result.err.strip().splitlines()) == 1
+        ), (args, result.err)
+    assert cli.dump() == before
+
+
+@pytest.mark.parametrize("cli", ["sqlite"], indirect=True)
 def test_dbcron_alone_prints_the_help(cli: Cli) -> None:
     result = cli(db=False)
     assert result.code == 0 and "Usage: dbcron" in result.out and result.err == ""

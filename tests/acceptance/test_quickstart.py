@@ -132,6 +132,12 @@ def test_status_and_types_and_config(cli: Cli) -> None:
     status = cli.ok("status", "--json").json()
     assert status["jobs_by_status"] == {"active": 3}
     assert len(status["upcoming"]) == 3
+    # named objects, one unit per field
+    assert {"job_id", "name", "timezone", "fire_at"} == set(status["upcoming"][0])
+    assert status["window_hours"] == 24
+    assert status["overall"]["runs"] == 0 and status["overall"]["success_rate"] is None
+    assert {"mean_duration_seconds", "p95_duration_seconds"} <= set(status["overall"])
+    assert status["pending_count"] == 0 and status["jobs_with_most_failures"] == []
     assert "Scheduler nodes" in cli.ok("status").out or "none has ever run" in cli.ok("status").out
     types = {t["name"] for t in cli.ok("types", "--json").json()}
     assert {"paper_fetch", "maintenance", "shell", "http", "python", "custom"} <= types

@@ -11,6 +11,18 @@ from tests.support.waiting import wait_for
 
 def test_execution_and_logs_take_the_id_history_prints(cli: Cli) -> None:
     cli.ok("init")
+    lonely = cli.shell_job("Lonely", "true")
+    # empty results say what was asked for
+    assert cli.ok("history", lonely[:8], "--status", "failed").out.strip() == (
+        f"No failed executions of job {lonely[:8]}."
+    )
+    assert cli.ok("list", "--status", "paused", "--type", "shell").out.strip() == (
+        "No paused shell jobs."
+    )
+    # a trigger with no scheduler alive warns that the run waits
+    warned = cli.ok("trigger", lonely)
+    assert "is pending" in warned.out
+    assert "no scheduler is running on this database" in warned.err
     job = cli.shell_job(
         "Greeter",
         "echo hello-from-the-job; echo to-stderr >&2; "
@@ -44,14 +56,6 @@ def test_execution_and_logs_take_the_id_history_prints(cli: Cli) -> None:
         assert len(result.err.strip().splitlines()) == 1
 
 
-def test_trigger_warns_when_no_scheduler_runs(cli: Cli) -> None:
-    cli.ok("init")
-    job = cli.shell_job("Lonely", "true")
-    result = cli.ok("trigger", job)
-    assert "is pending" in result.out
-    assert "no scheduler is running on this database" in result.err
-
-
 def test_trigger_wait_follows_the_run_and_exits_by_its_outcome(cli: Cli) -> None:
     cli.ok("init")
     good = cli.shell_job("Good", "echo all-fine")
@@ -68,14 +72,3 @@ def test_trigger_wait_follows_the_run_and_exits_by_its_outcome(cli: Cli) -> None
         assert failed.code == 1, failed
         ended = failed.json()
         assert ended["status"] == "failed" and "status 4" in ended["error_message"]
-
-
-def test_empty_results_say_what_was_asked_for(cli: Cli) -> None:
-    cli.ok("init")
-    job = cli.shell_job("Quiet", "true")
-    assert cli.ok("history", job[:8], "--status", "failed").out.strip() == (
-        f"No failed executions of job {job[:8]}."
-    )
-    assert cli.ok("list", "--status", "paused", "--type", "shell").out.strip() == (
-        "No paused shell jobs."
-    )

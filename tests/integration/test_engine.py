@@ -332,7 +332,9 @@ def test_stale_completion_is_rejected_by_the_fencing_token(
 
     job = py_job(manager, "noop")
     manager.trigger_job(job.job_id)
-    now = datetime.now(UTC)
+    # a second ahead of the clock the trigger was written on (on PostgreSQL the database's,
+    # measured against this host's: "now" on the host can be a hair behind it)
+    now = manager.clock.now() + timedelta(seconds=1)
     [(execution, _)] = store.acquire(now, "node-a", now - timedelta(seconds=1), 10)
     rescued = store.rescue_expired(now, lambda e, j: None)
     assert [e.execution_id for e in rescued] == [execution.execution_id]

@@ -16,7 +16,7 @@ from dbcron.cli.root import ExecutionId, JobId, JsonFlag, _ctx, app, err, out
 from dbcron.cli.timefmt import local, relative
 from dbcron.cron import parse_schedule, preview, validate_timezone
 from dbcron.errors import ValidationError
-from dbcron.serialize import to_jsonable
+from dbcron.serialize import status_document, to_jsonable
 from dbcron.service.queries import PAGE_SIZE, Page
 
 
@@ -150,7 +150,7 @@ def status(
     """Scheduler nodes, running executions, the next fires and statistics."""
     report = _ctx(ctx).queries.status_report(window=timedelta(hours=window_hours))
     if as_json:
-        render.print_json(out, to_jsonable(report))
+        render.print_json(out, status_document(report))
     else:
         out.print(render.status_view(report))
 
