@@ -50,6 +50,18 @@ def _register_extensions() -> None:
 _register_extensions()
 
 
+def _summaries_whole() -> None:
+    """``dbcron --help`` lists each command with its docstring's first line, whole (Click
+    would cut it at the first full stop, "Create a job, e.g.", or at 45 characters)."""
+    for info in app.registered_commands:
+        doc = info.help or (info.callback.__doc__ if info.callback else None)
+        if info.short_help is None and doc:
+            info.short_help = doc.strip().splitlines()[0]
+
+
+_summaries_whole()
+
+
 # -- entry point -------------------------------------------------------------------
 
 
