@@ -139,6 +139,9 @@ def test_status_and_types_and_config(cli: Cli) -> None:
     assert {"mean_duration_seconds", "p95_duration_seconds"} <= set(status["overall"])
     assert status["pending_count"] == 0 and status["jobs_with_most_failures"] == []
     assert "Scheduler nodes" in cli.ok("status").out or "none has ever run" in cli.ok("status").out
+    listed = cli.ok("types").out  # each schema's fields, not only an example
+    assert "url (string, required)" in listed
+    assert "retention_days (integer, default 30)" in listed
     types = {t["name"] for t in cli.ok("types", "--json").json()}
     assert {"paper_fetch", "maintenance", "shell", "http", "python", "custom"} <= types
     config = {row["key"]: row for row in cli.ok("config", "--json").json()}

@@ -267,7 +267,9 @@ def job_types(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         return
     for t in types:
         out.print(f"[bold]{t.name}[/bold]  {t.description}")
-        out.print(f"  example config: {json.dumps(t.example)}")
+        for line in render.schema_fields(t.json_schema()):
+            out.print(f"  {line}", markup=False)
+        out.print(f"  example config: {json.dumps(t.example)}", markup=False)
 
 
 @app.command("config")

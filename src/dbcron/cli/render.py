@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
@@ -244,6 +245,29 @@ def status_view(report: StatusReport) -> RenderableType:
         )
     parts.append(stats)
     return Group(*parts)
+
+
+def schema_fields(schema: Mapping[str, Any]) -> list[str]:
+    """One line per field of a config's JSON schema: name, type, required or its
+    default, and its description."""
+    required = set(schema.get("required", []))
+    lines = []
+    for name, prop in schema.get("properties", {}).items():
+        kinds = (
+            [prop.get("type")]
+            if "type" in prop
+            else [alt.get("type", "object") for alt in prop.get("anyOf", [])]
+        )
+        kind = " or ".join(k for k in kinds if k and k != "null") or "object"
+        if name in required:
+            need = "required"
+        elif "default" in prop:
+            need = f"default {json.dumps(prop['default'])}"
+        else:
+            need = "optional"
+        about = f": {prop['description']}" if prop.get("description") else ""
+        lines.append(f"{name} ({kind}, {need}){about}")
+    return lines
 
 
 def print_json(console: Console, value: object) -> None:
