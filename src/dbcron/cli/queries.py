@@ -47,7 +47,7 @@ def list_jobs(
         last = state.queries.last_results(page.items)
         empty = ""
         if status or job_type or after:
-            what = " ".join(w for w in (status, f"{job_type}" if job_type else None) if w)
+            what = " ".join(w for w in (status, job_type) if w)
             empty = f"No {what + ' ' if what else ''}jobs" + (f" after {after}." if after else ".")
         out.print(render.jobs_table(page.items, state.manager.clock.now(), last, empty))
     _more(page, "jobs", f"dbcron list --after {page.next_cursor} (or --all)", to_stderr=as_json)

@@ -249,11 +249,7 @@ class Queries:
     def live_nodes(self) -> list[SchedulerNode]:
         """Scheduler nodes running now: not stopped, a heartbeat within NODE_DEAD_AFTER."""
         now = self.clock.now()
-        return [
-            n
-            for n in self.store.list_nodes()
-            if n.stopped_at is None and now - n.last_heartbeat <= NODE_DEAD_AFTER
-        ]
+        return [n for n in self.store.list_nodes() if node_state(n, now) == "running"]
 
     def status_report(
         self, window: timedelta = timedelta(hours=24), upcoming: int = 10, jobs: int = 20
@@ -275,16 +271,7 @@ class Queries:
         named = {job.job_id: job for job in store.get_jobs([s.job_id for s in failing if s.job_id])}
         pending, running = store.count_unfinished()
         nodes = store.list_nodes()
-        states = {
-            n.node_id: (
-                "stopped"
-                if n.stopped_at
-                else "dead"
-                if now - n.last_heartbeat > NODE_DEAD_AFTER
-                else "running"
-            )
-            for n in nodes
-        }
+        states = {n.node_id: node_state(n, now) for n in nodes}
         report = StatusReport(
             generated_at=now,
             database=store.display_url,
@@ -323,6 +310,14 @@ class Queries:
         if limit < 1:
             raise ValidationError("limit must be at least 1")
         return list_papers(self.store, search=search, since=since, limit=limit)
+
+
+def node_state(node: SchedulerNode, now: datetime) -> str:
+    """``stopped`` (it said so), ``dead`` (no heartbeat for NODE_DEAD_AFTER) or
+    ``running``."""
+    if node.stopped_at:
+        return "stopped"
+    return "dead" if now - node.last_heartbeat > NODE_DEAD_AFTER else "running"
 
 
 def _one_match(given: str, text: str, matches: list[str], what: str) -> str:

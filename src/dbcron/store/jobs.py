@@ -178,7 +178,8 @@ class SqlJobs(SqlExecutions):
         """See :meth:`Store.get_jobs`."""
         if not job_ids:
             return []
-        rows = self._fetchall("jobs_with_ids", {"ids": self._ids_param(list(job_ids))})
+        # the engine's own read of job rows without a lock (engine.sql)
+        rows = self._fetchall("jobs_by_ids_unlocked", {"ids": self._ids_param(list(job_ids))})
         return [self._job(row) for row in rows]
 
     def count_jobs_fired_since(self, since: datetime) -> int:

@@ -98,8 +98,5 @@ WHERE status = 'active' AND next_execution IS NOT NULL
 ORDER BY next_execution, job_id
 LIMIT %(limit)s;
 
--- name: jobs_with_ids
-SELECT * FROM jobs WHERE job_id = ANY(%(ids)s::text[]);
-
 -- name: count_jobs_fired_since
 SELECT count(*) AS n FROM jobs WHERE last_execution >= %(since)s;

@@ -96,8 +96,5 @@ WHERE status = 'active' AND next_execution IS NOT NULL
 ORDER BY next_execution, job_id
 LIMIT :limit;
 
--- name: jobs_with_ids
-SELECT jobs.* FROM json_each(:ids) AS ids CROSS JOIN jobs ON jobs.job_id = ids.value;
-
 -- name: count_jobs_fired_since
 SELECT count(*) AS n FROM jobs WHERE last_execution >= :since;
