@@ -107,6 +107,14 @@ class ExecutionRescued(ExecutionEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class ExecutionCancelled(ExecutionEvent):
+    """A pending or running execution was cancelled (``execution`` as recorded); a
+    running one's node stops it within about a second."""
+
+    previous_status: ExecutionStatus
+
+
+@dataclass(frozen=True, slots=True)
 class ExecutionMissed(ExecutionEvent):
     """A fire was recorded ``missed`` (misfire policy, overlap, pause, schedule change)."""
 

@@ -19,10 +19,11 @@ from dbcron.clock import Clock
 from dbcron.config import JobDefaults
 from dbcron.cron import Schedule, parse_schedule
 from dbcron.engine.database_clock import clock_for
-from dbcron.errors import NotFoundError, ValidationError
+from dbcron.errors import ConflictError, NotFoundError, ValidationError
 from dbcron.events import (
     Event,
     EventBus,
+    ExecutionCancelled,
     ExecutionMissed,
     JobChanged,
     JobCreated,
@@ -411,6 +412,33 @@ class JobManager:
                 priority=job.priority,
             )
         )
+
+    def cancel_execution(
+        self, execution_id: str, *, by: str | None = None, reason: str | None = None
+    ) -> Execution:
+        """Cancel the execution ``execution_id`` (id or unique prefix of 8 characters or
+        more): a pending one never runs; a running one is recorded ``cancelled`` at once
+        and its node stops it (process mode kills its worker) within about a second.
+        No retry follows. ``by`` and ``reason`` are kept in its error message.
+
+        Returns the execution as recorded. Cancelling an execution that is already
+        cancelled returns it unchanged; one that ended otherwise raises ConflictError.
+        """
+        found = self.queries.resolve_execution_id(execution_id)
+        message = "cancelled" + (f" by {by}" if by else "") + (f": {reason}" if reason else "")
+        before, after = self.store.cancel_execution(found, self.clock.now(), message)
+        if before is None or after is None:  # purged between the two reads
+            raise NotFoundError(f"no execution with id {execution_id!r}")
+        if before.status is ExecutionStatus.CANCELLED:
+            return before
+        if before.status not in (ExecutionStatus.PENDING, ExecutionStatus.RUNNING):
+            when = f" at {before.finished_at.isoformat()}" if before.finished_at else ""
+            raise ConflictError(
+                f"execution {found} already ended ({before.status.value}{when}); "
+                "only a pending or running execution can be cancelled"
+            )
+        self.bus.publish(ExecutionCancelled(after, previous_status=before.status))
+        return after
 
     # -- reading (the read model, :class:`~dbcron.service.queries.Queries`) ----------
 

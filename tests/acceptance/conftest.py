@@ -70,11 +70,11 @@ class Cli:
         return str(created["job_id"])
 
     @contextmanager
-    def scheduler(self, **env: str) -> Iterator[subprocess.Popen[bytes]]:
-        """``dbcron start --executor thread`` as a subprocess (``env`` added to its
+    def scheduler(self, executor: str = "thread", **env: str) -> Iterator[subprocess.Popen[bytes]]:
+        """``dbcron start --executor EXECUTOR`` as a subprocess (``env`` added to its
         environment) for the block, then SIGTERM and wait."""
         proc = subprocess.Popen(
-            [sys.executable, "-m", "dbcron", "--db", self.url, "start", "--executor", "thread"],
+            [sys.executable, "-m", "dbcron", "--db", self.url, "start", "--executor", executor],
             cwd=self.cwd,
             env={**self.env, **env},
             stdout=subprocess.DEVNULL,

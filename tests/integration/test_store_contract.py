@@ -374,3 +374,46 @@ def test_capabilities_say_what_the_backend_offers(store: Store) -> None:
     else:
         assert caps.change_feed is not None
         assert caps.commit_counter is None
+
+
+def test_cancel_execution_ends_pending_and_running_rows_once(store: Store) -> None:
+    from dbcron.models import Outcome
+
+    now = datetime.now(UTC)
+    job = store.insert_job(make_job(name="cancel me", retry_count=3))
+    queued = store.insert_execution(Execution(job_id=job.job_id, scheduled_for=now, created_at=now))
+    started = store.insert_execution(
+        Execution(job_id=job.job_id, scheduled_for=now - timedelta(minutes=1), created_at=now)
+    )
+    [(running, _)] = store.acquire(now, "node-a", now + timedelta(seconds=30), 1)
+    assert running.execution_id == started.execution_id
+    assert store.not_running_on_node("node-a", [running.execution_id]) == {}
+
+    before, after = store.cancel_execution(queued.execution_id, now, "cancelled by me")
+    assert before is not None and before.status is ExecutionStatus.PENDING
+    assert after is not None and after.status is ExecutionStatus.CANCELLED
+
+    later = now + timedelta(seconds=4)
+    before, after = store.cancel_execution(running.execution_id, later, "cancelled: why")
+    assert before is not None and before.status is ExecutionStatus.RUNNING
+    assert after == store.get_execution(running.execution_id)
+    assert after is not None and after.status is ExecutionStatus.CANCELLED
+    assert after.error_message == "cancelled: why" and after.finished_at == later
+    assert after.duration_seconds is not None and after.duration_seconds >= 0
+    assert after.lease_expires_at is None and after.node_id == "node-a"
+    # its node learns that it must stop the run; the late completion is rejected and
+    # inserts no retry
+    assert store.not_running_on_node("node-a", [running.execution_id, "other"]) == {
+        running.execution_id: ExecutionStatus.CANCELLED
+    }
+    late = Outcome(
+        running.execution_id, job.job_id, running.fencing_token, ExecutionStatus.FAILED, later, 1.0
+    )
+    assert store.complete([late]) == set()
+    # a second cancel finds it ended and changes nothing; an unknown id is (None, None)
+    again, same = store.cancel_execution(running.execution_id, later, "twice")
+    assert again == same == after
+    assert store.cancel_execution("no-such-id", later, "x") == (None, None)
+    rows = store.list_executions(job.job_id)
+    assert sorted(e.status for e in rows) == [ExecutionStatus.CANCELLED] * 2
+    assert store.acquire(later, "node-b", later + timedelta(seconds=30), 5) == []

@@ -1,9 +1,12 @@
-"""Job commands: ``create``, ``update``, ``pause``, ``resume``, ``trigger``, ``delete``."""
+"""Job commands: ``create``, ``update``, ``pause``, ``resume``, ``trigger``, ``cancel``,
+``delete``."""
 
 from __future__ import annotations
 
+import getpass
 import inspect
 import json
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -11,7 +14,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from dbcron.cli import render
-from dbcron.cli.root import JobId, JsonFlag, _ctx, app, err, out
+from dbcron.cli.root import ExecutionId, JobId, JsonFlag, _ctx, app, err, out
 from dbcron.cli.timefmt import local, relative
 from dbcron.errors import ValidationError
 from dbcron.models import ExecutionStatus, JobStatus
@@ -275,6 +278,43 @@ def trigger(
         raise typer.Exit(2)
     if ended.status is not ExecutionStatus.SUCCESS:
         raise typer.Exit(1)
+
+
+@app.command()
+def cancel(
+    ctx: typer.Context,
+    execution_id: ExecutionId,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why; kept with the execution.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Cancel an execution: a pending one never runs, a running one is stopped; no retry."""
+    before = _ctx(ctx).queries.execution(execution_id)
+    cancelled = _ctx(ctx).manager.cancel_execution(before.execution_id, by=_who(), reason=reason)
+    if as_json:
+        render.print_json(out, to_jsonable(cancelled))
+    elif before.status is ExecutionStatus.CANCELLED:
+        out.print(f"Execution {cancelled.execution_id} was already cancelled.")
+    elif before.status is ExecutionStatus.RUNNING:
+        out.print(
+            f"Cancelled execution {cancelled.execution_id} of job {cancelled.job_id}; "
+            "its scheduler stops the run within a second or so."
+        )
+    else:
+        out.print(
+            f"Cancelled execution {cancelled.execution_id} of job {cancelled.job_id}; "
+            "it will not run."
+        )
+
+
+def _who() -> str:
+    """``user@host`` of whoever runs this command, recorded with a cancellation."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
 
 
 @app.command()

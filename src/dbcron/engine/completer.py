@@ -128,6 +128,8 @@ class Completions(Planning):
             if outcome.execution_id in accepted:
                 if wanted:
                     events.append(ExecutionFinished.of(outcome))
+            elif outcome.status is ExecutionStatus.CANCELLED:
+                log.info("execution %s stopped: %s", outcome.execution_id, outcome.error_message)
             else:
                 self.stats["rejected"] += 1
                 log.warning(

@@ -10,6 +10,7 @@ from dbcron.engine.node import _Timer
 from dbcron.events import (
     ExecutionRescued,
 )
+from dbcron.models import ExecutionStatus
 
 log = logging.getLogger("dbcron.scheduler")
 
@@ -18,12 +19,18 @@ class Upkeep(Completions):
     """Heartbeat, lease renewal and rescue, each on its own timer."""
 
     def _timers(self) -> list[_Timer]:
-        return [self._heartbeat_timer, self._lease_timer, self._rescue_timer]
+        timers = [self._heartbeat_timer, self._lease_timer, self._rescue_timer]
+        if self.executor.in_flight():
+            timers.append(self._cancel_timer)
+        return timers
 
     def _maintenance(self, mono: float) -> None:
         """Heartbeat, lease renewal and rescue, each only when its timer is due; this
         node's own leases are always renewed before anyone's runs are rescued."""
         self._keep_alive(mono)
+        if self._cancel_timer.due(mono):
+            self._stop_runs_ended_elsewhere()
+            self._cancel_timer.done(mono)
         if self._rescue_timer.due(mono) and mono >= self._rescue_not_before:
             now = self.clock.now()
             rescued = self.store.rescue_expired(
@@ -40,6 +47,28 @@ class Upkeep(Completions):
                 )
             self.bus.publish_all([ExecutionRescued(e) for e in rescued])
             self._rescue_timer.done(mono)
+
+    def _stop_runs_ended_elsewhere(self) -> None:
+        """Stop the runs in flight here whose rows are no longer running on this node:
+        cancelled (``dbcron cancel``), or rescued by another node after this one lost
+        its lease. Their completions would be rejected; their workers are freed now."""
+        mine = {w.execution.execution_id: w for w in self.executor.in_flight()}
+        if not mine:
+            return
+        for execution_id, status in self.store.not_running_on_node(
+            self.node_id, list(mine)
+        ).items():
+            if status is ExecutionStatus.CANCELLED:
+                why = "it was cancelled"
+            else:
+                why = f"another node recorded it {status.value} (this node lost its lease)"
+            if self.executor.cancel(execution_id, f"stopped: {why}"):
+                log.warning(
+                    "stopping execution %s of job %s: %s",
+                    execution_id,
+                    mine[execution_id].job.job_id,
+                    why,
+                )
 
     def _keep_alive(self, mono: float) -> None:
         """Send the heartbeat and renew the leases of what this node still runs (or has

@@ -27,6 +27,13 @@ class Executor(Protocol):
     def submit(self, work: Work) -> None:
         """Run ``work``; its report goes to the ``on_done`` callback."""
 
+    def cancel(self, execution_id: str, message: str) -> bool:
+        """Stop ``execution_id`` and report it ``cancelled`` with ``message``: a queued
+        one never starts; a running one's worker process is killed (process mode), or
+        the process groups its handler started are (thread mode, where the handler's
+        own thread cannot be stopped and is reported when it returns). False when it is
+        not in flight."""
+
     def stop(self, kill: bool = False) -> list[Work]:
         """Stop the workers (killing what still runs if ``kill``); return the unfinished."""
 

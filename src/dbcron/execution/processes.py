@@ -223,6 +223,7 @@ class ProcessExecutor:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._kill = False
+        self._cancels: dict[str, str] = {}  # execution id -> message, for the dispatcher
 
     def start(self) -> None:
         """Start the fork server, ask it for the workers, and start the dispatcher thread
@@ -263,6 +264,17 @@ class ProcessExecutor:
             self._pending.append(work)
         self._poke()
 
+    def cancel(self, execution_id: str, message: str) -> bool:
+        """Stop ``execution_id``: a queued one is dropped, a running one's worker is
+        killed (with every process group its handler started) and replaced; either is
+        reported ``cancelled`` with ``message``. False when it is not in flight."""
+        with self._lock:
+            if execution_id not in self._inflight:
+                return False
+            self._cancels[execution_id] = message
+        self._poke()
+        return True
+
     def stop(self, kill: bool = False) -> list[Work]:
         """Stop the workers (killing busy ones when ``kill``, else letting them finish
         what was handed over); return the works not finished when called. Each of
@@ -300,6 +312,7 @@ class ProcessExecutor:
 
     def _dispatch_once(self) -> bool:
         """Hand out, wait, collect; False once stopped and nothing is left to report."""
+        self._stop_cancelled()
         with self._lock:
             stopping, kill = self._stopping, self._kill
             if kill:
@@ -354,6 +367,24 @@ class ProcessExecutor:
                     ExecutionStatus.TIMEOUT,
                 )
         return True
+
+    def _stop_cancelled(self) -> None:
+        """Drop the cancelled executions still queued and kill the workers running the
+        others (dispatcher thread only: it owns the slots)."""
+        with self._lock:
+            if not self._cancels:
+                return
+            cancels, self._cancels = self._cancels, {}
+            dropped = [w for w in self._pending if w.execution.execution_id in cancels]
+            for work in dropped:
+                self._pending.remove(work)
+        for work in dropped:
+            message = cancels[work.execution.execution_id]
+            self._report(work, Report(ExecutionStatus.CANCELLED, 0.0, error_message=message))
+        for slot, running in list(self._running.items()):
+            key = running.work.execution.execution_id
+            if key in cancels:
+                self._lost(slot, cancels[key], ExecutionStatus.CANCELLED)
 
     def _send(self, slot: _Slot, work: Work) -> None:
         started = self._clock.monotonic()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dbcron.clock import SYSTEM_CLOCK, Clock
@@ -32,6 +33,7 @@ class _Task:
     overdue: bool = False  # its deadline passed while it ran
     groups_killed: bool = False
     handed_back: bool = False  # returned by stop(kill=True): the caller reports it
+    cancelled: str | None = None  # why it was cancelled while running
     groups: list[int] = field(default_factory=list)
 
 
@@ -100,7 +102,7 @@ class ThreadExecutor:
                 if work.timeout is not None:
                     task.deadline = task.started + work.timeout
                     self._next_deadline = min(self._next_deadline, task.deadline)
-            report = run_work(work, on_process_group=task.groups.append, clock=self._clock)
+            report = run_work(work, on_process_group=self._group_of(task), clock=self._clock)
             took = round(self._clock.monotonic() - task.started, 6)
             with self._lock:
                 del self._tasks[key]
@@ -114,7 +116,11 @@ class ThreadExecutor:
                     report.status.value,
                 )
                 continue
-            if task.overdue:
+            if task.cancelled is not None:
+                report = Report(
+                    ExecutionStatus.CANCELLED, took, error_message=task.cancelled, logs=report.logs
+                )
+            elif task.overdue:
                 report = Report(
                     ExecutionStatus.TIMEOUT,
                     took,
@@ -122,6 +128,19 @@ class ThreadExecutor:
                     logs=report.logs,
                 )
             self._on_done(work, report)
+
+    def _group_of(self, task: _Task) -> Callable[[int], None]:
+        """What a handler calls with each process group it starts: kept to be killed at
+        a timeout or a cancel, killed at once if the run was cancelled meanwhile."""
+
+        def started(pgid: int) -> None:
+            with self._lock:
+                task.groups.append(pgid)
+                cancelled = task.cancelled is not None
+            if cancelled:
+                kill_process_groups([pgid])
+
+        return started
 
     def _watchdog(self) -> None:
         while not self._finished.wait(self._watch_interval()):
@@ -163,6 +182,27 @@ class ThreadExecutor:
         with self._lock:
             wait = self._next_deadline - self._clock.monotonic()
         return min(1.0, max(WATCHDOG_RESOLUTION, wait))
+
+    def cancel(self, execution_id: str, message: str) -> bool:
+        """Stop ``execution_id``: a queued one never starts and is reported at once; a
+        running one has the process groups its handler started killed (a shell command
+        ends) and is reported ``cancelled`` when its thread returns (a Python handler's
+        thread cannot be stopped). False when it is not in flight."""
+        with self._lock:
+            task = self._tasks.get(execution_id)
+            if task is None or task.handed_back:
+                return False
+            if task.started is None:
+                del self._tasks[execution_id]  # its thread skips it when dequeued
+                self._busy -= 1
+                doomed: list[int] = []
+            else:
+                task.cancelled = message
+                doomed = list(task.groups)
+        if task.started is None:
+            self._on_done(task.work, Report(ExecutionStatus.CANCELLED, 0.0, error_message=message))
+        kill_process_groups(doomed)
+        return True
 
     def stop(self, kill: bool = False) -> list[Work]:
         """Stop taking work and return what has not finished.

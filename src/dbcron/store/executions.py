@@ -99,6 +99,53 @@ class SqlExecutions(SqlBackend):
         rows = self._fetchall("find_execution_ids", {"low": prefix, "high": high, "limit": limit})
         return [row["execution_id"] for row in rows]
 
+    def cancel_execution(
+        self, execution_id: str, now: datetime, message: str
+    ) -> tuple[Execution | None, Execution | None]:
+        """See :meth:`Store.cancel_execution`."""
+        with self.transaction() as cur:
+            cur.execute(self.sql("lock_execution"), {"execution_id": execution_id})
+            row = cur.fetchone()
+            if row is None:
+                return None, None
+            before = self._execution(row)
+            if before.status not in (ExecutionStatus.PENDING, ExecutionStatus.RUNNING):
+                return before, before
+            duration = None
+            if before.started_at is not None:
+                duration = round(max(0.0, (now - before.started_at).total_seconds()), 6)
+            cur.execute(
+                self.sql("cancel_unfinished"),
+                {
+                    "execution_id": execution_id,
+                    "status": before.status.value,
+                    "finished_at": self._encode_ts(now),
+                    "duration_seconds": duration,
+                    "error_message": message,
+                },
+            )
+            self._notify(cur)
+        after = before.with_changes(
+            status=ExecutionStatus.CANCELLED,
+            finished_at=now,
+            duration_seconds=duration,
+            error_message=message,
+            lease_expires_at=None,
+        )
+        return before, after
+
+    def not_running_on_node(
+        self, node_id: str, execution_ids: Sequence[str]
+    ) -> dict[str, ExecutionStatus]:
+        """See :meth:`Store.not_running_on_node`."""
+        if not execution_ids:
+            return {}
+        rows = self._fetchall(
+            "not_running_on_node",
+            {"node_id": node_id, "ids": self._ids_param(list(execution_ids))},
+        )
+        return {row["execution_id"]: _EXECUTION_STATUS[row["status"]] for row in rows}
+
     def last_results(self, job_ids: Sequence[str]) -> dict[str, Execution]:
         """See :meth:`Store.last_results`."""
         if not job_ids:

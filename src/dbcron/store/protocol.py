@@ -304,6 +304,30 @@ class Store(Protocol):
         """The execution with this id, or None."""
         ...
 
+    def cancel_execution(
+        self, execution_id: str, now: datetime, message: str
+    ) -> tuple[Execution | None, Execution | None]:
+        """Cancel a pending or running execution, in one transaction; return the row as
+        it was and as it is now, ``(None, None)`` when no execution has this id.
+
+        The row is locked, then, if it is ``pending`` or ``running``, becomes
+        ``cancelled`` with ``finished_at = now``, ``message`` as its error, no lease (a
+        running one keeps its node and token, so that its node's completion is rejected
+        and its node, watching :meth:`not_running_on_node`, stops the run) and, if it
+        had started, the time it ran as its duration. No retry is inserted. Other
+        schedulers are woken (change notification). A final execution is returned
+        unchanged (both items equal).
+        """
+        ...
+
+    def not_running_on_node(
+        self, node_id: str, execution_ids: Sequence[str]
+    ) -> dict[str, ExecutionStatus]:
+        """Of ``execution_ids``, those that are no longer ``running`` on ``node_id``
+        (cancelled, or rescued and ended by another node), with their status: the runs
+        that node should stop. One read by primary key; ids without a row are left out."""
+        ...
+
     def last_results(self, job_ids: Sequence[str]) -> dict[str, Execution]:
         """The newest ended execution (success, failed, timeout, cancelled) of each of
         these jobs, by job id (jobs that never ran are left out); one query, one walk

@@ -163,3 +163,17 @@ CROSS JOIN LATERAL (
     ORDER BY latest.created_at DESC
     LIMIT 1
 ) AS e;
+
+-- name: lock_execution
+SELECT * FROM job_executions WHERE execution_id = %(execution_id)s FOR UPDATE;
+
+-- name: cancel_unfinished
+UPDATE job_executions
+SET status = 'cancelled', finished_at = %(finished_at)s, duration_seconds = %(duration_seconds)s,
+    error_message = %(error_message)s, lease_expires_at = NULL
+WHERE execution_id = %(execution_id)s AND status = %(status)s;
+
+-- name: not_running_on_node
+SELECT execution_id, status FROM job_executions
+WHERE execution_id = ANY(%(ids)s::text[])
+  AND NOT (status = 'running' AND node_id = %(node_id)s);

@@ -179,3 +179,18 @@ CROSS JOIN job_executions AS e
       ORDER BY latest.created_at DESC
       LIMIT 1
   );
+
+-- name: lock_execution
+-- The write transaction (BEGIN IMMEDIATE) already holds the database's write lock.
+SELECT * FROM job_executions WHERE execution_id = :execution_id;
+
+-- name: cancel_unfinished
+UPDATE job_executions
+SET status = 'cancelled', finished_at = :finished_at, duration_seconds = :duration_seconds,
+    error_message = :error_message, lease_expires_at = NULL
+WHERE execution_id = :execution_id AND status = :status;
+
+-- name: not_running_on_node
+SELECT execution_id, status FROM job_executions
+WHERE execution_id IN (SELECT value FROM json_each(:ids))
+  AND NOT (status = 'running' AND node_id = :node_id);
