@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 import socket
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 
 from dbcron.clock import Clock
 from dbcron.engine.database_clock import clock_for
 from dbcron.events import EventBus, ExecutionFinished, ExecutionStarted
 from dbcron.execution import Report, Work, make_executor
+from dbcron.execution.work import LIVE_LOG_SECONDS
 from dbcron.models import Execution, ExecutionStatus, Job, Outcome, Trigger, new_id
 from dbcron.store.protocol import Store
 
@@ -30,13 +32,16 @@ def run_once(
     mode: str = "process",
     clock: Clock | None = None,
     bus: EventBus | None = None,
+    on_progress: Callable[[Execution, float], None] | None = None,
 ) -> Execution:
     """Run ``job`` now and return its finished execution (no retries are scheduled).
 
     Its times and lease are on the clock the schedulers compare with (the database's on
     PostgreSQL), so that no scheduler takes a run whose host clock is behind for lost.
     ``bus`` gets ExecutionStarted once the running row is stored and ExecutionFinished
-    once its completion was accepted."""
+    once its completion was accepted. While it runs, every ``LIVE_LOG_SECONDS``: its logs
+    so far are stored (``dbcron logs --follow``), a ``dbcron cancel`` of it stops it, and
+    ``on_progress`` gets the running execution and the seconds it has run (0 first)."""
     clock = clock or clock_for(store)
     node_id = f"run-{socket.gethostname()}-{os.getpid()}-{new_id()[:8]}"
     now = clock.now()
@@ -66,10 +71,24 @@ def run_once(
 
     executor = make_executor(mode, 1, on_done)
     executor.start()
+    started = clock.monotonic()
+    renewed = started
     try:
         executor.submit(Work(execution, job, database_url))
-        while not finished.wait(LEASE.total_seconds() / 3):
-            store.extend_leases(node_id, clock.now() + LEASE)
+        if on_progress is not None:
+            on_progress(execution, 0.0)
+        while not finished.wait(LIVE_LOG_SECONDS):
+            mono = clock.monotonic()
+            if mono - renewed >= LEASE.total_seconds() / 3:
+                store.extend_leases(node_id, clock.now() + LEASE)
+                renewed = mono
+            live = executor.live_logs().get(execution.execution_id)
+            if live is not None:
+                store.save_live_logs([(execution.execution_id, 1, live)])
+            if store.not_running_on_node(node_id, [execution.execution_id]):
+                executor.cancel(execution.execution_id, "stopped: it was cancelled")
+            if on_progress is not None:
+                on_progress(execution, mono - started)
     finally:
         executor.stop(kill=not finished.is_set())
     report = reports[0]

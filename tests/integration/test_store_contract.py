@@ -417,3 +417,25 @@ def test_cancel_execution_ends_pending_and_running_rows_once(store: Store) -> No
     rows = store.list_executions(job.job_id)
     assert sorted(e.status for e in rows) == [ExecutionStatus.CANCELLED] * 2
     assert store.acquire(later, "node-b", later + timedelta(seconds=30), 5) == []
+
+
+def test_live_logs_are_stored_only_while_the_run_holds_its_token(store: Store) -> None:
+    from dbcron.models import Outcome
+
+    now = datetime.now(UTC)
+    job = store.insert_job(make_job(name="chatty"))
+    store.insert_execution(Execution(job_id=job.job_id, scheduled_for=now, created_at=now))
+    [(running, _)] = store.acquire(now, "node-a", now + timedelta(seconds=30), 1)
+    key, token = running.execution_id, running.fencing_token
+    assert token is not None
+    store.save_live_logs([(key, token, "first\x00line\n")])
+    stored = store.get_execution(key)
+    assert stored is not None and stored.logs == "first\ufffdline\n"
+    store.save_live_logs([(key, token + 1, "stale token\n")])  # not this run's token
+    stored = store.get_execution(key)
+    assert stored is not None and stored.logs == "first\ufffdline\n"
+    done = Outcome(key, job.job_id, token, ExecutionStatus.SUCCESS, now, 0.5, logs="final\n")
+    assert store.complete([done]) == {key}
+    store.save_live_logs([(key, token, "late\n")])  # ended: its final logs stay
+    stored = store.get_execution(key)
+    assert stored is not None and stored.logs == "final\n"

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from dbcron.cli import render
-from dbcron.cli.root import JobId, JsonFlag, _ctx, app, out
-from dbcron.models import ExecutionStatus
+from dbcron.cli.root import JobId, JsonFlag, _ctx, app, err, out
+from dbcron.models import Execution, ExecutionStatus
 from dbcron.serialize import to_jsonable
 
 
@@ -107,10 +107,35 @@ def run_job(
     as_json: JsonFlag = False,
 ) -> None:
     """Run one job once, now, in the foreground, and record it (trigger manual)."""
-    execution = _ctx(ctx).operations.run_now(job_id, mode=executor)
+    execution = _ctx(ctx).operations.run_now(job_id, mode=executor, on_progress=_Progress())
     if as_json:
         render.print_json(out, to_jsonable(execution))
     else:
         out.print(render.execution_detail(execution))
     if execution.status is not ExecutionStatus.SUCCESS:
         raise typer.Exit(1)
+
+
+#: How often ``dbcron run`` says that a long run is still going.
+PROGRESS_EVERY_SECONDS = 10
+
+
+class _Progress:
+    """``dbcron run``'s progress on stderr: the execution when it starts (with how to
+    follow or cancel it from elsewhere), then a line every ``PROGRESS_EVERY_SECONDS``."""
+
+    def __init__(self) -> None:
+        self.next_at = float(PROGRESS_EVERY_SECONDS)
+
+    def __call__(self, execution: Execution, elapsed: float) -> None:
+        if elapsed == 0:
+            short = execution.execution_id[:13]
+            err.print(
+                f"Running execution {execution.execution_id} of job {execution.job_id} "
+                f"(dbcron logs -f {short} follows it; dbcron cancel {short} stops it) ...",
+                style="dim",
+                markup=False,
+            )
+        elif elapsed >= self.next_at:
+            err.print(f"... still running after {int(elapsed)} s", style="dim", markup=False)
+            self.next_at += PROGRESS_EVERY_SECONDS

@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from dbcron.cli import render
+from dbcron.cli.queries import follow_to_end
 from dbcron.cli.root import ExecutionId, JobId, JsonFlag, _ctx, app, err, out
 from dbcron.cli.timefmt import local, relative
 from dbcron.errors import ValidationError
@@ -242,8 +243,15 @@ def trigger(
         bool,
         typer.Option("--wait", help="Wait for the run to end; print it; exit 1 unless success."),
     ] = False,
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow", "-f", help="Stream the run's logs until it ends; exit 1 unless success."
+        ),
+    ] = False,
     timeout: Annotated[
-        float | None, typer.Option("--timeout", help="With --wait: give up after SECONDS.")
+        float | None,
+        typer.Option("--timeout", help="With --wait or --follow: give up after SECONDS."),
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -256,6 +264,10 @@ def trigger(
             "starts (dbcron start)",
             style="yellow",
         )
+    if follow and not as_json:
+        err.print(f"Following execution {execution.execution_id} ...", style="dim")
+        follow_to_end(state.queries, execution.execution_id, timeout)
+        return
     if not wait:
         if as_json:
             render.print_json(out, to_jsonable(execution))

@@ -16,8 +16,9 @@ from dbcron.cli.root import ExecutionId, JobId, JsonFlag, _ctx, app, err, out
 from dbcron.cli.timefmt import local, relative
 from dbcron.cron import parse_schedule, preview, validate_timezone
 from dbcron.errors import ValidationError
+from dbcron.models import ExecutionStatus
 from dbcron.serialize import status_document, to_jsonable
-from dbcron.service.queries import PAGE_SIZE, Page
+from dbcron.service.queries import PAGE_SIZE, Page, Queries
 
 
 @app.command("list")
@@ -125,15 +126,28 @@ def execution(ctx: typer.Context, execution_id: ExecutionId, as_json: JsonFlag =
 
 
 @app.command()
-def logs(ctx: typer.Context, execution_id: ExecutionId) -> None:
-    """Print the logs one execution captured (recorded when it ends)."""
+def logs(
+    ctx: typer.Context,
+    execution_id: ExecutionId,
+    follow: Annotated[
+        bool,
+        typer.Option("--follow", "-f", help="Stream a running execution's logs until it ends."),
+    ] = False,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="With --follow: give up after SECONDS.")
+    ] = None,
+) -> None:
+    """Print the logs of one execution (--follow streams a running one to its end)."""
+    if follow:
+        follow_to_end(_ctx(ctx).queries, execution_id, timeout)
+        return
     found = _ctx(ctx).queries.execution(execution_id)
     if found.logs:
         out.file.write(found.logs if found.logs.endswith("\n") else found.logs + "\n")
     elif not found.status.is_final:
         err.print(
-            f"execution {found.execution_id} is {found.status.value}: its logs are "
-            "recorded when it ends (dbcron trigger --wait follows a run to its end)"
+            f"execution {found.execution_id} is {found.status.value} and has logged nothing "
+            "yet (dbcron logs --follow streams it to its end)"
         )
     else:
         err.print(f"execution {found.execution_id} ({found.status.value}) recorded no logs")
@@ -288,3 +302,21 @@ def show_config(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     for key, value, source in rows:
         table.add_row(key, json.dumps(value) if not isinstance(value, str) else value, source)
     out.print(table)
+
+
+def follow_to_end(queries: Queries, execution_id: str, timeout: float | None) -> None:
+    """Stream an execution's logs to stdout until it ends, then its status line on
+    stderr; exit 1 unless it succeeded, 2 when ``timeout`` passed first."""
+    last = None
+    for text, execution in queries.follow_logs(execution_id, timeout=timeout):
+        last = execution
+        if text:
+            out.file.write(text)
+            out.file.flush()
+    assert last is not None
+    if not last.status.is_final:
+        err.print(f"error: gave up after {timeout:g} s: the execution is still {last.status.value}")
+        raise typer.Exit(2)
+    err.print(render.ended_line(last), markup=False)
+    if last.status is not ExecutionStatus.SUCCESS:
+        raise typer.Exit(1)

@@ -299,3 +299,11 @@ def execution_detail(ex: Execution) -> RenderableType:
     if ex.logs:
         parts += [Text("logs", style="bold"), Text(ex.logs.rstrip())]
     return Group(*parts)
+
+
+def ended_line(ex: Execution) -> str:
+    """One line on how an execution ended: its id, status, duration and the error's
+    first line (what ``logs --follow`` and ``trigger --follow`` print last)."""
+    took = "" if ex.duration_seconds is None else f" after {ex.duration_seconds:.3f}s"
+    error = f": {ex.error_message.splitlines()[0]}" if ex.error_message else ""
+    return f"execution {ex.execution_id} {ex.status.value}{took}{error}"

@@ -62,7 +62,7 @@ class NodeState:
     _lease_timer: _Timer
     _heartbeat_timer: _Timer
     _rescue_timer: _Timer
-    _cancel_timer: _Timer
+    _flight_timer: _Timer
     _data_version: int | None
     _woken: bool
     _next_turn: float

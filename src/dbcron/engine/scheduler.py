@@ -72,8 +72,9 @@ QUEUE_AFTER_SECONDS = 2.0
 
 
 #: How often a node with runs in flight looks for those cancelled (or taken over by
-#: another node) to stop them: one primary-key read, only while something runs.
-CANCEL_CHECK_SECONDS = 1.0
+#: another node) to stop them, and stores the logs that grew: one primary-key read (and
+#: one update if logs grew), only while something runs.
+FLIGHT_CHECK_SECONDS = 1.0
 
 #: The longest the scheduler waits between retries while the database is down.
 MAX_BACKOFF_SECONDS = 2.0
@@ -123,7 +124,7 @@ class Scheduler(Shutdown):
         self._lease_timer = _Timer(max(0.5, lease / 3))
         self._heartbeat_timer = _Timer(max(0.5, min(15.0, lease / 2)))
         self._rescue_timer = _Timer(max(0.5, lease / 3))
-        self._cancel_timer = _Timer(CANCEL_CHECK_SECONDS)
+        self._flight_timer = _Timer(FLIGHT_CHECK_SECONDS)
         self._data_version: int | None = None
         self._woken = True
         self._next_turn = 0.0

@@ -21,16 +21,17 @@ class Upkeep(Completions):
     def _timers(self) -> list[_Timer]:
         timers = [self._heartbeat_timer, self._lease_timer, self._rescue_timer]
         if self.executor.in_flight():
-            timers.append(self._cancel_timer)
+            timers.append(self._flight_timer)
         return timers
 
     def _maintenance(self, mono: float) -> None:
         """Heartbeat, lease renewal and rescue, each only when its timer is due; this
         node's own leases are always renewed before anyone's runs are rescued."""
         self._keep_alive(mono)
-        if self._cancel_timer.due(mono):
+        if self._flight_timer.due(mono):
             self._stop_runs_ended_elsewhere()
-            self._cancel_timer.done(mono)
+            self._save_live_logs()
+            self._flight_timer.done(mono)
         if self._rescue_timer.due(mono) and mono >= self._rescue_not_before:
             now = self.clock.now()
             rescued = self.store.rescue_expired(
@@ -69,6 +70,18 @@ class Upkeep(Completions):
                     mine[execution_id].job.job_id,
                     why,
                 )
+
+    def _save_live_logs(self) -> None:
+        """Store the logs so far of the runs whose logs grew (``dbcron logs --follow``)."""
+        live = self.executor.live_logs()
+        if not live:
+            return
+        tokens = {
+            w.execution.execution_id: w.execution.fencing_token for w in self.executor.in_flight()
+        }
+        self.store.save_live_logs(
+            [(e, tokens[e], text) for e, text in live.items() if tokens.get(e) is not None]
+        )
 
     def _keep_alive(self, mono: float) -> None:
         """Send the heartbeat and renew the leases of what this node still runs (or has

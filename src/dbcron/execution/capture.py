@@ -20,10 +20,13 @@ class BoundedLog(io.TextIOBase):
         self._dropped = 0
         self._limit = limit
         self._lock = threading.Lock()
+        #: Bumped by every write: a reader that saw this version has seen everything.
+        self.version = 0
 
     def write(self, text: str) -> int:
         """Append ``text``."""
         with self._lock:
+            self.version += 1
             if self._head_size < self._limit * 3 // 4:
                 self._head.append(text)
                 self._head_size += len(text)

@@ -27,6 +27,10 @@ class Executor(Protocol):
     def submit(self, work: Work) -> None:
         """Run ``work``; its report goes to the ``on_done`` callback."""
 
+    def live_logs(self) -> dict[str, str]:
+        """The logs so far of each running execution whose logs grew since the last
+        call, by execution id (what ``dbcron logs --follow`` reads while it runs)."""
+
     def cancel(self, execution_id: str, message: str) -> bool:
         """Stop ``execution_id`` and report it ``cancelled`` with ``message``: a queued
         one never starts; a running one's worker process is killed (process mode), or

@@ -41,6 +41,7 @@ def run_work(
     capture_stdio: bool = False,
     on_process_group: Callable[[int], None] | None = None,
     clock: Clock = SYSTEM_CLOCK,
+    sink: BoundedLog | None = None,
 ) -> Report:
     """Run the handler of ``work`` here and now; never raises (except BaseExceptions).
 
@@ -48,11 +49,12 @@ def run_work(
     stderr and every thread's logging; otherwise only the calling thread's logging and
     ``ctx.logger`` (from any thread) are captured. ``on_process_group`` receives each
     process group the handler reports through ``ctx.track_process_group``. ``clock`` times
-    the run and is the handler's ``ctx.clock``.
+    the run and is the handler's ``ctx.clock``. ``sink`` (new if not given) receives the
+    logs as they are written, for whoever streams them while the handler runs.
     """
     router = _capture_router()
     ensure_capture_level()
-    sink = BoundedLog()
+    sink = sink if sink is not None else BoundedLog()
     # ctx.logger: a private logger (not kept in logging's registry) that captures what
     # the handler logs from any thread it starts, e.g. the shell handler's output pumps.
     job_logger = logging.Logger(f"dbcron.job.{work.job.job_type}", logging.INFO)

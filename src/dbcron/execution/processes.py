@@ -9,16 +9,18 @@ import multiprocessing.connection
 import os
 import signal
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
 from dbcron.clock import SYSTEM_CLOCK, Clock
+from dbcron.execution.capture import BoundedLog
 from dbcron.execution.forkserver import Child, ForkServer
 from dbcron.execution.invoke import kill_process_groups, run_work
 from dbcron.execution.work import (
     FORK_TIMEOUT,
     KILL_GRACE_SECONDS,
+    LIVE_LOG_SECONDS,
     PREFETCH_PER_WORKER,
     SHUTDOWN_MESSAGE,
     OnDone,
@@ -36,6 +38,46 @@ class _Spawned:
     """A worker's message to the pool: its handler started process group ``pgid``."""
 
     pgid: int
+
+
+@dataclass(frozen=True, slots=True)
+class _LiveLogs:
+    """A worker's message to the pool: the logs of ``execution_id`` so far."""
+
+    execution_id: str
+    text: str
+
+
+class _LogPump:
+    """In a worker process: sends the running execution's logs to the pool every
+    ``LIVE_LOG_SECONDS`` while they grow (one daemon thread for the worker's life)."""
+
+    def __init__(self, send: Callable[[object], None]) -> None:
+        self._send = send
+        self._lock = threading.Lock()
+        self._current: tuple[str, BoundedLog] | None = None
+        self._seen = 0
+        self._tick = threading.Event()  # never set: its wait is the pump's pace
+        threading.Thread(target=self._pump, name="dbcron-log-pump", daemon=True).start()
+
+    def watch(self, execution_id: str | None, sink: BoundedLog | None = None) -> None:
+        """Follow ``sink`` as the logs of ``execution_id`` (None: nothing runs)."""
+        with self._lock:
+            self._current = None if execution_id is None or sink is None else (execution_id, sink)
+            self._seen = 0
+
+    def _pump(self) -> None:
+        while True:
+            self._tick.wait(LIVE_LOG_SECONDS)
+            with self._lock:
+                current = self._current
+                if current is None or current[1].version == self._seen:
+                    continue
+                self._seen = current[1].version
+                text = current[1].getvalue()
+                if text is not None:
+                    # under the lock: once watch(None) returned, nothing of that run is sent
+                    self._send(_LiveLogs(current[0], text))
 
 
 def _preload() -> None:
@@ -57,10 +99,14 @@ def _child_main(conn: Connection) -> None:
     load_plugins()
     sending = threading.Lock()  # a handler may report a group from any of its threads
 
-    def spawned(pgid: int) -> None:
+    def send(message: object) -> None:
         with sending, contextlib.suppress(OSError):
-            conn.send(_Spawned(pgid))
+            conn.send(message)
 
+    def spawned(pgid: int) -> None:
+        send(_Spawned(pgid))
+
+    pump = _LogPump(send)
     while True:
         try:
             work = conn.recv()
@@ -68,7 +114,12 @@ def _child_main(conn: Connection) -> None:
             return
         if work is None:
             return
-        report = run_work(work, capture_stdio=True, on_process_group=spawned)
+        sink = BoundedLog()
+        pump.watch(work.execution.execution_id, sink)
+        try:
+            report = run_work(work, capture_stdio=True, on_process_group=spawned, sink=sink)
+        finally:
+            pump.watch(None)
         with sending:
             conn.send(report)
 
@@ -224,6 +275,7 @@ class ProcessExecutor:
         self._stopping = False
         self._kill = False
         self._cancels: dict[str, str] = {}  # execution id -> message, for the dispatcher
+        self._live: dict[str, str] = {}  # execution id -> logs so far, not yet taken
 
     def start(self) -> None:
         """Start the fork server, ask it for the workers, and start the dispatcher thread
@@ -263,6 +315,13 @@ class ProcessExecutor:
             self._inflight[work.execution.execution_id] = work
             self._pending.append(work)
         self._poke()
+
+    def live_logs(self) -> dict[str, str]:
+        """The logs so far of the running executions whose logs grew since the last
+        call (their workers send them every ``LIVE_LOG_SECONDS``)."""
+        with self._lock:
+            live, self._live = self._live, {}
+        return live
 
     def cancel(self, execution_id: str, message: str) -> bool:
         """Stop ``execution_id``: a queued one is dropped, a running one's worker is
@@ -352,6 +411,11 @@ class ProcessExecutor:
                 continue
             if isinstance(report, _Spawned):
                 self._running[slot].groups.append(report.pgid)
+                continue
+            if isinstance(report, _LiveLogs):
+                with self._lock:
+                    if report.execution_id in self._inflight:
+                        self._live[report.execution_id] = report.text
                 continue
             running = self._running.pop(slot)
             with self._lock:
@@ -447,6 +511,7 @@ class ProcessExecutor:
     def _report(self, work: Work, report: Report) -> None:
         with self._lock:
             self._inflight.pop(work.execution.execution_id, None)
+            self._live.pop(work.execution.execution_id, None)
             self._busy -= 1
         try:
             self._on_done(work, report)

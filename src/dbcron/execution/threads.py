@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dbcron.clock import SYSTEM_CLOCK, Clock
+from dbcron.execution.capture import BoundedLog
 from dbcron.execution.invoke import kill_process_groups, run_work
 from dbcron.execution.work import (
     KILL_GRACE_SECONDS,
@@ -34,6 +35,8 @@ class _Task:
     groups_killed: bool = False
     handed_back: bool = False  # returned by stop(kill=True): the caller reports it
     cancelled: str | None = None  # why it was cancelled while running
+    sink: BoundedLog = field(default_factory=BoundedLog)  # its logs, as they are written
+    logs_seen: int = 0  # the sink's version that live_logs() last passed on
     groups: list[int] = field(default_factory=list)
 
 
@@ -102,7 +105,9 @@ class ThreadExecutor:
                 if work.timeout is not None:
                     task.deadline = task.started + work.timeout
                     self._next_deadline = min(self._next_deadline, task.deadline)
-            report = run_work(work, on_process_group=self._group_of(task), clock=self._clock)
+            report = run_work(
+                work, on_process_group=self._group_of(task), clock=self._clock, sink=task.sink
+            )
             took = round(self._clock.monotonic() - task.started, 6)
             with self._lock:
                 del self._tasks[key]
@@ -182,6 +187,18 @@ class ThreadExecutor:
         with self._lock:
             wait = self._next_deadline - self._clock.monotonic()
         return min(1.0, max(WATCHDOG_RESOLUTION, wait))
+
+    def live_logs(self) -> dict[str, str]:
+        """The logs so far of the running executions whose logs grew since the last call."""
+        live: dict[str, str] = {}
+        with self._lock:
+            for key, task in self._tasks.items():
+                if task.started is not None and task.sink.version != task.logs_seen:
+                    task.logs_seen = task.sink.version
+                    text = task.sink.getvalue()
+                    if text is not None:
+                        live[key] = text
+        return live
 
     def cancel(self, execution_id: str, message: str) -> bool:
         """Stop ``execution_id``: a queued one never starts and is reported at once; a

@@ -17,6 +17,9 @@ SHUTDOWN_MESSAGE = (
 #: Executions a worker slot may have queued behind the running one: the scheduler hands
 #: work over in larger batches (fewer transactions per execution) without idling slots.
 PREFETCH_PER_WORKER = 1
+#: How often the logs of a running handler are passed on (worker process -> scheduler
+#: -> database) while they grow, for ``dbcron logs --follow``.
+LIVE_LOG_SECONDS = 1.0
 #: How late (at most) the thread-mode watchdog notices a deadline.
 WATCHDOG_RESOLUTION = 0.05
 #: How long past its timeout a handler may take before its worker process (thread mode:

@@ -7,6 +7,7 @@ adapters only parse their input and render what comes back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,16 +120,31 @@ class Operations:
 
     # -- running -----------------------------------------------------------------------
 
-    def run_now(self, job_id: str, *, mode: str = "process") -> Execution:
+    def run_now(
+        self,
+        job_id: str,
+        *,
+        mode: str = "process",
+        on_progress: Callable[[Execution, float], None] | None = None,
+    ) -> Execution:
         """Run the job ``job_id`` (id or prefix) once, now, in this process, through the
-        real executor; returns its finished execution. A deleted job cannot run."""
+        real executor; returns its finished execution. A deleted job cannot run.
+        ``on_progress`` gets the running execution and its seconds so far, about once a
+        second (see :func:`dbcron.runner.run_once`)."""
         from dbcron.runner import run_once
 
         check_executor(mode)
         job = self.jobs.get_job(job_id)
         if job.status is JobStatus.DELETED:
             raise ValidationError(f"job {job.job_id} is deleted; it cannot be run")
-        return run_once(self.store, job, database_url=self.database_url, mode=mode, bus=self.bus)
+        return run_once(
+            self.store,
+            job,
+            database_url=self.database_url,
+            mode=mode,
+            bus=self.bus,
+            on_progress=on_progress,
+        )
 
 
 def engine_settings(

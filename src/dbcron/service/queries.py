@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
@@ -27,6 +28,7 @@ from dbcron.models import (
     SchedulerNode,
     StoredPaper,
 )
+from dbcron.service.logtail import unseen
 from dbcron.store.papers import list_papers
 from dbcron.store.protocol import Store
 
@@ -242,6 +244,32 @@ class Queries:
                 return found
             if deadline is not None and self.clock.monotonic() >= deadline:
                 return found
+            pause.wait(poll_seconds)
+
+    def follow_logs(
+        self, execution_id: str, timeout: float | None = None, poll_seconds: float = 0.5
+    ) -> Iterator[tuple[str, Execution]]:
+        """Follow one execution (id or unique prefix) until it ends: yields ``(text,
+        execution)`` with the part of its logs not yet yielded (empty when nothing new)
+        each ``poll_seconds``; the last item is the final execution with the rest of its
+        logs, or, when ``timeout`` seconds pass first, its state then (not final).
+        Running executions' logs are stored about once a second by their scheduler."""
+        full = self.resolve_execution_id(execution_id)
+        deadline = None if timeout is None else self.clock.monotonic() + timeout
+        pause = threading.Event()
+        shown = ""
+        while True:
+            found = self.store.get_execution(full)
+            if found is None:
+                raise NotFoundError(f"execution {full} was deleted while following it")
+            current = found.logs or ""
+            text = unseen(shown, current)
+            shown = current
+            yield text, found
+            if found.status.is_final:
+                return
+            if deadline is not None and self.clock.monotonic() >= deadline:
+                return
             pause.wait(poll_seconds)
 
     # -- cluster -------------------------------------------------------------------------

@@ -134,6 +134,17 @@ class SqlExecutions(SqlBackend):
         )
         return before, after
 
+    def save_live_logs(self, logs: Sequence[tuple[str, int, str]]) -> None:
+        """See :meth:`Store.save_live_logs`."""
+        if not logs:
+            return
+        rows = [
+            {"execution_id": e, "fencing_token": token, "logs": _storable(text)}
+            for e, token, text in logs
+        ]
+        with self.transaction() as cur:
+            cur.executemany(self.sql("save_live_logs"), rows)
+
     def not_running_on_node(
         self, node_id: str, execution_ids: Sequence[str]
     ) -> dict[str, ExecutionStatus]:
@@ -262,3 +273,9 @@ def _job_stats(job_id: str | None, row: Row, p95: float | None) -> JobStats:
         mean_duration=None if mean is None else float(mean),
         p95_duration=None if p95 is None else float(p95),
     )
+
+
+def _storable(text: str) -> str:
+    """``text`` without NUL characters (PostgreSQL refuses them; a handler may print
+    one), as a completion's logs are stored."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text

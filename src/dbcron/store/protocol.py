@@ -320,6 +320,12 @@ class Store(Protocol):
         """
         ...
 
+    def save_live_logs(self, logs: Sequence[tuple[str, int, str]]) -> None:
+        """Store the logs so far of running executions, ``(execution_id, fencing_token,
+        logs)`` each, in one transaction; an execution no longer running with that token
+        is left as it is (its completion's logs are final). For ``logs --follow``."""
+        ...
+
     def not_running_on_node(
         self, node_id: str, execution_ids: Sequence[str]
     ) -> dict[str, ExecutionStatus]:

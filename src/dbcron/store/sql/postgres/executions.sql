@@ -177,3 +177,8 @@ WHERE execution_id = %(execution_id)s AND status = %(status)s;
 SELECT execution_id, status FROM job_executions
 WHERE execution_id = ANY(%(ids)s::text[])
   AND NOT (status = 'running' AND node_id = %(node_id)s);
+
+-- name: save_live_logs
+UPDATE job_executions SET logs = %(logs)s
+WHERE execution_id = %(execution_id)s AND status = 'running'
+  AND fencing_token = %(fencing_token)s;

@@ -194,3 +194,7 @@ WHERE execution_id = :execution_id AND status = :status;
 SELECT execution_id, status FROM job_executions
 WHERE execution_id IN (SELECT value FROM json_each(:ids))
   AND NOT (status = 'running' AND node_id = :node_id);
+
+-- name: save_live_logs
+UPDATE job_executions SET logs = :logs
+WHERE execution_id = :execution_id AND status = 'running' AND fencing_token = :fencing_token;
