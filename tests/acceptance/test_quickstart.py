@@ -90,39 +90,47 @@ def test_config_file_for_job_config(cli: Cli) -> None:
     assert created["config"] == {"command": ["echo", "from file"]}
 
 
-def test_interactive_shell(cli: Cli) -> None:
+def test_interactive_shell_runs_every_cli_command(cli: Cli) -> None:
     cli.ok("init")
-    job_id = cli.ok(
-        "create",
-        "nightly",
-        "shell",
-        "0 3 * * *",
-        "--config",
-        '{"command": "true", "shell": true}',
-        "--json",
-    ).json()["job_id"]
+    config = '\'{"command": "true", "shell": true}\''
     session = "\n".join(
         [
-            "list",
+            f'create nightly shell "0 3 * * *" --config {config} --retries 0',
+            "list --type shell --json",
+            "quit",
+        ]
+    )
+    created = cli.ok("shell", stdin=session)
+    job_id = created.out.split("Created job ", 1)[1].split()[0]
+    session = "\n".join(
+        [
             f"show {job_id[:8]}",
+            f"update {job_id[:8]} --schedule '*/5 * * * *' --description 'from the shell'",
             f"pause {job_id[:8]}",
             "status",
             f"resume {job_id}",
             f"trigger {job_id}",
+            f"history {job_id} -n 1",
             "show nope!",
+            "history -n",
             "frobnicate",
             "help",
+            "help trigger",
             "quit",
         ]
     )
     result = cli.ok("shell", stdin=session)
     assert "nightly" in result.out
-    assert f"pause: {job_id} done" in result.out
-    assert f"resume: {job_id} done" in result.out
-    assert f"trigger: {job_id} done" in result.out
-    assert "error: invalid job id 'nope!'" in result.out
+    assert f"Paused job {job_id}" in result.out and f"Resumed job {job_id}" in result.out
+    assert "is pending" in result.out  # a trigger records a run; it does not say "done"
+    assert "error: invalid job id 'nope!'" in result.err  # one line; the shell goes on
+    assert "error: option '-n' requires an argument" in result.err.replace('"', "'")
     assert "unknown command 'frobnicate'" in result.out
-    assert "Documented commands" in result.out
+    assert "create " in result.out and "cancel " in result.out  # help lists every command
+    assert "EOF" not in result.out
+    assert "--follow" in result.out  # help trigger: the command's own options
+    job = cli.ok("show", job_id, "--json").json()["job"]
+    assert job["schedule_expression"] == "*/5 * * * *" and job["description"] == "from the shell"
     assert len(cli.ok("history", job_id, "--json").json()) == 1
 
 

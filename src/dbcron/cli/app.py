@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import typer
 
-from dbcron.cli.root import _ctx, app, fail, out
+from dbcron.cli.context import CliContext
+from dbcron.cli.root import _ctx, app, fail, out, print_error
 
 # Typer (0.29) runs its own copy of Click; these are the errors it raises.
 from typer._click.exceptions import NoArgsIsHelpError, UsageError  # isort: skip
@@ -35,10 +36,14 @@ __all__ = ["app", "main"]
 
 @app.command()
 def shell(ctx: typer.Context) -> None:
-    """The interactive job manager (list, show, status, trigger, pause, resume, ...)."""
+    """The interactive job manager: every dbcron command, on one database."""
     from dbcron.cli.shell import JobShell
 
-    JobShell(_ctx(ctx).manager, out).cmdloop()
+    state = _ctx(ctx)
+    if state.in_shell:
+        fail("already in the shell", 2)
+    state.manager  # noqa: B018 - open the database now: a bad URL fails before the prompt
+    JobShell(state, out, invoke).cmdloop()
 
 
 def _register_extensions() -> None:
@@ -68,20 +73,35 @@ _summaries_whole()
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; user errors (dbcron's own, and the command line's: a missing or extra
     argument, an unknown option or command) become one line on stderr and an exit code."""
+    code = invoke(argv)
+    if code:
+        raise SystemExit(code)
+
+
+def invoke(argv: list[str] | None, state: CliContext | None = None) -> int:
+    """Run one command line and return its exit status, errors printed as one line on
+    stderr. With ``state``, the command uses that context's database and configuration
+    (the interactive shell's), which stays open afterwards."""
     try:
-        code = app(args=argv, prog_name="dbcron", standalone_mode=False)
+        code = app(args=argv, prog_name="dbcron", standalone_mode=False, obj=state)
     except NoArgsIsHelpError as exc:  # `dbcron` alone: the help, as --help shows it
         out.file.write(exc.format_message() + "\n")
-        return
+        return 0
     except UsageError as exc:
         where = exc.ctx.command_path if exc.ctx is not None else "dbcron"
         message = exc.format_message().rstrip(".")
-        fail(f"{message[:1].lower()}{message[1:]} (see {where} --help)", 2)
+        return _failed(f"{message[:1].lower()}{message[1:]} (see {where} --help)", 2)
     except typer.Abort:
-        fail("interrupted", 130)
+        return _failed("interrupted", 130)
     except DbcronError as exc:
-        fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, exc.exit_code)
+        return _failed(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, exc.exit_code)
     except KeyboardInterrupt:
-        fail("interrupted", 130)
-    if isinstance(code, int) and code:
-        raise SystemExit(code)
+        return _failed("interrupted", 130)
+    except SystemExit as exc:  # fail() inside a command
+        return exc.code if isinstance(exc.code, int) else 1
+    return code if isinstance(code, int) else 0
+
+
+def _failed(message: str, code: int) -> int:
+    print_error(message)
+    return code

@@ -27,6 +27,8 @@ class CliContext:
     clock: Clock = field(default_factory=SystemClock)
     """The time of commands that need no database (``dbcron next``)."""
     _runtime: Runtime | None = field(default=None, init=False)
+    in_shell: bool = False
+    """Set while the interactive shell runs commands on this context."""
 
     @property
     def runtime(self) -> Runtime:

@@ -69,12 +69,21 @@ def main_options(
     ] = False,
 ) -> None:
     """Cron that lives in a database."""
+    if isinstance(ctx.obj, CliContext):  # a command of the interactive shell
+        if db is not None or config is not None:
+            fail("the shell's database and configuration are fixed: start another shell", 2)
+        return
     state = CliContext(db_flag=db, config_flag=config)
     ctx.obj = state
     ctx.call_on_close(state.close)
 
 
+def print_error(message: str) -> None:
+    """Print ``error: message`` on stderr, as one line."""
+    err.print(f"error: {message}", markup=False, soft_wrap=True)
+
+
 def fail(message: str, code: int) -> NoReturn:
     """Print ``error: message`` on stderr and exit with ``code``."""
-    err.print(f"error: {message}", markup=False, soft_wrap=True)
+    print_error(message)
     sys.exit(code)

@@ -1,9 +1,11 @@
 """``dbcron shell``: the specification's interactive job manager.
 
-Built on the standard library's :mod:`cmd` with :mod:`readline`, so it has line
-editing, a persistent command history (``~/.dbcron_history``) and tab completion of
-commands and job ids. Every command calls the same :class:`~dbcron.JobManager` as the
-CLI; an error prints one line and the shell goes on.
+Every line is a ``dbcron`` command without the ``dbcron`` (``list``, ``create ...``,
+``history -n 5``, ``logs -f ...``), run by the same code as the command line on the
+shell's one database: whatever the CLI can do, the shell can. Built on the standard
+library's :mod:`cmd` with :mod:`readline`, so it has line editing, a persistent command
+history (``~/.dbcron_history``) and tab completion of commands and job ids. An error
+prints one line and the shell goes on.
 """
 
 from __future__ import annotations
@@ -17,11 +19,14 @@ from typing import Any
 
 from rich.console import Console
 
-from dbcron.cli import render
+from dbcron.cli.context import CliContext
+from dbcron.cli.root import app
 from dbcron.errors import DbcronError
-from dbcron.manager import JobManager
 
 HISTORY_FILE = Path.home() / ".dbcron_history"
+
+#: Runs one command line on a context and returns its exit status (``cli.app.invoke``).
+Invoke = Callable[[list[str], CliContext], int]
 
 try:  # readline is missing on some platforms; the shell works without it
     import readline
@@ -29,111 +34,85 @@ except ImportError:  # pragma: no cover
     readline = None  # type: ignore[assignment]
 
 
-class JobShell(cmd.Cmd):
-    """An interactive loop over the job manager."""
+def command_names() -> dict[str, str]:
+    """Every ``dbcron`` command the shell offers, with its one-line summary."""
+    names: dict[str, str] = {}
+    for info in app.registered_commands:
+        name = info.name or (info.callback.__name__.replace("_", "-") if info.callback else "")
+        if name and name != "shell" and not info.hidden:
+            doc = info.short_help or info.help or (info.callback.__doc__ if info.callback else "")
+            names[name] = (doc or "").strip().splitlines()[0] if doc else ""
+    return names
 
-    intro = "dbcron interactive job manager. Type help or ? to list commands, quit to leave."
+
+class JobShell(cmd.Cmd):
+    """An interactive loop that runs ``dbcron`` commands on one database."""
+
+    intro = (
+        "dbcron interactive job manager: any dbcron command, without the 'dbcron'. "
+        "Type help to list them, quit to leave."
+    )
     prompt = "dbcron> "
 
-    def __init__(self, manager: JobManager, console: Console, **kwargs: Any) -> None:
+    def __init__(self, state: CliContext, console: Console, invoke: Invoke, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.manager = manager
+        self.state = state
         self.console = console
+        self._invoke = invoke
+        self._commands = command_names()
 
     # -- loop plumbing ---------------------------------------------------------------
 
     def preloop(self) -> None:
         """Load the command history."""
+        self.state.in_shell = True
         if readline is not None and HISTORY_FILE.exists():
             with contextlib.suppress(OSError):
                 readline.read_history_file(HISTORY_FILE)
 
     def postloop(self) -> None:
         """Save the command history."""
+        self.state.in_shell = False
         if readline is not None:
             with contextlib.suppress(OSError):
                 readline.set_history_length(1000)
                 readline.write_history_file(HISTORY_FILE)
-
-    def onecmd(self, line: str) -> bool:
-        """Run one command; dbcron errors print one line instead of ending the shell."""
-        try:
-            return super().onecmd(line)
-        except DbcronError as exc:
-            self.console.print(f"error: {exc}", markup=False)
-            return False
 
     def emptyline(self) -> bool:
         """An empty line does nothing (rather than repeating the last command)."""
         return False
 
     def default(self, line: str) -> None:
-        """Unknown command."""
-        self.console.print(f"unknown command {line.split()[0]!r}; type help", markup=False)
-
-    def _one_id(self, arg: str, usage: str) -> str | None:
-        parts = shlex.split(arg)
-        if len(parts) != 1:
-            self.console.print(f"usage: {usage}")
-            return None
-        return parts[0]
-
-    def _complete_id(self, text: str, *_: Any) -> list[str]:
-        return [job.job_id for job in self.manager.list_jobs() if job.job_id.startswith(text)]
-
-    # -- commands ----------------------------------------------------------------------
-
-    def do_list(self, arg: str) -> None:
-        """list [STATUS]: list jobs (optionally only those in STATUS)."""
-        status = arg.strip() or None
-        jobs = self.manager.list_jobs(status=status)
-        self.console.print(render.jobs_table(jobs, self.manager.clock.now()))
-
-    def do_show(self, arg: str) -> None:
-        """show JOB_ID: a job's details, next fires and last executions."""
-        job_id = self._one_id(arg, "show JOB_ID")
-        if job_id is None:
+        """A ``dbcron`` command line."""
+        try:
+            argv = shlex.split(line)
+        except ValueError as exc:
+            self.console.print(f"error: {exc}", markup=False)
             return
-        detail = self.manager.queries.job_detail(job_id, fires=5, executions=10)
+        if argv and argv[0] not in self._commands:
+            self.console.print(f"unknown command {argv[0]!r}; type help", markup=False)
+            return
+        with contextlib.suppress(DbcronError):  # invoke prints dbcron's errors itself
+            self._invoke(argv, self.state)
+
+    # -- the shell's own commands ----------------------------------------------------
+
+    def do_help(self, arg: str) -> None:
+        """help [COMMAND]: the commands, or one command's options."""
+        name = arg.strip()
+        if name:
+            if name in self._commands:
+                self._invoke([name, "--help"], self.state)
+            else:
+                self.console.print(f"unknown command {name!r}; type help", markup=False)
+            return
+        width = max(len(n) for n in self._commands)
+        lines = [f"  {n.ljust(width)}  {summary}" for n, summary in self._commands.items()]
+        lines += [f"  {'quit'.ljust(width)}  Leave the shell (also exit, or Ctrl-D)."]
         self.console.print(
-            render.job_detail(
-                detail.job, detail.next_fires, detail.executions, self.manager.clock.now()
-            )
+            "Commands (as on the command line; help COMMAND for its options):\n" + "\n".join(lines),
+            markup=False,
         )
-
-    def do_status(self, arg: str) -> None:
-        """status: scheduler nodes, running executions, next fires, statistics."""
-        self.console.print(render.status_view(self.manager.status_report()))
-
-    def do_history(self, arg: str) -> None:
-        """history [JOB_ID]: the latest executions (of one job)."""
-        parts = shlex.split(arg)
-        executions = self.manager.history(parts[0] if parts else None, limit=20)
-        self.console.print(render.executions_table(executions, self.manager.clock.now()))
-
-    def _state_change(self, arg: str, verb: str, action: Callable[[str], Any]) -> None:
-        job_id = self._one_id(arg, f"{verb} JOB_ID")
-        if job_id is not None:
-            result = action(job_id)
-            self.console.print(f"{verb}: {getattr(result, 'job_id', job_id)} done", markup=False)
-
-    def do_trigger(self, arg: str) -> None:
-        """trigger JOB_ID: run the job now (records a manual execution)."""
-        self._state_change(arg, "trigger", self.manager.trigger_job)
-
-    def do_pause(self, arg: str) -> None:
-        """pause JOB_ID: stop the job's schedule."""
-        self._state_change(arg, "pause", self.manager.pause_job)
-
-    def do_resume(self, arg: str) -> None:
-        """resume JOB_ID: start the job's schedule again."""
-        self._state_change(arg, "resume", self.manager.resume_job)
-
-    complete_show = _complete_id
-    complete_trigger = _complete_id
-    complete_pause = _complete_id
-    complete_resume = _complete_id
-    complete_history = _complete_id
 
     def do_quit(self, arg: str) -> bool:
         """quit: leave the shell (also exit, or Ctrl-D)."""
@@ -142,6 +121,25 @@ class JobShell(cmd.Cmd):
     do_exit = do_quit
 
     def do_EOF(self, arg: str) -> bool:  # noqa: N802 - cmd's name for end of input
-        """Ctrl-D: leave the shell."""
         self.console.print()
         return True
+
+    # -- completion ------------------------------------------------------------------
+
+    def completenames(self, text: str, *ignored: Any) -> list[str]:
+        """Command names starting with ``text``."""
+        return [n for n in [*self._commands, "help", "quit", "exit"] if n.startswith(text)]
+
+    def completedefault(self, text: str, *ignored: Any) -> list[str]:
+        """Job ids starting with ``text``."""
+        if not text:
+            return []
+        with contextlib.suppress(DbcronError):
+            return [
+                job.job_id for job in self.state.manager.list_jobs() if job.job_id.startswith(text)
+            ]
+        return []
+
+    def complete_help(self, text: str, *ignored: Any) -> list[str]:
+        """Command names, for ``help``."""
+        return [n for n in self._commands if n.startswith(text)]
