@@ -15,6 +15,7 @@ from rich.text import Text
 from dbcron.cli.timefmt import local, local_and_relative, relative
 from dbcron.manager import StatusReport
 from dbcron.models import Execution, ExecutionStatus, Job, JobStatus
+from dbcron.service.checks import Check, CheckStatus
 
 STATUS_STYLE = {
     JobStatus.ACTIVE: "green",
@@ -299,3 +300,22 @@ def execution_detail(ex: Execution) -> RenderableType:
     if ex.logs:
         parts += [Text("logs", style="bold"), Text(ex.logs.rstrip())]
     return Group(*parts)
+
+
+CHECK_STYLE = {
+    CheckStatus.OK: "green",
+    CheckStatus.WARN: "bold yellow",
+    CheckStatus.FAIL: "bold red",
+    CheckStatus.SKIP: "dim",
+}
+
+
+def doctor_report(checks: list[Check]) -> RenderableType:
+    """``dbcron doctor``: one line per check, its status, its name and why."""
+    width = max((len(check.name) for check in checks), default=0)
+    lines = []
+    for check in checks:
+        line = Text(f"{check.status.value:<4}", style=CHECK_STYLE[check.status])
+        line.append(f"  {check.name:<{width}}  {check.detail}")
+        lines.append(line)
+    return Text("\n").join(lines)
