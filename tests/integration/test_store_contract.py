@@ -366,12 +366,22 @@ def test_capabilities_say_what_the_backend_offers(store: Store) -> None:
     assert store.capabilities() == caps
     assert caps.papers is not None
     assert caps.maintenance is not None
+    assert caps.diagnostics is not None
+    caps.diagnostics.ping()
     if store.backend == "sqlite":
+        assert caps.diagnostics.journal_mode() == "wal"
+        assert caps.diagnostics.row_security(["jobs"], ["anon"]) is None
         assert caps.change_feed is None
         assert caps.commit_counter is not None
         before = caps.commit_counter.data_version()
         assert caps.commit_counter.data_version() == before  # no commit elsewhere
     else:
+        assert caps.diagnostics.journal_mode() is None
+        secured = caps.diagnostics.row_security(["jobs", "no_such_table"], ["no_such_role"])
+        assert secured is not None and secured.roles == []
+        assert [(t.table, t.row_security, t.privileges) for t in secured.tables] == [
+            ("jobs", True, {})
+        ]
         assert caps.change_feed is not None
         assert caps.commit_counter is None
 

@@ -15,6 +15,7 @@ from rich.text import Text
 from dbcron.cli.timefmt import local, local_and_relative, relative
 from dbcron.manager import StatusReport
 from dbcron.models import Execution, ExecutionStatus, Job, JobStatus
+from dbcron.service.checks import Check, CheckStatus
 
 STATUS_STYLE = {
     JobStatus.ACTIVE: "green",
@@ -307,3 +308,22 @@ def ended_line(ex: Execution) -> str:
     took = "" if ex.duration_seconds is None else f" after {ex.duration_seconds:.3f}s"
     error = f": {ex.error_message.splitlines()[0]}" if ex.error_message else ""
     return f"execution {ex.execution_id} {ex.status.value}{took}{error}"
+
+
+CHECK_STYLE = {
+    CheckStatus.OK: "green",
+    CheckStatus.WARN: "bold yellow",
+    CheckStatus.FAIL: "bold red",
+    CheckStatus.SKIP: "dim",
+}
+
+
+def doctor_report(checks: list[Check]) -> RenderableType:
+    """``dbcron doctor``: one line per check, its status, its name and why."""
+    width = max((len(check.name) for check in checks), default=0)
+    lines = []
+    for check in checks:
+        line = Text(f"{check.status.value:<4}", style=CHECK_STYLE[check.status])
+        line.append(f"  {check.name:<{width}}  {check.detail}")
+        lines.append(line)
+    return Text("\n").join(lines)

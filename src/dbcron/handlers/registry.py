@@ -210,7 +210,7 @@ def load_plugins(registry: HandlerRegistry | None = None) -> list[str]:
 
     An entry point may name a module (whose ``@dbcron.handler`` decorators register
     handlers when it is imported) or a function (registered under the entry point's
-    name).
+    name). Raises JobTypeError for the first one that cannot be loaded.
     """
     global _plugins_loaded
     target = registry or default_registry
@@ -218,18 +218,49 @@ def load_plugins(registry: HandlerRegistry | None = None) -> list[str]:
         return []
     loaded: list[str] = []
     for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            obj = entry.load()
-        except Exception as exc:
-            raise JobTypeError(
-                f"cannot load handler plugin {entry.name!r} ({entry.value}): {exc}"
-            ) from None
-        if callable(obj) and not isinstance(obj, type) and target.get_custom(entry.name) is None:
-            target.register_custom(HandlerSpec(entry.name, (obj.__doc__ or "").strip(), func=obj))
+        _load_entry(entry, target)
         loaded.append(entry.name)
     if registry is None:
         _plugins_loaded = True
     return loaded
+
+
+@dataclass(frozen=True)
+class PluginLoad:
+    """One ``dbcron.handlers`` entry point and whether it loads."""
+
+    name: str
+    value: str
+    """What it names (``package.module`` or ``package.module:function``)."""
+    error: str | None
+    """Why it cannot be loaded (the first line), or None when it loads."""
+
+
+def probe_plugins(registry: HandlerRegistry | None = None) -> list[PluginLoad]:
+    """Load every ``dbcron.handlers`` entry point on its own, registering those that load
+    as :func:`load_plugins` does, and say which cannot be loaded instead of raising."""
+    target = registry or default_registry
+    found: list[PluginLoad] = []
+    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            _load_entry(entry, target)
+        except JobTypeError as exc:
+            found.append(PluginLoad(entry.name, entry.value, str(exc).splitlines()[0]))
+        else:
+            found.append(PluginLoad(entry.name, entry.value, None))
+    return found
+
+
+def _load_entry(entry: importlib.metadata.EntryPoint, target: HandlerRegistry) -> None:
+    """Load one entry point into ``target``; JobTypeError when it cannot be loaded."""
+    try:
+        obj = entry.load()
+    except Exception as exc:
+        raise JobTypeError(
+            f"cannot load handler plugin {entry.name!r} ({entry.value}): {exc}"
+        ) from None
+    if callable(obj) and not isinstance(obj, type) and target.get_custom(entry.name) is None:
+        target.register_custom(HandlerSpec(entry.name, (obj.__doc__ or "").strip(), func=obj))
 
 
 def handler(

@@ -11,14 +11,12 @@ psycopg's log records) holds the database password, whatever the driver put in i
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -27,7 +25,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from dbcron.backoff import Backoff
-from dbcron.clock import SYSTEM_CLOCK, Clock
+from dbcron.clock import Clock
 from dbcron.errors import (
     ConfigError,
     ConflictError,
@@ -41,6 +39,13 @@ from dbcron.store.backend import Cursor
 from dbcron.store.maintenance import SqlMaintenance
 from dbcron.store.papers import SqlPapers
 from dbcron.store.postgres_batch import PostgresBatchWrites
+from dbcron.store.postgres_diagnostics import PostgresDiagnostics
+from dbcron.store.postgres_listen import (
+    _reaches_server_directly,
+    _take_listen_param,
+    probe_listener,
+    release_listener,
+)
 from dbcron.store.postgres_redaction import _first_line, _redact_driver_logs, _scrub
 from dbcron.store.postgres_values import _text_array
 from dbcron.store.protocol import StoreCapabilities
@@ -51,40 +56,6 @@ log = logging.getLogger("dbcron.store.postgres")
 #: psycopg's ``prepare_threshold`` where a session is proven: a query is prepared on
 #: the server after this many executions on one connection.
 PREPARE_THRESHOLD = 5
-#: How long the NOTIFY a new listener sends itself may take to arrive before LISTEN is
-#: taken not to work (a transaction-mode pooler); a direct connection needs milliseconds.
-LISTEN_PROBE_SECONDS = 1.5
-
-
-def _reaches_server_directly(conn: psycopg.Connection[Any], ends: dict[str, Any]) -> bool:
-    """Whether ``conn`` talks to the PostgreSQL server itself: the client port the server
-    sees is this socket's own, and the server listens on the port this socket reached.
-    A pooler or proxy in between sees its own ports; a Unix socket proves nothing."""
-    client_port, server_port = ends.get("client_port"), ends.get("server_port")
-    if client_port is None or server_port is None:
-        return False
-    try:
-        with socket.socket(fileno=os.dup(conn.pgconn.socket)) as sock:
-            local, peer = sock.getsockname(), sock.getpeername()
-    except (OSError, psycopg.Error):
-        return False
-    if not isinstance(local, tuple) or not isinstance(peer, tuple):
-        return False
-    return bool(local[1] == client_port and peer[1] == server_port)
-
-
-def _take_listen_param(url: str) -> tuple[str, bool | None]:
-    """Remove dbcron's own ``dbcron_listen=on|off`` from the URL (libpq would refuse it)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url, None
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    mine = [v for k, v in pairs if k == "dbcron_listen"]
-    if not mine:
-        return url, None
-    rest = urlencode([(k, v) for k, v in pairs if k != "dbcron_listen"])
-    return urlunsplit(parts._replace(query=rest)), mine[-1].lower() in ("on", "true", "1")
 
 
 class PostgresStore(PostgresBatchWrites):
@@ -159,11 +130,13 @@ class PostgresStore(PostgresBatchWrites):
             change_feed=self,
             papers=SqlPapers(self),
             maintenance=SqlMaintenance(self, self.run_outside_transaction),
+            diagnostics=PostgresDiagnostics(self),
         )
 
     def capabilities(self) -> StoreCapabilities:
         """See :meth:`Store.capabilities`: LISTEN/NOTIFY (:meth:`listen`), the papers
-        table and maintenance; no commit counter (PostgreSQL polls ``next_wakeup``)."""
+        table, maintenance and diagnostics; no commit counter (PostgreSQL polls
+        ``next_wakeup``)."""
         return self._capabilities
 
     def run_outside_transaction(self, name: str) -> None:
@@ -277,9 +250,10 @@ class PostgresStore(PostgresBatchWrites):
         pooler (Supabase's port 6543, or when ``listen=False`` was given): returns None
         there, and the scheduler polls instead. Elsewhere the new listener first sends
         itself a NOTIFY through another connection; when it does not arrive within
-        :data:`LISTEN_PROBE_SECONDS` (an unannounced transaction pooler, on any port),
-        one WARNING says so, LISTEN and prepared statements are turned off for good and
-        None is returned. When it arrives, a session is proven: prepared statements on.
+        :data:`~dbcron.store.postgres_listen.LISTEN_PROBE_SECONDS` (an unannounced
+        transaction pooler, on any port), one WARNING says so, LISTEN and prepared
+        statements are turned off for good and None is returned. When it arrives, a
+        session is proven: prepared statements on.
         """
         if not self.listen_supported:
             return None
@@ -304,33 +278,15 @@ class PostgresStore(PostgresBatchWrites):
     def _proven_listener(self) -> psycopg.Connection[Any] | None:
         """A connection that LISTENs and has received a NOTIFY sent through the pool, or
         None (after a WARNING) when that NOTIFY does not arrive in time."""
-        conn = psycopg.connect(self._url, autocommit=True, connect_timeout=5)
-        try:
-            conn.execute(self.sql("listen"))
-            # Through another connection: through a transaction pooler, the listener's
-            # server session went back to the pool once the LISTEN was done, and
-            # nothing sent later reaches this client.
-            with self.transaction() as cur:
-                cur.execute(self.sql("notify_probe"), {})
-            # A real wait on the network: timed by the system clock, not self.clock
-            # (which tests may fake).
-            began = SYSTEM_CLOCK.monotonic()
-            arrived = any(True for _ in conn.notifies(timeout=LISTEN_PROBE_SECONDS, stop_after=1))
-            waited = SYSTEM_CLOCK.monotonic() - began
-        except BaseException:
-            conn.close()
-            raise
+        conn, arrived, waited = probe_listener(
+            self._url, self.sql("listen"), self.send_listen_probe
+        )
         if arrived:
             self._use_prepared_statements(True)
             return conn
         self.listen_enabled = False
         self._use_prepared_statements(False)
-        try:  # best effort: leave no pooled server session listening
-            conn.execute(self.sql("unlisten"))
-        except psycopg.Error:
-            pass
-        finally:
-            conn.close()
+        release_listener(conn, self.sql("unlisten"))
         log.warning(
             "LISTEN does not work on %s: a NOTIFY sent to ourselves did not arrive within "
             "%.1f s, probably because a transaction-mode pooler (PgBouncer, Supavisor) is in "
@@ -340,6 +296,11 @@ class PostgresStore(PostgresBatchWrites):
             waited,
         )
         return None
+
+    def send_listen_probe(self) -> None:
+        """NOTIFY listeners through a pooled connection, for a new listener to see."""
+        with self.transaction() as cur:
+            cur.execute(self.sql("notify_probe"), {})
 
     def _listen_loop(
         self,

@@ -13,7 +13,8 @@ them. Contracts that hold for every method:
 
 What only some backends can do is a *capability*: a small protocol below
 (:class:`ChangeFeed`, :class:`CommitCounter`, :class:`PaperStore`,
-:class:`MaintenanceStore`). Callers ask for one through the one accessor
+:class:`MaintenanceStore`) or in its own module
+(:class:`~dbcron.store.diagnostics.Diagnostics`). Callers ask for one through the one accessor
 :meth:`Store.capabilities`, whose answer says statically what may be missing (an
 optional field), instead of probing the store's attributes.
 """
@@ -40,6 +41,7 @@ from dbcron.models import (
     StoredPaper,
     UpsertResult,
 )
+from dbcron.store.diagnostics import Diagnostics
 
 
 class ChangeFeed(Protocol):
@@ -160,6 +162,8 @@ class StoreCapabilities:
     """The ``papers`` table."""
     maintenance: MaintenanceStore | None = None
     """Pruning and optimising dbcron's tables."""
+    diagnostics: Diagnostics | None = None
+    """What ``dbcron doctor`` asks about the database (:mod:`dbcron.store.diagnostics`)."""
 
 
 class Store(Protocol):

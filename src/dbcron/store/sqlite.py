@@ -30,6 +30,7 @@ from dbcron.store.base import SqlStore
 from dbcron.store.maintenance import SqlMaintenance
 from dbcron.store.papers import SqlPapers
 from dbcron.store.protocol import StoreCapabilities
+from dbcron.store.sql_diagnostics import SqlDiagnostics
 
 #: How long a writer waits for another writer's lock before giving up.
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -100,13 +101,17 @@ class SQLiteStore(SqlStore):
         self._closed = False
         self._ts_memo: dict[datetime, str] = {}
         self._capabilities = StoreCapabilities(
-            commit_counter=self, papers=SqlPapers(self), maintenance=SqlMaintenance(self)
+            commit_counter=self,
+            papers=SqlPapers(self),
+            maintenance=SqlMaintenance(self),
+            diagnostics=SqlDiagnostics(self),
         )
         self._connect()  # fail now, with a clear message, rather than on first use
 
     def capabilities(self) -> StoreCapabilities:
         """See :meth:`Store.capabilities`: a commit counter (:meth:`data_version`), the
-        papers table and maintenance; no change feed (schedulers poll the counter)."""
+        papers table, maintenance and diagnostics; no change feed (schedulers poll the
+        counter)."""
         return self._capabilities
 
     @property
