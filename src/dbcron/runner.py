@@ -16,6 +16,7 @@ from dbcron.clock import Clock
 from dbcron.engine.database_clock import clock_for
 from dbcron.events import EventBus, ExecutionFinished, ExecutionStarted
 from dbcron.execution import Report, Work, make_executor
+from dbcron.handlers.imports import ImportDirs
 from dbcron.models import Execution, ExecutionStatus, Job, Outcome, Trigger, new_id
 from dbcron.store.protocol import Store
 
@@ -30,13 +31,15 @@ def run_once(
     mode: str = "process",
     clock: Clock | None = None,
     bus: EventBus | None = None,
+    import_dirs: ImportDirs | None = None,
 ) -> Execution:
     """Run ``job`` now and return its finished execution (no retries are scheduled).
 
     Its times and lease are on the clock the schedulers compare with (the database's on
     PostgreSQL), so that no scheduler takes a run whose host clock is behind for lost.
     ``bus`` gets ExecutionStarted once the running row is stored and ExecutionFinished
-    once its completion was accepted."""
+    once its completion was accepted. ``import_dirs``: where a ``python`` job's module is
+    imported from (the working directory and ``handlers.paths``)."""
     clock = clock or clock_for(store)
     node_id = f"run-{socket.gethostname()}-{os.getpid()}-{new_id()[:8]}"
     now = clock.now()
@@ -67,7 +70,7 @@ def run_once(
     executor = make_executor(mode, 1, on_done)
     executor.start()
     try:
-        executor.submit(Work(execution, job, database_url))
+        executor.submit(Work(execution, job, database_url, import_dirs))
         while not finished.wait(LEASE.total_seconds() / 3):
             store.extend_leases(node_id, clock.now() + LEASE)
     finally:

@@ -13,6 +13,7 @@ from typing import Any
 from dbcron.config import SchedulerSettings
 from dbcron.errors import ValidationError
 from dbcron.events import EventBus
+from dbcron.handlers.imports import ImportDirs
 from dbcron.manager import MAINTENANCE_JOB, JobManager
 from dbcron.models import Execution, Job, JobStatus
 from dbcron.store.protocol import Store
@@ -80,11 +81,14 @@ class Operations:
         *,
         database_url: str | None = None,
         bus: EventBus | None = None,
+        import_dirs: ImportDirs | None = None,
     ) -> None:
+        """``import_dirs``: where ``dbcron run`` imports a ``python`` job's module from."""
         self.store = store
         self.jobs = jobs
         self.database_url = database_url
         self.bus = bus or jobs.bus
+        self.import_dirs = import_dirs
 
     # -- schema ------------------------------------------------------------------------
 
@@ -128,7 +132,14 @@ class Operations:
         job = self.jobs.get_job(job_id)
         if job.status is JobStatus.DELETED:
             raise ValidationError(f"job {job.job_id} is deleted; it cannot be run")
-        return run_once(self.store, job, database_url=self.database_url, mode=mode, bus=self.bus)
+        return run_once(
+            self.store,
+            job,
+            database_url=self.database_url,
+            mode=mode,
+            bus=self.bus,
+            import_dirs=self.import_dirs,
+        )
 
 
 def engine_settings(
