@@ -5,6 +5,8 @@
 from dbcron import DatabaseJobScheduler, create_database_manager
 
 db_manager = create_database_manager({"database": {"url": "sqlite:///dbcron.db"}})
+# or create_database_manager(config) with the application's whole config dict, or
+# create_database_manager("config.yaml")
 scheduler = DatabaseJobScheduler(db_manager)
 job_id = scheduler.create_job(name="Daily Paper Fetch", job_type="paper_fetch",
                               schedule_expression="0 9 * * *",
@@ -15,6 +17,7 @@ job_id = scheduler.create_job(name="Daily Paper Fetch", job_type="paper_fetch",
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -29,6 +32,10 @@ from dbcron.models import Execution, Job, JobStatus
 from dbcron.runtime import Engine, Runtime, settings_from
 from dbcron.store import Store
 
+#: The settings each store of :func:`create_database_manager` was opened with, for the
+#: :class:`DatabaseJobScheduler` made over it.
+_SETTINGS: weakref.WeakKeyDictionary[Store, Settings] = weakref.WeakKeyDictionary()
+
 
 def create_database_manager(
     config: Settings | Mapping[str, Any] | str | Path | None = None,
@@ -37,14 +44,29 @@ def create_database_manager(
 ) -> Store:
     """Open (and, by default, initialise) the database that ``config`` names.
 
-    ``config`` may be a :class:`~dbcron.config.Settings`, a mapping shaped like
-    ``config.yaml`` (``{"database": {"url": ...}}``), a database URL, or None for the
-    effective configuration (``config.yaml``, environment, ``.env``).
+    ``config`` may be:
+
+    - the application's config dict, shaped like ``config.yaml``
+      (``{"database": {"url": ...}, "scheduler": {...}, "paper_fetch": {...}}``): dbcron's
+      sections are validated, the sections that job types or handlers own
+      (``paper_fetch``, ``arxiv``) by their owner, and any other top-level key is a
+      ConfigError naming it; it wins over ``.env`` and the environment, and no config
+      file is read;
+    - the path of a config file (a :class:`~pathlib.Path`, or a string that is not a
+      database URL): the configuration ``dbcron --config FILE`` would use;
+    - a database URL (``sqlite:///jobs.db``, ``postgresql://...``);
+    - a :class:`~dbcron.config.Settings`, or None for the effective configuration
+      (``./config.yaml``, ``.env``, environment).
+
+    A :class:`DatabaseJobScheduler` made over the returned store uses these settings
+    (scheduler, job defaults, ``handlers.paths``) unless it is given its own.
     """
-    runtime = Runtime(settings_from(config))
+    settings = settings_from(config)
+    runtime = Runtime(settings)
     store = runtime.open_store(create=create, check_schema=not create)
     if create:
         runtime.operations.migrate()
+    _SETTINGS[store] = settings
     return store
 
 
@@ -65,7 +87,7 @@ class DatabaseJobScheduler:
         clock: Clock | None = None,
     ) -> None:
         self.store = db_manager
-        self.settings = settings or Settings()
+        self.settings = settings or _SETTINGS.get(db_manager) or Settings()
         self.runtime = Runtime(self.settings, store=db_manager, clock=clock)
         self.manager: JobManager = self.runtime.jobs
         self._engine: Engine | None = None
@@ -75,13 +97,14 @@ class DatabaseJobScheduler:
         self,
         name: str,
         job_type: str,
-        schedule_expression: str,
+        schedule_expression: str | None = None,
         config: Mapping[str, Any] | None = None,
         description: str | None = None,
         **options: Any,
     ) -> str:
         """Create a job and return its id. ``options`` are any other :class:`Job`
-        fields (``timezone``, ``timeout_seconds``, ``retry_count``, ...)."""
+        fields (``timezone``, ``timeout_seconds``, ``retry_count``, ...). Without a
+        schedule the job runs every ``scheduler.interval_hours`` (``@every 2h``)."""
         return self.manager.new_job(
             name, job_type, schedule_expression, dict(config or {}), description, **options
         ).job_id

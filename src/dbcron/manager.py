@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dbcron.clock import Clock
-from dbcron.config import JobDefaults
+from dbcron.config import JobDefaults, SchedulerSettings
 from dbcron.cron import Schedule, parse_schedule
 from dbcron.engine.database_clock import clock_for
 from dbcron.errors import ConflictError, NotFoundError, ValidationError
@@ -101,14 +101,17 @@ class JobManager:
         defaults: JobDefaults | None = None,
         registry: HandlerRegistry | None = None,
         bus: EventBus | None = None,
+        default_schedule: str | None = None,
     ) -> None:
         """``clock`` is the clock every due time is written on; by default the one the
         schedulers compare with (:func:`~dbcron.engine.database_clock.clock_for`: the database's
         clock on PostgreSQL, measured against ``local_clock``, the host clock unless
-        given)."""
+        given). ``default_schedule`` is the schedule of a job created without one
+        (``scheduler.interval_hours``: ``@every 2h`` unless given)."""
         self.store = store
         self.clock: Clock = clock or clock_for(store, local_clock)
         self.defaults = defaults or JobDefaults()
+        self.default_schedule = default_schedule or SchedulerSettings().default_schedule
         self.registry = registry or default_registry
         self.bus = bus or EventBus()
         self._queries: Queries | None = None
@@ -170,20 +173,24 @@ class JobManager:
         self,
         name: str,
         job_type: str,
-        schedule_expression: str,
+        schedule_expression: str | None = None,
         config: dict[str, Any] | None = None,
         description: str | None = None,
         **options: Any,
     ) -> Job:
         """Create a job from its fields (what the CLI and the Python API take): options
-        left out or None get the configured defaults, the time zone included."""
+        left out or None get the configured defaults, the time zone included; a job
+        without a schedule runs every ``scheduler.interval_hours``
+        (:attr:`default_schedule`)."""
         given = {key: value for key, value in options.items() if value is not None}
         given.setdefault("timezone", self.defaults.timezone)
         return self.create_job(
             Job(
                 name=name,
                 job_type=job_type,
-                schedule_expression=schedule_expression,
+                schedule_expression=(
+                    self.default_schedule if schedule_expression is None else schedule_expression
+                ),
                 config=dict(config or {}),
                 description=description,
                 **given,
@@ -213,6 +220,7 @@ class JobManager:
         if job.status is JobStatus.DELETED:
             raise ValidationError("a job cannot be created deleted")
         schedule = self.validate(job)
+        self.registry.check_handler(job.job_type, job.config)
         now = self.clock.now()
         job = job.with_changes(
             created_at=now,
@@ -257,6 +265,8 @@ class JobManager:
             raise ValidationError(f"job {current.job_id} is deleted; it cannot be changed")
         updated = current.with_changes(**_normalised(changes))
         schedule = self.validate(updated)
+        if (updated.job_type, updated.config) != (current.job_type, current.config):
+            self.registry.check_handler(updated.job_type, updated.config)
         now = self.clock.now()
         timing_changed = any(
             getattr(updated, key) != getattr(current, key)

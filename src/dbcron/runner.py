@@ -18,6 +18,7 @@ from dbcron.engine.database_clock import clock_for
 from dbcron.events import EventBus, ExecutionFinished, ExecutionStarted
 from dbcron.execution import Report, Work, make_executor
 from dbcron.execution.work import LIVE_LOG_SECONDS
+from dbcron.handlers.imports import ImportDirs
 from dbcron.models import Execution, ExecutionStatus, Job, Outcome, Trigger, new_id
 from dbcron.store.protocol import Store
 
@@ -32,6 +33,7 @@ def run_once(
     mode: str = "process",
     clock: Clock | None = None,
     bus: EventBus | None = None,
+    import_dirs: ImportDirs | None = None,
     on_progress: Callable[[Execution, float], None] | None = None,
 ) -> Execution:
     """Run ``job`` now and return its finished execution (no retries are scheduled).
@@ -41,7 +43,9 @@ def run_once(
     ``bus`` gets ExecutionStarted once the running row is stored and ExecutionFinished
     once its completion was accepted. While it runs, every ``LIVE_LOG_SECONDS``: its logs
     so far are stored (``dbcron logs --follow``), a ``dbcron cancel`` of it stops it, and
-    ``on_progress`` gets the running execution and the seconds it has run (0 first)."""
+    ``on_progress`` gets the running execution and the seconds it has run (0 first).
+    ``import_dirs``: where a ``python`` job's module is imported from (the working
+    directory and ``handlers.paths``)."""
     clock = clock or clock_for(store)
     node_id = f"run-{socket.gethostname()}-{os.getpid()}-{new_id()[:8]}"
     now = clock.now()
@@ -74,7 +78,7 @@ def run_once(
     started = clock.monotonic()
     renewed = started
     try:
-        executor.submit(Work(execution, job, database_url))
+        executor.submit(Work(execution, job, database_url, import_dirs))
         if on_progress is not None:
             on_progress(execution, 0.0)
         while not finished.wait(LIVE_LOG_SECONDS):

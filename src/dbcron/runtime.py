@@ -10,6 +10,7 @@ the engine, waiting for the database with backoff when it is down.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,14 +21,15 @@ from dbcron.clock import Clock
 from dbcron.config import LoadedSettings, SchedulerSettings, Settings, load_settings
 from dbcron.engine.run_log import RunLog
 from dbcron.engine.scheduler import Scheduler
-from dbcron.errors import DatabaseUnavailableError
+from dbcron.errors import ConfigError, DatabaseUnavailableError
 from dbcron.events import EventBus
+from dbcron.handlers.imports import ImportDirs
 from dbcron.manager import JobManager
 from dbcron.service.operations import Operations, engine_settings
 from dbcron.service.queries import Queries
 from dbcron.store import Store, open_store
 
-__all__ = ["Engine", "Runtime", "settings_from"]
+__all__ = ["Engine", "Runtime", "loaded_from", "settings_from"]
 
 #: The scheduling engine (one node) a runtime builds.
 Engine = Scheduler
@@ -36,22 +38,44 @@ log = logging.getLogger("dbcron.scheduler")
 
 
 def settings_from(config: Settings | Mapping[str, Any] | str | Path | None) -> Settings:
-    """Settings from a Settings, a mapping shaped like ``config.yaml``, a database URL,
-    or None for the effective configuration (``config.yaml``, environment, ``.env``)."""
+    """Settings from what the Python API accepts; see :func:`loaded_from`."""
     if isinstance(config, Settings):
         return config
+    return loaded_from(config).settings
+
+
+def loaded_from(config: Mapping[str, Any] | str | Path | None) -> LoadedSettings:
+    """The configuration the Python API was given:
+
+    - a mapping shaped like ``config.yaml`` (the application's whole config dict: its
+      sections that job types or handlers own are validated by them): it wins over
+      ``.env`` and the environment for the keys it sets, and no config file is read;
+    - a database URL (a string with ``://``, or ``sqlite:...``): the effective
+      configuration with that URL, as ``dbcron --db URL`` sees it;
+    - a path to a config file (any other string, or a :class:`~pathlib.Path`): the
+      effective configuration with that file, as ``dbcron --config FILE`` sees it;
+    - None: the effective configuration (``./config.yaml``, ``.env``, environment).
+    """
     if config is None:
-        return load_settings().settings
-    if isinstance(config, str | Path):
-        return load_settings(flags={"database.url": str(config)}).settings
-    flags: dict[str, Any] = {}
-    for section, values in config.items():
-        if isinstance(values, Mapping):
-            for key, value in values.items():
-                flags[f"{section}.{key}"] = value
-        else:
-            flags[str(section)] = values
-    return load_settings(flags=flags, environ={}).settings
+        return load_settings()
+    if isinstance(config, Path):
+        return load_settings(config_path=config)
+    if isinstance(config, str):
+        if _looks_like_url(config):
+            return load_settings(flags={"database.url": config})
+        return load_settings(config_path=config)
+    if not isinstance(config, Mapping):
+        raise ConfigError(
+            "config must be a dict shaped like config.yaml, a database URL or the path of a "
+            f"config file, not {type(config).__name__}"
+        )
+    return load_settings(document=config)
+
+
+def _looks_like_url(text: str) -> bool:
+    """True for a database URL (rather than the path of a config file)."""
+    stripped = text.strip()
+    return "://" in stripped or stripped.lower().startswith(("sqlite:", "postgres:", "postgresql:"))
 
 
 class Runtime:
@@ -154,7 +178,11 @@ class Runtime:
         """The job service (JobManager) over the store."""
         if self._jobs is None:
             self._jobs = JobManager(
-                self.store, clock=self._clock, defaults=self.settings.job_defaults, bus=self.bus
+                self.store,
+                clock=self._clock,
+                defaults=self.settings.job_defaults,
+                default_schedule=self.settings.scheduler.default_schedule,
+                bus=self.bus,
             )
         return self._jobs
 
@@ -168,7 +196,11 @@ class Runtime:
         """Schema, seed, foreground runs."""
         if self._operations is None:
             self._operations = Operations(
-                self.store, self.jobs, database_url=self.settings.database.url, bus=self.bus
+                self.store,
+                self.jobs,
+                database_url=self.settings.database.url,
+                bus=self.bus,
+                import_dirs=self.import_dirs(),
             )
         return self._operations
 
@@ -177,6 +209,15 @@ class Runtime:
         ``create``, ``migrate``)."""
         self.open_store(create=create, check_schema=False)
         return self.operations
+
+    def import_dirs(self) -> ImportDirs:
+        """Where handlers import ``python`` callables from: this process's working
+        directory (the scheduler's), then ``handlers.paths``."""
+        try:
+            cwd: str | None = os.getcwd()
+        except OSError:  # the working directory was deleted
+            cwd = None
+        return ImportDirs(cwd, self.settings.handlers.paths)
 
     # -- the engine ------------------------------------------------------------------------
 
@@ -205,6 +246,7 @@ class Runtime:
             settings or self.settings.scheduler,
             database_url=self.settings.database.url,
             bus=self.bus,
+            import_dirs=self.import_dirs(),
         )
 
     def close(self) -> None:

@@ -190,7 +190,7 @@ def test_broken_config_file(cli: Cli) -> None:
     (cli.cwd / "config.yaml").write_text("scheduler:\n  check_intervall: 5\n")
     result = cli("list")
     assert result.code == 2
-    assert "unknown key 'scheduler.check_intervall'" in result.err
+    assert "unknown config key 'scheduler.check_intervall'" in result.err
     (cli.cwd / "config.yaml").write_text("scheduler: [unclosed\n")
     result = cli("list")
     assert result.code == 2

@@ -138,7 +138,7 @@ def test_python_handler_failures() -> None:
     with pytest.raises(RuntimeError, match="boom"):
         python_call.run(ctx)
     missing, _ = ctx_for("python", {"callable": "tests.support.nothing_here:run"})
-    with pytest.raises(JobTypeError, match="cannot import"):
+    with pytest.raises(HandlerFailed, match=r"no module named 'tests\.support\.nothing_here'"):
         python_call.run(missing)
 
 

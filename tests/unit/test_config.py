@@ -91,9 +91,9 @@ def test_effective_lists_every_key_in_section_order(tmp_path: Path) -> None:
     assert keys[0] == "database.url"
     sections = [key.split(".")[0] for key in keys]
     assert sections == sorted(
-        sections, key=["database", "scheduler", "job_defaults", "logging"].index
+        sections, key=["database", "scheduler", "job_defaults", "logging", "handlers"].index
     )
-    assert len(keys) == 20
+    assert len(keys) == 21
     assert ("scheduler.check_interval_seconds", 60, "default") in rows
 
 
@@ -194,15 +194,18 @@ def test_section_must_be_a_mapping(tmp_path: Path) -> None:
 def test_unknown_key_in_config_file_names_key_and_known_keys(tmp_path: Path) -> None:
     write(tmp_path / "config.yaml", "scheduler:\n  check_intervall: 5\n")
     message = config_error(tmp_path)
-    assert message.startswith("config.yaml: unknown key 'scheduler.check_intervall' (known: ")
+    assert message.startswith(
+        "config.yaml: unknown config key 'scheduler.check_intervall' "
+        "(did you mean 'scheduler.check_interval_seconds'?); known keys of scheduler: "
+    )
     assert "check_interval_seconds, run_on_startup" in message
 
 
 def test_unknown_section_in_config_file(tmp_path: Path) -> None:
     write(tmp_path / "config.yaml", "schedular:\n  max_workers: 5\n")
     message = config_error(tmp_path)
-    assert "unknown key 'schedular'" in message
-    assert "database, scheduler, job_defaults, logging" in message
+    assert "unknown config key 'schedular' (did you mean 'scheduler'?)" in message
+    assert "known sections: database, scheduler, job_defaults, logging, handlers" in message
 
 
 @pytest.mark.parametrize(
@@ -348,18 +351,19 @@ def test_empty_env_var_counts_as_unset(tmp_path: Path) -> None:
 def test_unknown_generic_env_var_names_the_variable(tmp_path: Path) -> None:
     message = config_error(tmp_path, {"DBCRON_SCHEDULER__CHECK_INTERVALL": "5"})
     assert message.startswith(
-        "environment (DBCRON_SCHEDULER__CHECK_INTERVALL): unknown key 'scheduler.check_intervall'"
+        "environment (DBCRON_SCHEDULER__CHECK_INTERVALL): "
+        "unknown config key 'scheduler.check_intervall'"
     )
     message = config_error(tmp_path, {"DBCRON_NOPE__X": "1"})
     assert "DBCRON_NOPE__X" in message
-    assert "unknown key 'nope.x'" in message
+    assert "unknown config key 'nope.x'" in message
 
 
 def test_unknown_env_var_from_dotenv_names_file_and_variable(tmp_path: Path) -> None:
     write(tmp_path / ".env", "DBCRON_LOGGING__LEVL=DEBUG\n")
     message = config_error(tmp_path)
     assert f".env {tmp_path / '.env'} (DBCRON_LOGGING__LEVL)" in message
-    assert "unknown key 'logging.levl'" in message
+    assert "unknown config key 'logging.levl'" in message
 
 
 def test_wrong_type_from_env_var_names_the_variable(tmp_path: Path) -> None:
@@ -430,7 +434,7 @@ def test_flags_set_keys_with_provenance_and_none_means_unset(tmp_path: Path) -> 
 
 def test_unknown_flag_key_is_an_error(tmp_path: Path) -> None:
     message = config_error(tmp_path, flags={"scheduler.workers": 2})
-    assert "unknown key 'scheduler.workers'" in message
+    assert "unknown config key 'scheduler.workers'" in message
 
 
 # --------------------------------------------------------------------------- precedence

@@ -155,8 +155,12 @@ def create(
     name: Annotated[str, typer.Argument(help="Job name.", metavar="NAME")],
     job_type: Annotated[str, typer.Argument(help="Job type (see `dbcron types`).", metavar="TYPE")],
     schedule: Annotated[
-        str, typer.Argument(help="Cron expression, macro or '@every 1h'.", metavar="CRON")
-    ],
+        str | None,
+        typer.Argument(
+            help="Cron, macro or '@every 1h' (default: every scheduler.interval_hours).",
+            metavar="CRON",
+        ),
+    ] = None,
     config: ConfigOpt = None,
     paused: Annotated[bool, typer.Option("--paused", help="Create it paused.")] = False,
     as_json: JsonFlag = False,
@@ -182,7 +186,10 @@ def create(
         if nxt
         else created.status.value
     )
-    out.print(f"Created job {created.job_id} ({created.name}); {when}.")
+    default = (
+        f", {created.schedule_expression} (scheduler.interval_hours)" if schedule is None else ""
+    )
+    out.print(f"Created job {created.job_id} ({created.name}){default}; {when}.")
 
 
 @app.command()

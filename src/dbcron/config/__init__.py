@@ -11,6 +11,12 @@ variable, as ``load_dotenv`` does; the database URL is then taken from the first
 ``DBCRON_DATABASE_URL``, ``DBCRON_DATABASE__URL``, ``DATABASE_URL``, ``SUPABASE_DB_URL``
 that is set (non-empty), and any other key from ``DBCRON_<SECTION>__<KEY>``.
 
+The Python API may give a config dict instead of a file (``load_settings(document=...)``):
+it takes the file's place and wins over ``.env`` and the environment for the keys it sets.
+A file or dict may also hold the application's own sections (``paper_fetch:``): those
+that a job type or handler owns are validated by it (:mod:`dbcron.config.sections`); any
+other top-level key is an error naming it.
+
 Every problem is a :class:`~dbcron.errors.ConfigError` with a one-line message that names
 the key and where its value came from, and never contains a password.
 """
@@ -24,7 +30,9 @@ from dbcron.config.settings import (
     DEFAULT_CONFIG_FILE,
     DEFAULT_DATABASE_URL,
     FLAG_NAMES,
+    AppSection,
     DatabaseSettings,
+    HandlersSettings,
     JobDefaults,
     LoadedSettings,
     LoggingSettings,
@@ -39,7 +47,9 @@ __all__ = [
     "DEFAULT_CONFIG_FILE",
     "DEFAULT_DATABASE_URL",
     "FLAG_NAMES",
+    "AppSection",
     "DatabaseSettings",
+    "HandlersSettings",
     "JobDefaults",
     "LoadedSettings",
     "LoggingSettings",

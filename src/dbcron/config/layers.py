@@ -3,10 +3,11 @@ read into dotted keys with the origin of each value."""
 
 from __future__ import annotations
 
+import difflib
 import io
 import os
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -35,16 +36,45 @@ _NULL_WORDS: Final = frozenset({"null", "Null", "NULL", "~"})
 _Layer = dict[str, tuple[Any, str]]
 
 
-def _unknown_key(origin: str, parts: list[str]) -> ConfigError:
-    """The error for a key that no section declares."""
+def _suggestion(word: str, candidates: list[str], prefix: str = "") -> str:
+    """`` (did you mean 'x'?)`` for the candidate closest to ``word`` (shown after
+    ``prefix``), or nothing when none is close."""
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    return f" (did you mean {prefix + close[0]!r}?)" if close else ""
+
+
+def _unknown_key(origin: str, parts: list[str], owned: Sequence[str] = ()) -> ConfigError:
+    """The error for a key that no section declares. ``owned``: the top-level sections
+    that job types or handlers own (known only where the key comes from a config file or
+    a config dict)."""
     dotted = ".".join(parts)
     if parts[0] not in _SECTIONS:
-        known = list(_SECTIONS)
-    elif len(parts) == 2:
-        known = list(_SECTIONS[parts[0]].model_fields)
-    else:  # too deep (a.b.c) or too shallow (a): list every dotted key
-        known = [f"{s}.{k}" for s, k in _keys()]
-    return ConfigError(f"{origin}: unknown key {dotted!r} (known: {', '.join(known)})")
+        return unknown_sections(origin, [parts[0]] if len(parts) == 1 else [dotted], owned)
+    if len(parts) == 2:
+        keys = list(_SECTIONS[parts[0]].model_fields)
+        hint = _suggestion(parts[1], keys, f"{parts[0]}.")
+        return ConfigError(
+            f"{origin}: unknown config key {dotted!r}{hint}; "
+            f"known keys of {parts[0]}: {', '.join(keys)}"
+        )
+    # too deep (a.b.c) or too shallow (a): list every dotted key
+    known = [f"{s}.{k}" for s, k in _keys()]
+    return ConfigError(
+        f"{origin}: unknown config key {dotted!r}{_suggestion(dotted, known)}; "
+        f"known keys: {', '.join(known)}"
+    )
+
+
+def unknown_sections(origin: str, names: list[str], owned: Sequence[str] = ()) -> ConfigError:
+    """The error for top-level keys that neither dbcron nor a handler owns: names them all,
+    suggests the closest known section for the first, lists the known sections."""
+    known = [*_SECTIONS, *owned]
+    plural = "s" if len(names) > 1 else ""
+    quoted = ", ".join(repr(name) for name in names)
+    return ConfigError(
+        f"{origin}: unknown config key{plural} {quoted}"
+        f"{_suggestion(names[0].split('.')[0], known)}; known sections: {', '.join(known)}"
+    )
 
 
 def _check_key(origin: str, parts: list[str]) -> str:
@@ -151,8 +181,13 @@ def _type_name(value: Any) -> str:
     return names.get(type(value), f"a {type(value).__name__}")
 
 
-def _read_config_file(path: Path, shown: str) -> _Layer:
-    """The keys a YAML config file sets."""
+#: The top-level keys of a config file or dict that are not dbcron's own sections:
+#: name -> (value, source label), for the handlers that own them to validate.
+_Others = dict[str, tuple[Any, str]]
+
+
+def _read_config_file(path: Path, shown: str) -> tuple[_Layer, _Others]:
+    """The keys a YAML config file sets, and its other top-level sections."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeError) as exc:
@@ -167,26 +202,47 @@ def _read_config_file(path: Path, shown: str) -> _Layer:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{shown}: invalid YAML ({type(exc).__name__})") from None
     if document is None:
-        return {}
-    if not isinstance(document, dict):
+        return {}, {}
+    return _document_layer(document, shown, f"config file {path}")
+
+
+def _document_layer(document: Any, shown: str, source: str) -> tuple[_Layer, _Others]:
+    """The keys of dbcron's sections in a config document (a config file's content, or
+    the Python API's config dict), and its other top-level sections, unvalidated."""
+    if not isinstance(document, Mapping):
         raise ConfigError(
             f"{shown}: the top level must be a mapping of sections "
             f"({', '.join(_SECTIONS)}), got {_type_name(document)}"
         )
-    source = f"config file {path}"
     layer: _Layer = {}
+    others: _Others = {}
     for section, body in document.items():
-        if str(section) not in _SECTIONS:
-            raise _unknown_key(shown, [str(section)])
+        name = str(section)
+        if (
+            "." in name and name.split(".", 1)[0] in _SECTIONS
+        ):  # a dotted key, {"database.url": ...}
+            layer[_check_key(shown, name.split("."))] = (body, source)
+            continue
+        if name not in _SECTIONS:
+            others[name] = (body, source)
+            continue
         if body is None:  # a section whose keys are all commented out
             continue
-        if not isinstance(body, dict):
+        if not isinstance(body, Mapping):
             raise ConfigError(
                 f"{shown}: {section!s} must be a mapping of keys, got {_type_name(body)}"
             )
         for key, value in body.items():
             layer[_check_key(shown, [str(section), str(key)])] = (value, source)
-    return layer
+    return layer, others
+
+
+def _is_list(section: str, key: str) -> bool:
+    """True for keys that take a list (``handlers.paths``)."""
+    return any(
+        typing.get_origin(leaf) in (tuple, list)
+        for leaf in _leaves(_SECTIONS[section].model_fields[key].annotation)
+    )
 
 
 def _wants_text(section: str, key: str) -> tuple[bool, bool]:
@@ -205,9 +261,12 @@ def _parse_env_value(raw: str, section: str, key: str) -> Any:
     """An environment string as a YAML scalar (``5``, ``2.5``, ``true``, ``null``).
 
     Text keys keep the string as written (so ``node_name=007`` stays ``"007"``) except
-    that a nullable one reads ``null`` / ``~`` as None. Anything that is not a plain
+    that a nullable one reads ``null`` / ``~`` as None; a list of directories is written
+    like ``PYTHONPATH`` (``os.pathsep`` between entries). Anything that is not a plain
     scalar in YAML is passed on as the raw string, for validation to judge.
     """
+    if _is_list(section, key):
+        return raw.split(os.pathsep)
     text, nullable = _wants_text(section, key)
     if text:
         return None if nullable and raw in _NULL_WORDS else raw

@@ -42,6 +42,8 @@ FLAG_NAMES: Final[Mapping[str, str]] = types.MappingProxyType({"database.url": "
 
 
 _MAX_SHOWN: Final = 60
+#: ``@every`` intervals are at most 366 days.
+_MAX_INTERVAL_HOURS: Final = 366 * 24
 
 
 def _leaves(annotation: Any) -> tuple[Any, ...]:
@@ -105,8 +107,10 @@ class SchedulerSettings(_Section):
     """Longest sleep between looks at the database (the specification's key)."""
     run_on_startup: bool = False
     """Run every active job once when the scheduler starts (the specification's key)."""
-    interval_hours: float = Field(default=2, gt=0)
-    """Interval of a job created without a schedule (the specification's key)."""
+    interval_hours: float = Field(default=2, gt=0, le=_MAX_INTERVAL_HOURS)
+    """The specification's "default interval": a job created without a schedule runs
+    every this many hours (``@every 2h``, aligned to the UTC epoch); a whole number of
+    seconds, at most 366 days."""
     max_workers: int = Field(default=8, ge=1)
     """Executions one scheduler runs at the same time."""
     executor: Annotated[Literal["process", "thread"], _any_case(str.lower)] = "process"
@@ -119,6 +123,35 @@ class SchedulerSettings(_Section):
     """Name shown for this scheduler in ``status``; None uses host and pid."""
     pid_file: str = Field(default="dbcron.pid", min_length=1)
     """Where ``dbcron start --daemon`` records its pid, for ``dbcron stop``."""
+
+    @field_validator("interval_hours")
+    @classmethod
+    def _whole_seconds(cls, value: float) -> float:
+        """Refuse an interval that is not a whole number of seconds (``@every`` cannot
+        express it)."""
+        seconds = value * 3600
+        if abs(seconds - round(seconds)) > 1e-6:
+            raise ValueError(
+                f"interval_hours must be a whole number of seconds, e.g. 2 or 0.5, not {value}"
+            )
+        return value
+
+    @property
+    def default_schedule(self) -> str:
+        """The schedule of a job created without one: ``@every`` ``interval_hours``."""
+        return every(self.interval_hours)
+
+
+def every(hours: float) -> str:
+    """``@every`` expression of an interval in hours: ``2`` -> ``@every 2h``, ``1.5`` ->
+    ``@every 1h30m``, ``0.25`` -> ``@every 15m``."""
+    left = round(hours * 3600)
+    parts = []
+    for unit, size in (("h", 3600), ("m", 60), ("s", 1)):
+        count, left = divmod(left, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "@every " + "".join(parts)
 
 
 class JobDefaults(_Section):
@@ -161,6 +194,28 @@ class LoggingSettings(_Section):
     each run's job, execution, fire time, attempt, status and duration as fields)."""
 
 
+def _path_list(value: Any) -> Any:
+    """One directory given as a plain string is a list of one."""
+    return (value,) if isinstance(value, str) else value
+
+
+class HandlersSettings(_Section):
+    """Where ``python`` jobs (and custom handlers named by dotted path) are imported from."""
+
+    paths: Annotated[tuple[str, ...], BeforeValidator(_path_list)] = ()
+    """Directories put on the import path of the workers, after the scheduler's working
+    directory; relative ones are resolved against the config file's directory (against
+    the working directory when they come from the environment or the Python API)."""
+
+    @field_validator("paths")
+    @classmethod
+    def _no_empty_path(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        """Refuse an empty directory name (it would silently mean the working directory)."""
+        if any(not entry.strip() for entry in value):
+            raise ValueError("handlers.paths: a directory name must not be empty")
+        return value
+
+
 class Settings(BaseModel):
     """Every setting of dbcron, one section per concern. Frozen."""
 
@@ -174,6 +229,8 @@ class Settings(BaseModel):
     """Defaults of new jobs."""
     logging: LoggingSettings = LoggingSettings()
     """Logging."""
+    handlers: HandlersSettings = HandlersSettings()
+    """Where ``python`` jobs are imported from."""
 
 
 _SECTIONS: Final[dict[str, type[_Section]]] = {
@@ -181,6 +238,7 @@ _SECTIONS: Final[dict[str, type[_Section]]] = {
     "scheduler": SchedulerSettings,
     "job_defaults": JobDefaults,
     "logging": LoggingSettings,
+    "handlers": HandlersSettings,
 }
 assert list(_SECTIONS) == list(Settings.model_fields)
 
@@ -192,6 +250,22 @@ def _keys() -> Iterator[tuple[str, str]]:
     for section, model in _SECTIONS.items():
         for key in model.model_fields:
             yield section, key
+
+
+@dataclass(frozen=True)
+class AppSection:
+    """A top-level section of the configuration that a job type or handler owns (such as
+    ``paper_fetch:``), validated by its owner's schema."""
+
+    name: str
+    """The section's key (``paper_fetch``)."""
+    owner: str
+    """The job type or custom handler that owns it."""
+    values: dict[str, Any]
+    """The settings its owner's schema declares, as given (keys its schema ignores are
+    left out)."""
+    source: str
+    """Where it came from: ``config file /abs/config.yaml`` or ``config dict``."""
 
 
 @dataclass(frozen=True)
@@ -207,9 +281,12 @@ class LoadedSettings:
     """The config file that was read (absolute), or None."""
     dotenv_path: Path | None = None
     """The ``.env`` file that was read (absolute), or None."""
+    sections: tuple[AppSection, ...] = ()
+    """The application's sections that job types or handlers own, validated."""
 
     def effective(self) -> list[tuple[str, Any, str]]:
-        """(dotted key, value, source) for every key in section order, passwords redacted."""
+        """(dotted key, value, source) for every key in section order, passwords redacted;
+        then the keys of the sections handlers own."""
         rows: list[tuple[str, Any, str]] = []
         for section, key in _keys():
             dotted = f"{section}.{key}"
@@ -217,4 +294,14 @@ class LoadedSettings:
             if dotted == "database.url":
                 value = redact_url(value)
             rows.append((dotted, value, self.sources.get(dotted, "default")))
+        for app_section in self.sections:
+            for key, value in app_section.values.items():
+                rows.append((f"{app_section.name}.{key}", value, app_section.source))
         return rows
+
+    def section(self, name: str) -> dict[str, Any] | None:
+        """The values of the application section ``name`` (``paper_fetch``), or None."""
+        for app_section in self.sections:
+            if app_section.name == name:
+                return dict(app_section.values)
+        return None

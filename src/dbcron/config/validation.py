@@ -25,6 +25,8 @@ def _expectation(section: str, key: str) -> str:
     leaf = leaves[0]
     if typing.get_origin(leaf) is Literal:
         text = "one of " + ", ".join(repr(v) for v in typing.get_args(leaf))
+    elif typing.get_origin(leaf) in (tuple, list):
+        text = "a list of strings"
     else:
         text = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(
             leaf, str(leaf)

@@ -46,6 +46,7 @@ from dbcron.events import (
     NodeStarted,
 )
 from dbcron.execution import Executor, Work, make_executor
+from dbcron.handlers.imports import ImportDirs
 from dbcron.models import (
     ClaimSummary,
     Execution,
@@ -93,8 +94,10 @@ class Scheduler(Shutdown):
         executor: str | None = None,
         rng: random.Random | None = None,
         bus: EventBus | None = None,
+        import_dirs: ImportDirs | None = None,
     ) -> None:
         self.store = store
+        self.import_dirs = import_dirs
         self.bus = bus or EventBus()
         self.settings = settings or SchedulerSettings()
         self.clock: Clock = clock if clock is not None else clock_for(store)
@@ -378,7 +381,7 @@ class Scheduler(Shutdown):
     def _submit(self, started: Sequence[tuple[Execution, Job]]) -> None:
         """Hand executions started in the database to the executor."""
         for execution, job in started:
-            self.executor.submit(Work(execution, job, self.database_url))
+            self.executor.submit(Work(execution, job, self.database_url, self.import_dirs))
         self.stats["started"] += len(started)
         if self.bus.wants(ExecutionStarted):
             self.bus.publish_all([ExecutionStarted(e, job) for e, job in started])

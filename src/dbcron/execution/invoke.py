@@ -76,6 +76,7 @@ def run_work(
         database_url=work.database_url,
         on_process_group=on_process_group,
         clock=clock,
+        import_dirs=work.import_dirs,
     )
     try:
         if capture_stdio:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from dbcron.handlers.imports import ImportDirs
 from dbcron.models import Execution, ExecutionStatus, Job
 
 #: Largest ``logs`` kept per execution; beyond it the middle is dropped and marked.
@@ -37,18 +39,37 @@ class Work:
     execution: Execution
     job: Job
     database_url: str | None = None
+    import_dirs: ImportDirs | None = None
+    """Where the handler imports ``python`` callables from (the scheduler's working
+    directory and ``handlers.paths``)."""
 
     @property
     def timeout(self) -> float | None:
         """The job's timeout in seconds, or None."""
         return None if self.job.timeout_seconds is None else float(self.job.timeout_seconds)
 
-    def __getstate__(self) -> tuple[Execution, Job, str | None]:
-        return (self.execution, self.job, self.database_url)
+    def __getstate__(self) -> _State:
+        dirs = self.import_dirs
+        flat = None if dirs is None else (dirs.working_dir, dirs.paths)
+        return (self.execution, self.job, self.database_url, flat)
 
-    def __setstate__(self, state: tuple[Execution, Job, str | None]) -> None:
-        for name, value in zip(("execution", "job", "database_url"), state, strict=True):
-            object.__setattr__(self, name, value)
+    def __setstate__(self, state: _State) -> None:
+        execution, job, database_url, flat = state
+        object.__setattr__(self, "execution", execution)
+        object.__setattr__(self, "job", job)
+        object.__setattr__(self, "database_url", database_url)
+        object.__setattr__(self, "import_dirs", None if flat is None else _import_dirs(*flat))
+
+
+#: What a :class:`Work` pickles as: the import directories flattened, because a work
+#: crosses a pipe per execution and pickling a slotted dataclass costs several times more.
+_State = tuple[Execution, Job, str | None, tuple[str | None, tuple[str, ...]] | None]
+
+
+@functools.lru_cache(maxsize=16)
+def _import_dirs(working_dir: str | None, paths: tuple[str, ...]) -> ImportDirs:
+    """One :class:`ImportDirs` per value in a worker (every execution brings the same)."""
+    return ImportDirs(working_dir, paths)
 
 
 @dataclass(frozen=True, slots=True)

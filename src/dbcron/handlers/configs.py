@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 
 class _Strict(BaseModel):
@@ -46,6 +46,28 @@ class PaperFetchConfig(_Strict):
     """arXiv lists a paper a day or more (over a weekend, three) after its submission
     time: an incremental run looks back this much before the last successful run."""
     request_timeout_seconds: float = Field(default=60.0, gt=0)
+
+
+def _paper_fetch_section(name: str, extra: Literal["forbid", "ignore"]) -> type[BaseModel]:
+    """A schema for a config.yaml section of paper_fetch settings: every field of
+    :class:`PaperFetchConfig` but ``config_path`` (the section is what it would name)."""
+    fields: dict[str, Any] = {
+        key: (field.annotation, field)
+        for key, field in PaperFetchConfig.model_fields.items()
+        if key != "config_path"
+    }
+    model: type[BaseModel] = create_model(
+        name, __config__=ConfigDict(extra=extra, frozen=True), **fields
+    )
+    return model
+
+
+#: The ``paper_fetch:`` section of the application's config.yaml: paper_fetch settings
+#: only (a typo is an error).
+PaperFetchSection = _paper_fetch_section("PaperFetchSection", "forbid")
+#: The ``arxiv:`` section: the application's own arXiv settings, which paper_fetch reads
+#: when there is no ``paper_fetch:`` section; other keys there are the application's.
+ArxivSection = _paper_fetch_section("ArxivSection", "ignore")
 
 
 class MaintenanceConfig(_Strict):

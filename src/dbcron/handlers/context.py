@@ -23,13 +23,16 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dbcron.clock import Clock, SystemClock
 from dbcron.errors import DbcronError
 from dbcron.models import Execution, Job
 from dbcron.store.protocol import Store
 from dbcron.store.shared import shared_store
+
+if TYPE_CHECKING:
+    from dbcron.handlers.imports import ImportDirs
 
 
 class HandlerFailed(DbcronError):  # noqa: N818 - reads as what happened
@@ -65,6 +68,9 @@ class HandlerContext:
     """Set by the executor: receives what :meth:`track_process_group` reports."""
     clock: Clock = field(default_factory=SystemClock)
     """The time, for handlers that record or compare instants (injectable in tests)."""
+    import_dirs: ImportDirs | None = None
+    """Where the run imports ``python`` callables from (the scheduler's working directory
+    and ``handlers.paths``), or None."""
 
     def track_process_group(self, pgid: int) -> None:
         """Report that this run started process group (or session) ``pgid``.

@@ -12,7 +12,8 @@ from dataclasses import replace
 from typing import Any
 
 from dbcron.handlers.context import HandlerContext, HandlerFailed
-from dbcron.handlers.registry import default_registry, import_callable, load_plugins
+from dbcron.handlers.imports import import_target
+from dbcron.handlers.registry import default_registry, load_plugins
 
 
 def run(ctx: HandlerContext) -> Any:
@@ -25,7 +26,7 @@ def run(ctx: HandlerContext) -> Any:
     if spec is not None:
         func = spec.resolve()
     elif ":" in name:
-        func = import_callable(name)
+        func = import_target(name, ctx.import_dirs, what="custom handler")
     else:
         known = ", ".join(s.name for s in default_registry.custom_handlers()) or "none"
         raise HandlerFailed(

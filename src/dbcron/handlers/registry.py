@@ -11,18 +11,38 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.metadata
+import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
+from dbcron.config.settings import Settings
 from dbcron.errors import JobTypeError
 from dbcron.handlers import configs
 
 HandlerFunc = Callable[..., Any]
+
+#: dbcron's own sections of the configuration: no handler may own one.
+RESERVED_SECTIONS: Final = frozenset(Settings.model_fields)
+#: ``package.module:function``: what a ``python`` job's callable and a custom job's
+#: handler given by dotted path look like.
+DOTTED_PATH: Final = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+
+
+@dataclass(frozen=True)
+class OwnedSection:
+    """A top-level section of the configuration that a job type or handler owns."""
+
+    name: str
+    """The section's key (``paper_fetch``)."""
+    owner: str
+    """The job type or custom handler that owns it."""
+    model: type[BaseModel] | None
+    """Its schema (None: any mapping)."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +57,9 @@ class HandlerSpec:
     builtin: bool = False
     func_path: str | None = None
     """``module:function`` of the handler, imported on first use (built-in types)."""
+    sections: Mapping[str, type[BaseModel] | None] = field(default_factory=dict)
+    """The top-level sections of the application's config.yaml this handler owns, each
+    with its schema (None: any mapping); they are accepted there and validated."""
 
     def resolve(self) -> HandlerFunc:
         """The handler function, importing it when it is given by path."""
@@ -61,6 +84,7 @@ BUILTIN_TYPES: tuple[HandlerSpec, ...] = (
         {"keywords": ["AI", "ML", "RAG"], "max_papers": 100},
         builtin=True,
         func_path="dbcron.handlers.paper_fetch:run",
+        sections={"paper_fetch": configs.PaperFetchSection, "arxiv": configs.ArxivSection},
     ),
     HandlerSpec(
         "maintenance",
@@ -133,9 +157,39 @@ class HandlerRegistry:
         return spec
 
     def register_custom(self, spec: HandlerSpec) -> None:
-        """Register a handler that ``custom`` jobs can name in ``config.handler``."""
+        """Register a handler that ``custom`` jobs can name in ``config.handler``.
+
+        Raises JobTypeError when it claims a config section that dbcron or another
+        handler owns."""
         with self._lock:
+            owners = self._owners(skip=spec.name)
+            for section in spec.sections:
+                if section in RESERVED_SECTIONS:
+                    raise JobTypeError(
+                        f"handler {spec.name!r} cannot own the config section {section!r}: "
+                        "it is dbcron's own"
+                    )
+                if section in owners:
+                    raise JobTypeError(
+                        f"handler {spec.name!r} cannot own the config section {section!r}: "
+                        f"{owners[section].owner!r} owns it"
+                    )
             self._custom[spec.name] = spec
+
+    def sections(self) -> dict[str, OwnedSection]:
+        """The config sections that job types and custom handlers own, by name: the
+        built-in types' first, in registration order."""
+        with self._lock:
+            return self._owners()
+
+    def _owners(self, skip: str | None = None) -> dict[str, OwnedSection]:
+        owned: dict[str, OwnedSection] = {}
+        for spec in [*self._specs.values(), *self._custom.values()]:
+            if spec.name == skip and not spec.builtin:
+                continue
+            for name, model in spec.sections.items():
+                owned.setdefault(name, OwnedSection(name, spec.name, model))
+        return owned
 
     def get_custom(self, name: str) -> HandlerSpec | None:
         """The custom handler called ``name``, or None when this process does not know it."""
@@ -159,6 +213,34 @@ class HandlerRegistry:
                 own = {k: v for k, v in config.items() if k != "handler"}
                 _check(custom, own, f"config of custom handler {custom.name!r}")
         return config
+
+    def check_handler(self, job_type: str, config: dict[str, Any]) -> None:
+        """Refuse a ``custom`` job whose handler cannot be found from here: a name that
+        neither this process nor an installed ``dbcron.handlers`` entry point registers,
+        or a malformed dotted path. (A ``python`` job's callable and a dotted path are
+        checked for their form only: the module may exist on the scheduler hosts alone.)
+
+        Call it after :meth:`validate_config`, when a job is created or its type or config
+        changes. Raises JobTypeError naming the known handlers.
+        """
+        if job_type != "custom":
+            return
+        name = str(config["handler"])
+        if ":" in name:
+            if not DOTTED_PATH.match(name):
+                raise JobTypeError(
+                    f"custom handler {name!r} is not a dotted path like package.module:function"
+                )
+            return
+        if self.get_custom(name) is None:
+            load_plugins(None if self is default_registry else self)
+        if self.get_custom(name) is None:
+            known = ", ".join(spec.name for spec in self.custom_handlers()) or "none"
+            raise JobTypeError(
+                f"unknown custom handler {name!r} (known handlers: {known}); register it "
+                "with @dbcron.handler or a dbcron.handlers entry point, or name a function "
+                "as package.module:function"
+            )
 
 
 @functools.lru_cache(maxsize=256)
@@ -268,13 +350,20 @@ def handler(
     *,
     config_model: type[BaseModel] | None = None,
     description: str = "",
+    section: str | None = None,
+    section_model: type[BaseModel] | None = None,
     registry: HandlerRegistry | None = None,
 ) -> Callable[[HandlerFunc], HandlerFunc]:
     """Register a function as the custom handler ``name``.
 
     ``custom`` jobs run it when their config says ``{"handler": name}``; its other
-    config keys are validated against ``config_model`` when given.
+    config keys are validated against ``config_model`` when given. ``section`` names a
+    top-level section of the application's config.yaml that the handler owns: dbcron
+    accepts it there and validates it against ``section_model`` (any mapping without
+    one).
     """
+    if section_model is not None and section is None:
+        raise JobTypeError(f"handler {name!r}: section_model needs a section name")
 
     def register(func: HandlerFunc) -> HandlerFunc:
         (registry or default_registry).register_custom(
@@ -283,6 +372,7 @@ def handler(
                 description or (func.__doc__ or "").strip().split("\n")[0],
                 config_model,
                 func=func,
+                sections={section: section_model} if section is not None else {},
             )
         )
         return func

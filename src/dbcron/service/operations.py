@@ -14,6 +14,7 @@ from typing import Any
 from dbcron.config import SchedulerSettings
 from dbcron.errors import ValidationError
 from dbcron.events import EventBus
+from dbcron.handlers.imports import ImportDirs
 from dbcron.manager import MAINTENANCE_JOB, JobManager
 from dbcron.models import Execution, Job, JobStatus
 from dbcron.store.protocol import Store
@@ -81,11 +82,14 @@ class Operations:
         *,
         database_url: str | None = None,
         bus: EventBus | None = None,
+        import_dirs: ImportDirs | None = None,
     ) -> None:
+        """``import_dirs``: where ``dbcron run`` imports a ``python`` job's module from."""
         self.store = store
         self.jobs = jobs
         self.database_url = database_url
         self.bus = bus or jobs.bus
+        self.import_dirs = import_dirs
 
     # -- schema ------------------------------------------------------------------------
 
@@ -144,6 +148,7 @@ class Operations:
             mode=mode,
             bus=self.bus,
             on_progress=on_progress,
+            import_dirs=self.import_dirs,
         )
 
 
