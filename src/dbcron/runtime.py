@@ -23,6 +23,7 @@ from dbcron.engine.scheduler import Scheduler
 from dbcron.errors import DatabaseUnavailableError
 from dbcron.events import EventBus
 from dbcron.manager import JobManager
+from dbcron.service.jobfiles import JobFiles
 from dbcron.service.operations import Operations, engine_settings
 from dbcron.service.queries import Queries
 from dbcron.store import Store, open_store
@@ -162,6 +163,11 @@ class Runtime:
     def queries(self) -> Queries:
         """The read model (history, status, papers) over the store."""
         return self.jobs.queries
+
+    @property
+    def job_files(self) -> JobFiles:
+        """Jobs as files (export, plan, apply) over the job service."""
+        return JobFiles(self.jobs)
 
     @property
     def operations(self) -> Operations:

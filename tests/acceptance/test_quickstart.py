@@ -120,7 +120,7 @@ def test_interactive_shell(cli: Cli) -> None:
     assert f"pause: {job_id} done" in result.out
     assert f"resume: {job_id} done" in result.out
     assert f"trigger: {job_id} done" in result.out
-    assert "error: invalid job id 'nope!'" in result.out
+    assert "error: no job with id, key or name 'nope!'" in result.out
     assert "unknown command 'frobnicate'" in result.out
     assert "Documented commands" in result.out
     assert len(cli.ok("history", job_id, "--json").json()) == 1
