@@ -19,7 +19,7 @@ def export(
     ctx: typer.Context,
     jobs: Annotated[
         list[str] | None,
-        typer.Argument(help="Only these jobs (ids, keys or names).", metavar="[JOB]..."),
+        typer.Argument(help="Only these jobs (ids, keys or names).", metavar="JOB"),
     ] = None,
     fmt: Annotated[str, typer.Option("--format", "-F", help="yaml or json.")] = "yaml",
     status: Annotated[
