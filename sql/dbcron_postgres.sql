@@ -214,6 +214,21 @@ ALTER TABLE jobs ADD COLUMN IF NOT EXISTS retention_days INTEGER
 CREATE INDEX IF NOT EXISTS job_executions_failures_idx
     ON job_executions (created_at, job_id) WHERE status IN ('failed', 'timeout');
 
+-- migration 9: job_key
+-- dbcron schema v9 for PostgreSQL: a job may have a key, a stable slug that names it in
+-- jobs files (dbcron export / apply) and on the command line. Keys are unique among the
+-- jobs that are not deleted: a deleted job keeps its key in its record, and a new job
+-- may take it.
+
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS key TEXT
+    CHECK (key IS NULL OR key ~ '^[a-z0-9][a-z0-9._-]{0,62}$');
+
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_key_idx ON jobs (key)
+    WHERE key IS NOT NULL AND status <> 'deleted';
+
+-- A job named on the command line by its exact name (dbcron show "Daily Fetch").
+CREATE INDEX IF NOT EXISTS jobs_name_idx ON jobs (name) WHERE status <> 'deleted';
+
 -- Record the migrations above, so that dbcron sees a current schema.
 INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (1, 'initial', now()) ON CONFLICT (version) DO NOTHING;
 INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (2, 'papers', now()) ON CONFLICT (version) DO NOTHING;
@@ -223,3 +238,4 @@ INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (5, 'partia
 INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (6, 'window_index', now()) ON CONFLICT (version) DO NOTHING;
 INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (7, 'job_retention', now()) ON CONFLICT (version) DO NOTHING;
 INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (8, 'failures_index', now()) ON CONFLICT (version) DO NOTHING;
+INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (9, 'job_key', now()) ON CONFLICT (version) DO NOTHING;

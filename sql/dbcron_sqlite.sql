@@ -7,7 +7,7 @@ CREATE TABLE IF NOT EXISTS dbcron_schema_version (
     applied_at TEXT NOT NULL
 );
 
--- the tables and indexes as migrations 1 to 7 leave them
+-- the tables and indexes as migrations 1 to 8 leave them
 CREATE TABLE IF NOT EXISTS jobs (
     job_id                 TEXT PRIMARY KEY,
     name                   TEXT NOT NULL CHECK (length(trim(name)) > 0),
@@ -38,7 +38,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     version                INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1)
 , keep_last INTEGER
     CHECK (keep_last IS NULL OR keep_last >= 0), retention_days INTEGER
-    CHECK (retention_days IS NULL OR retention_days >= 1));
+    CHECK (retention_days IS NULL OR retention_days >= 1), key TEXT
+    CHECK (key IS NULL OR (length(key) BETWEEN 1 AND 63 AND key GLOB '[a-z0-9]*'
+                           AND key NOT GLOB '*[^a-z0-9._-]*')));
 CREATE TABLE IF NOT EXISTS job_executions (
     execution_id     TEXT PRIMARY KEY,
     job_id           TEXT NOT NULL REFERENCES jobs (job_id) ON DELETE CASCADE,
@@ -110,6 +112,9 @@ CREATE INDEX IF NOT EXISTS job_executions_window_idx
 CREATE INDEX IF NOT EXISTS jobs_list_idx ON jobs (created_at, name, job_id);
 CREATE INDEX IF NOT EXISTS job_executions_failures_idx
     ON job_executions (created_at, job_id) WHERE status IN ('failed', 'timeout');
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_key_idx ON jobs (key)
+    WHERE key IS NOT NULL AND status <> 'deleted';
+CREATE INDEX IF NOT EXISTS jobs_name_idx ON jobs (name) WHERE status <> 'deleted';
 
 -- Record the migrations above, so that dbcron sees a current schema.
 INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (1, 'initial', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) ON CONFLICT (version) DO NOTHING;
@@ -119,3 +124,4 @@ INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (4, 'partia
 INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (5, 'window_index', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) ON CONFLICT (version) DO NOTHING;
 INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (6, 'job_retention', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) ON CONFLICT (version) DO NOTHING;
 INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (7, 'failures_index', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) ON CONFLICT (version) DO NOTHING;
+INSERT INTO dbcron_schema_version (version, name, applied_at) VALUES (8, 'job_key', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) ON CONFLICT (version) DO NOTHING;

@@ -110,7 +110,7 @@ class DatabaseJobScheduler:
         ).job_id
 
     def get_job(self, job_id: str) -> Job:
-        """The job with this id (or unique prefix)."""
+        """The job with this id, key, exact name or unique id prefix."""
         return self.manager.get_job(job_id)
 
     def list_jobs(self, status: JobStatus | str | None = None) -> list[Job]:

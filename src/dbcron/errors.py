@@ -19,6 +19,9 @@ class ValidationError(DbcronError):
     """Input that dbcron refuses: nothing was written."""
 
     exit_code = 2
+    #: The job field the refused input was for (``schedule_expression``, ``key``, ...),
+    #: where the validation knows it: a jobs file names its line from it.
+    field: str | None = None
 
 
 class CronError(ValidationError):

@@ -11,13 +11,16 @@ input. The read model (history, status) is :class:`dbcron.service.queries.Querie
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any
 
 from dbcron.clock import Clock
 from dbcron.config import JobDefaults, SchedulerSettings
-from dbcron.cron import Schedule, parse_schedule
+from dbcron.cron import Schedule, parse_schedule, validate_timezone
 from dbcron.engine.database_clock import clock_for
 from dbcron.errors import ConflictError, NotFoundError, ValidationError
 from dbcron.events import (
@@ -73,9 +76,12 @@ EDITABLE_FIELDS = frozenset(
         "retry_backoff",
         "keep_last",
         "retention_days",
+        "key",
     }
 )
 MAX_NAME_LENGTH = 200
+#: What a job key looks like: a slug of 1 to 63 characters.
+KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 #: At most this many fires missed during a pause are recorded one by one on resume.
 MAX_PAUSED_FIRES = 100
 #: The daily maintenance job that ``dbcron init`` (and ``seed``) create unless one exists.
@@ -126,7 +132,8 @@ class JobManager:
     # -- ids -----------------------------------------------------------------------
 
     def resolve_id(self, job_id: str) -> str:
-        """The full id of the job whose id is ``job_id`` or starts with it.
+        """The full id of the job that ``job_id`` names: an id, a key, an exact name or
+        a unique id prefix (see :meth:`Queries.resolve_id`).
 
         Raises NotFoundError when none matches and AmbiguousIdError (listing the
         candidates) when several do.
@@ -134,24 +141,35 @@ class JobManager:
         return self.queries.resolve_id(job_id)
 
     def get_job(self, job_id: str) -> Job:
-        """The job with this id or unique id prefix (deleted ones included)."""
+        """The job that ``job_id`` names (an id, key, exact name or unique id prefix;
+        deleted ones by id or prefix)."""
         return self.queries.get_job(job_id)
 
     # -- validation ----------------------------------------------------------------
 
     def validate(self, job: Job) -> Schedule:
         """Check every field of ``job``; raise ValidationError (a subclass) naming the
-        first problem. Returns the parsed schedule."""
-        if not isinstance(job.name, str) or not job.name.strip():
-            raise ValidationError("job name must not be empty")
-        if len(job.name) > MAX_NAME_LENGTH:
-            raise ValidationError(f"job name is longer than {MAX_NAME_LENGTH} characters")
-        schedule = parse_schedule(job.schedule_expression, job.timezone)
-        self.registry.validate_config(job.job_type, job.config)
-        try:
-            json.dumps(job.config, allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise ValidationError(f"config is not JSON-serialisable: {exc}") from None
+        first problem, its ``field`` the job field at fault. Returns the parsed schedule.
+        (That no other job has its key is checked where it is written.)"""
+        with _about("name"):
+            if not isinstance(job.name, str) or not job.name.strip():
+                raise ValidationError("job name must not be empty")
+            if len(job.name) > MAX_NAME_LENGTH:
+                raise ValidationError(f"job name is longer than {MAX_NAME_LENGTH} characters")
+        with _about("key"):
+            check_key(job.key)
+        with _about("timezone"):
+            validate_timezone(job.timezone)
+        with _about("schedule_expression"):
+            schedule = parse_schedule(job.schedule_expression, job.timezone)
+        with _about("job_type"):
+            self.registry.get(job.job_type)
+        with _about("config"):
+            self.registry.validate_config(job.job_type, job.config)
+            try:
+                json.dumps(job.config, allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                raise ValidationError(f"config is not JSON-serialisable: {exc}") from None
         _check_int("timeout_seconds", job.timeout_seconds, minimum=1, optional=True)
         _check_int("retry_count", job.retry_count, minimum=0, optional=True)
         _check_int("retry_delay_seconds", job.retry_delay_seconds, minimum=0, optional=True)
@@ -164,8 +182,20 @@ class JobManager:
             value = getattr(job, name)
             if not isinstance(value, enum):
                 allowed = ", ".join(m.value for m in enum)
-                raise ValidationError(f"{name} must be one of {allowed}, not {value!r}")
+                with _about(name):
+                    raise ValidationError(f"{name} must be one of {allowed}, not {value!r}")
         return schedule
+
+    def _check_key_free(self, job: Job) -> None:
+        """ValidationError when another job that is not deleted has ``job``'s key."""
+        if job.key is None or job.status is JobStatus.DELETED:
+            return
+        other = self.store.job_by_key(job.key)
+        if other is not None and other.job_id != job.job_id:
+            with _about("key"):
+                raise ValidationError(
+                    f"key {job.key!r} is already used by job {other.job_id[:8]} ({other.name})"
+                )
 
     # -- CRUD ----------------------------------------------------------------------
 
@@ -203,8 +233,24 @@ class JobManager:
         Returns the stored job. A job may be created ``active``, ``inactive`` or
         ``paused``, never ``deleted``.
         """
+        job, schedule = self.prepare_job(job)
+        now = self.clock.now()
         job = job.with_changes(
-            **_normalised({name: getattr(job, name) for name in ("name", *_ENUM_FIELDS)}),
+            created_at=now,
+            updated_at=now,
+            last_execution=None,
+            next_execution=self._next(job, schedule, now),
+        )
+        created = self.store.insert_job(job)
+        self.bus.publish(JobCreated(created))
+        return created
+
+    def prepare_job(self, job: Job) -> tuple[Job, Schedule]:
+        """``job`` as :meth:`create_job` would store it (enum texts as members, the
+        configured defaults where timeout and retries are None), validated, key included,
+        and its schedule; writes nothing. Raises ValidationError as create_job does."""
+        job = job.with_changes(
+            **_normalised({name: getattr(job, name) for name in ("name", "key", *_ENUM_FIELDS)}),
             timeout_seconds=(
                 self.defaults.timeout_seconds
                 if job.timeout_seconds is None
@@ -218,19 +264,12 @@ class JobManager:
             ),
         )
         if job.status is JobStatus.DELETED:
-            raise ValidationError("a job cannot be created deleted")
+            with _about("status"):
+                raise ValidationError("a job cannot be created deleted")
         schedule = self.validate(job)
         self.registry.check_handler(job.job_type, job.config)
-        now = self.clock.now()
-        job = job.with_changes(
-            created_at=now,
-            updated_at=now,
-            last_execution=None,
-            next_execution=self._next(job, schedule, now),
-        )
-        created = self.store.insert_job(job)
-        self.bus.publish(JobCreated(created))
-        return created
+        self._check_key_free(job)
+        return job, schedule
 
     def update_job(self, job: Job) -> Job:
         """Store every field of ``job`` (as read earlier, then changed).
@@ -243,13 +282,27 @@ class JobManager:
         changes = {f.name: getattr(job, f.name) for f in fields(Job) if f.name in EDITABLE_FIELDS}
         return self._apply(current, changes, expected_version=job.version)
 
-    def update_fields(self, job_id: str, **changes: Any) -> Job:
-        """Change some fields of the job ``job_id`` (id or prefix); validate; store."""
+    def update_fields(
+        self, job_id: str, *, expected_version: int | None = None, **changes: Any
+    ) -> Job:
+        """Change some fields of the job ``job_id`` (id, key, name or prefix); validate;
+        store. With ``expected_version``, ConflictError unless the job is still at that
+        version. Making a paused job active records the fires its pause missed, as
+        :meth:`resume_job` does."""
         unknown = set(changes) - EDITABLE_FIELDS
         if unknown:
             raise ValidationError(f"cannot change {', '.join(sorted(unknown))}")
         current = self.get_job(job_id)
-        return self._apply(current, changes, expected_version=current.version)
+        version = current.version if expected_version is None else expected_version
+        paused = (
+            self._paused_fires(current, current.updated_at, self.clock.now())
+            if current.status is JobStatus.PAUSED
+            and current.updated_at is not None
+            and "status" in changes
+            and _enum(JobStatus, changes["status"], "status") is JobStatus.ACTIVE
+            else []
+        )
+        return self._apply(current, changes, expected_version=version, missed=paused)
 
     def _apply(
         self,
@@ -267,6 +320,8 @@ class JobManager:
         schedule = self.validate(updated)
         if (updated.job_type, updated.config) != (current.job_type, current.config):
             self.registry.check_handler(updated.job_type, updated.config)
+        if updated.key != current.key:
+            self._check_key_free(updated)
         now = self.clock.now()
         timing_changed = any(
             getattr(updated, key) != getattr(current, key)
@@ -498,18 +553,45 @@ _ENUM_FIELDS: dict[str, Any] = {
 
 
 def _normalised(fields_: dict[str, Any]) -> dict[str, Any]:
-    """``fields_`` with enum fields turned into members and the name stripped."""
+    """``fields_`` with enum fields turned into members, the name stripped and an empty
+    key as no key."""
     out = dict(fields_)
     for name, enum in _ENUM_FIELDS.items():
         if name in out:
             out[name] = _enum(enum, out[name], name)
     if isinstance(out.get("name"), str):
         out["name"] = out["name"].strip()
+    if isinstance(out.get("key"), str):
+        out["key"] = out["key"].strip() or None
     return out
 
 
 def _enum(enum: Any, value: Any, name: str) -> Any:
-    return enum_value(enum, value, name)
+    with _about(name):
+        return enum_value(enum, value, name)
+
+
+def check_key(key: Any) -> None:
+    """ValidationError unless ``key`` is None or a slug that :data:`KEY_PATTERN` fits."""
+    if key is None:
+        return
+    if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
+        raise ValidationError(
+            f"invalid key {key!r}: a key is 1 to 63 lower-case letters, digits, '.', '_' "
+            "or '-', starting with a letter or digit (e.g. 'nightly-fetch')"
+        )
+
+
+@contextmanager
+def _about(field: str) -> Iterator[None]:
+    """Tag a ValidationError raised inside with the job field it is about (unless it
+    already names one)."""
+    try:
+        yield
+    except ValidationError as exc:
+        if exc.field is None:
+            exc.field = field
+        raise
 
 
 def _check_int(
@@ -522,9 +604,10 @@ def _check_int(
 ) -> None:
     if value is None and optional:
         return
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(f"{name} must be a whole number, not {value!r}")
-    if value < minimum:
-        raise ValidationError(f"{name} must be at least {minimum}, not {value}")
-    if maximum is not None and value > maximum:
-        raise ValidationError(f"{name} must be at most {maximum}, not {value}")
+    with _about(name):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError(f"{name} must be a whole number, not {value!r}")
+        if value < minimum:
+            raise ValidationError(f"{name} must be at least {minimum}, not {value}")
+        if maximum is not None and value > maximum:
+            raise ValidationError(f"{name} must be at most {maximum}, not {value}")

@@ -173,6 +173,9 @@ class Job:
     retention_days: int | None = None
     """Retention: executions younger than this are kept (None: the maintenance job's
     ``retention_days``)."""
+    key: str | None = None
+    """A stable slug that names the job in jobs files and on the command line (e.g.
+    ``nightly-fetch``); unique among the jobs that are not deleted. None: no key."""
 
     def with_changes(self, **changes: Any) -> Self:
         """A copy with the given fields replaced (the record itself never changes)."""

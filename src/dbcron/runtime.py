@@ -25,6 +25,7 @@ from dbcron.errors import ConfigError, DatabaseUnavailableError
 from dbcron.events import EventBus
 from dbcron.handlers.imports import ImportDirs
 from dbcron.manager import JobManager
+from dbcron.service.jobfiles import JobFiles
 from dbcron.service.operations import Operations, engine_settings
 from dbcron.service.queries import Queries
 from dbcron.store import Store, open_store
@@ -190,6 +191,11 @@ class Runtime:
     def queries(self) -> Queries:
         """The read model (history, status, papers) over the store."""
         return self.jobs.queries
+
+    @property
+    def job_files(self) -> JobFiles:
+        """Jobs as files (export, plan, apply) over the job service."""
+        return JobFiles(self.jobs)
 
     @property
     def operations(self) -> Operations:

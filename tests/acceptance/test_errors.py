@@ -50,7 +50,7 @@ CASES = [
         "overlap_policy must be one of",
     ),
     (("show", MISSING), 1, f"no job with id '{MISSING}'"),
-    (("show", "nope!"), 2, "invalid job id 'nope!'"),
+    (("show", "nope!"), 1, "no job with id, key or name 'nope!'"),
     (("pause", MISSING), 1, "no job with id"),
     (("resume", MISSING), 1, "no job with id"),
     (("trigger", MISSING), 1, "no job with id"),

@@ -123,7 +123,7 @@ def test_interactive_shell_runs_every_cli_command(cli: Cli) -> None:
     assert "nightly" in result.out
     assert f"Paused job {job_id}" in result.out and f"Resumed job {job_id}" in result.out
     assert "is pending" in result.out  # a trigger records a run; it does not say "done"
-    assert "error: invalid job id 'nope!'" in result.err  # one line; the shell goes on
+    assert "error: no job with id, key or name 'nope!'" in result.err  # the shell goes on
     assert "error: option '-n' requires an argument" in result.err.replace('"', "'")
     assert "unknown command 'frobnicate'" in result.out
     assert "create " in result.out and "cancel " in result.out  # help lists every command

@@ -45,6 +45,8 @@ HOT_QUERIES: dict[str, str | tuple[str, ...]] = {
     "list_jobs": "jobs_list_idx",
     "list_jobs_after": "jobs_list_idx",
     "count_jobs_after": "jobs_list_idx",
+    "job_by_key": "jobs_key_idx",
+    "jobs_named": "jobs_name_idx",
     "maintenance_prune_slice_end": "job_executions_window_idx",
     "maintenance_prune_executions": "job_executions_history_idx",
     "maintenance_prune_job_slice_end": "job_executions_history_idx",
@@ -140,6 +142,8 @@ def _populate(store: SqlStore, jobs: int, rows: int, url: str | None = None) -> 
         "count_limit": 100,
         "now": store.encode_ts(NOW),
         "walk_until": store.encode_ts(NOW - timedelta(days=29)),
+        "key": "j5",
+        "name": "j5",
     }
 
 

@@ -57,6 +57,7 @@ def test_job_round_trip_keeps_every_field(store: Store) -> None:
         priority=7,
         retry_backoff=RetryBackoff.EXPONENTIAL,
         last_execution=T0 - timedelta(microseconds=1),
+        key="nightly.v2_x",
     )
     stored = store.insert_job(job)
     assert stored.version == 1

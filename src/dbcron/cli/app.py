@@ -6,7 +6,8 @@ Errors that a user caused print one line on stderr and exit with 2 (bad input) o
 (runtime: missing job, unreachable database); nothing is written then.
 
 The commands live by theme (:mod:`~dbcron.cli.schema`, :mod:`~dbcron.cli.queries`,
-:mod:`~dbcron.cli.jobs`, :mod:`~dbcron.cli.engine`, :mod:`~dbcron.cli.doctor`), all
+:mod:`~dbcron.cli.jobs`, :mod:`~dbcron.cli.files`, :mod:`~dbcron.cli.engine`,
+:mod:`~dbcron.cli.doctor`), all
 registered on the one app of :mod:`dbcron.cli.root`; importing them here, in this order,
 is the order of ``--help``.
 """
@@ -28,6 +29,7 @@ from dbcron.errors import DbcronError
 from dbcron.cli import schema  # noqa: F401
 from dbcron.cli import queries  # noqa: F401
 from dbcron.cli import jobs  # noqa: F401
+from dbcron.cli import files  # noqa: F401
 from dbcron.cli import engine  # noqa: F401
 from dbcron.cli import doctor  # noqa: F401
 

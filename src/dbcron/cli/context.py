@@ -10,6 +10,7 @@ from dbcron.clock import Clock, SystemClock
 from dbcron.config import LoadedSettings, Settings
 from dbcron.manager import JobManager
 from dbcron.runtime import Runtime
+from dbcron.service.jobfiles import JobFiles
 from dbcron.service.operations import Operations
 from dbcron.service.queries import Queries
 from dbcron.store import Store
@@ -66,6 +67,11 @@ class CliContext:
     def queries(self) -> Queries:
         """The read model over the configured database."""
         return self.runtime.queries
+
+    @property
+    def job_files(self) -> JobFiles:
+        """Jobs as files (export, plan, apply) over the configured database."""
+        return self.runtime.job_files
 
     @property
     def operations(self) -> Operations:

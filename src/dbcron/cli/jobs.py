@@ -51,6 +51,16 @@ ConfigOpt = Annotated[
 
 #: The options ``create`` and ``update`` share: the job field each sets, and its Typer type.
 _JOB_OPTIONS: dict[str, tuple[str, Any]] = {
+    "key": (
+        "key",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--key",
+                help="A unique slug to name the job by, e.g. nightly-fetch ('' removes it).",
+            ),
+        ],
+    ),
     "description": (
         "description",
         Annotated[str | None, typer.Option("--description", "-d", help="What the job is for.")],

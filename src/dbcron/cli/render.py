@@ -16,6 +16,7 @@ from dbcron.cli.timefmt import local, local_and_relative, relative
 from dbcron.manager import StatusReport
 from dbcron.models import Execution, ExecutionStatus, Job, JobStatus
 from dbcron.service.checks import Check, CheckStatus
+from dbcron.service.jobfiles import Action, Plan
 
 STATUS_STYLE = {
     JobStatus.ACTIVE: "green",
@@ -132,6 +133,7 @@ def job_detail(
     info.add_column()
     rows: list[tuple[str, RenderableType]] = [
         ("id", job.job_id),
+        ("key", job.key or "-"),
         ("name", job.name),
         ("type", job.job_type),
         ("schedule", f"{job.schedule_expression}  ({job.timezone})"),
@@ -327,3 +329,39 @@ def doctor_report(checks: list[Check]) -> RenderableType:
         line.append(f"  {check.name:<{width}}  {check.detail}")
         lines.append(line)
     return Text("\n").join(lines)
+
+
+_PLAN_MARK = {
+    Action.CREATE: ("+", "green"),
+    Action.UPDATE: ("~", "yellow"),
+    Action.DELETE: ("-", "red"),
+}
+
+
+def plan_view(plan: Plan) -> RenderableType:
+    """What applying a jobs file does: each job created, updated (a line per field:
+    ``field: old -> new``) or deleted, how many stay unchanged, and the totals."""
+    lines: list[RenderableType] = [Text(f"Plan for {plan.source}:", style="bold")]
+    for item in plan.items:
+        if item.action is Action.UNCHANGED:
+            continue
+        mark, style = _PLAN_MARK[item.action]
+        lines.append(Text(f"  {mark} {item.action.value:<7} {item.key} ({item.name})", style=style))
+        lines += [
+            Text(f"      {change.field}: {_plan_value(change.old)} -> {_plan_value(change.new)}")
+            for change in item.fields
+        ]
+    counts = {action: len(plan.of(action)) for action in Action}
+    if counts[Action.UNCHANGED]:
+        lines.append(Text(f"  = {counts[Action.UNCHANGED]} unchanged", style="dim"))
+    lines.append(
+        Text(
+            f"{counts[Action.CREATE]} to create, {counts[Action.UPDATE]} to update, "
+            f"{counts[Action.DELETE]} to delete, {counts[Action.UNCHANGED]} unchanged."
+        )
+    )
+    return Group(*lines)
+
+
+def _plan_value(value: Any) -> str:
+    return "(none)" if value is None else json.dumps(value, ensure_ascii=False)

@@ -29,7 +29,9 @@ out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty(
 err = Console(stderr=True, highlight=False)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-JobId = Annotated[str, typer.Argument(help="Job id or a unique prefix of it.")]
+JobId = Annotated[
+    str, typer.Argument(help="Job id, key, exact name, or a unique prefix of the id.")
+]
 ExecutionId = Annotated[
     str,
     typer.Argument(

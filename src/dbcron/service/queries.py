@@ -40,6 +40,9 @@ PAGE_SIZE = 50
 RUNNING_SHOWN = 100
 #: A node whose heartbeat is older than this (and that did not stop cleanly) is dead.
 NODE_DEAD_AFTER = timedelta(seconds=60)
+#: Text that may be a job id or a prefix of one; a whole id.
+_JOB_ID_TEXT = re.compile(r"[0-9a-f-]{1,36}")
+_FULL_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @dataclass(frozen=True)
@@ -103,15 +106,38 @@ class Queries:
     # -- jobs ------------------------------------------------------------------------
 
     def resolve_id(self, job_id: str) -> str:
-        """The full id of the job whose id is ``job_id`` or starts with it.
+        """The full id of the job that ``job_id`` names, tried in this order: its whole
+        id, its key, its exact name (when one job that is not deleted has it), a unique
+        prefix of its id. Deleted jobs are found by id and id prefix only.
 
-        Raises NotFoundError when none matches and AmbiguousIdError (listing the
-        candidates) when several do.
+        Raises NotFoundError when nothing matches and AmbiguousIdError (listing the
+        candidates) when the name or the prefix names several jobs.
         """
-        text = job_id.strip().lower()
+        text = job_id.strip()
         if not text:
             raise ValidationError("a job id is required")
-        return _one_match(job_id, text, self.store.find_job_ids(text, limit=6), "job")
+        lowered = text.lower()
+        by_prefix = (
+            self.store.find_job_ids(lowered, limit=6) if _JOB_ID_TEXT.fullmatch(lowered) else None
+        )
+        if by_prefix and lowered in by_prefix:
+            return lowered
+        keyed = self.store.job_by_key(text)
+        if keyed is not None:
+            return keyed.job_id
+        named = self.store.jobs_named(text, limit=6)
+        if len(named) == 1:
+            return named[0].job_id
+        if named:
+            shown = ", ".join(job.job_id[:13] for job in named[:5])
+            more = " ..." if len(named) > 5 else ""
+            raise AmbiguousIdError(
+                f"job name {text!r} is ambiguous: matches {shown}{more} (give an id or a key)"
+            )
+        if not by_prefix:
+            what = "id" if _FULL_ID.fullmatch(lowered) else "id, key or name"
+            raise NotFoundError(f"no job with {what} {job_id!r}")
+        return _one_match(job_id, lowered, by_prefix, "job")
 
     def resolve_execution_id(self, execution_id: str) -> str:
         """The full id of the execution whose id is ``execution_id`` or starts with it
@@ -137,7 +163,8 @@ class Queries:
         return found
 
     def get_job(self, job_id: str) -> Job:
-        """The job with this id or unique id prefix (deleted ones included)."""
+        """The job that ``job_id`` names: an id, a key, an exact name or a unique id
+        prefix (see :meth:`resolve_id`; deleted jobs by id or prefix)."""
         job = self.store.get_job(self.resolve_id(job_id))
         if job is None:  # purged between the two reads
             raise NotFoundError(f"no job with id {job_id!r}")

@@ -48,6 +48,7 @@ class SqlJobs(SqlExecutions):
             "version": job.version,
             "keep_last": job.keep_last,
             "retention_days": job.retention_days,
+            "key": job.key,
         }
 
     def _job(self, row: Row) -> Job:
@@ -77,6 +78,7 @@ class SqlJobs(SqlExecutions):
             version=row["version"],
             keep_last=row["keep_last"],
             retention_days=row["retention_days"],
+            key=row["key"],
         )
 
     def insert_job(self, job: Job) -> Job:
@@ -87,13 +89,26 @@ class SqlJobs(SqlExecutions):
                 cur.execute(self.sql("insert_job"), self._job_params(stored))
                 self._notify(cur)
         except ConflictError as exc:
-            raise ConflictError(f"a job with id {job.job_id} already exists") from exc
+            raise _key_taken(job, exc) or ConflictError(
+                f"a job with id {job.job_id} already exists"
+            ) from exc
         return stored
 
     def get_job(self, job_id: str) -> Job | None:
         """See :meth:`Store.get_job`."""
         row = self._fetchone("get_job", {"job_id": job_id})
         return None if row is None else self._job(row)
+
+    def job_by_key(self, key: str) -> Job | None:
+        """See :meth:`Store.job_by_key`."""
+        row = self._fetchone("job_by_key", {"key": key})
+        return None if row is None else self._job(row)
+
+    def jobs_named(self, name: str, limit: int = 10) -> list[Job]:
+        """See :meth:`Store.jobs_named`."""
+        return [
+            self._job(row) for row in self._fetchall("jobs_named", {"name": name, "limit": limit})
+        ]
 
     def find_job_ids(self, prefix: str, limit: int = 10) -> list[str]:
         """See :meth:`Store.find_job_ids`."""
@@ -117,21 +132,27 @@ class SqlJobs(SqlExecutions):
         params = self._job_params(stored)
         params["expected_version"] = expected_version
         params["keep_next"] = keep_next_execution
-        with self.transaction() as cur:
-            cur.execute(self.sql("update_job"), params)
-            if cur.rowcount == 1:
-                if missed:
-                    cur.executemany(
-                        self.sql("insert_execution_if_new"),
-                        [self._execution_params(e) for e in missed],
-                    )
-                self._notify(cur)
-                if not keep_next_execution:
-                    return stored
-                cur.execute(self.sql("get_job"), {"job_id": job.job_id})
-                return self._job(cur.fetchone())
-            cur.execute(self.sql("get_job_version"), {"job_id": job.job_id})
-            row = cur.fetchone()
+        try:
+            with self.transaction() as cur:
+                cur.execute(self.sql("update_job"), params)
+                if cur.rowcount == 1:
+                    if missed:
+                        cur.executemany(
+                            self.sql("insert_execution_if_new"),
+                            [self._execution_params(e) for e in missed],
+                        )
+                    self._notify(cur)
+                    if not keep_next_execution:
+                        return stored
+                    cur.execute(self.sql("get_job"), {"job_id": job.job_id})
+                    return self._job(cur.fetchone())
+                cur.execute(self.sql("get_job_version"), {"job_id": job.job_id})
+                row = cur.fetchone()
+        except ConflictError as exc:
+            taken = _key_taken(job, exc)
+            if taken is None:
+                raise
+            raise taken from exc
         if row is None:
             raise NotFoundError(f"no job with id {job.job_id}")
         raise ConflictError(
@@ -202,3 +223,11 @@ class SqlJobs(SqlExecutions):
             cur.execute(self.sql("purge_job_executions"), {"job_id": job_id})
             cur.execute(self.sql("purge_job"), {"job_id": job_id})
             return cur.rowcount == 1
+
+
+def _key_taken(job: Job, exc: ConflictError) -> ConflictError | None:
+    """The error for a unique violation of ``jobs_key_idx`` (another job took ``job``'s
+    key between the caller's check and the write), None for any other conflict."""
+    if job.key is None or not ("jobs_key_idx" in str(exc) or "jobs.key" in str(exc)):
+        return None
+    return ConflictError(f"key {job.key!r} is already used by another job")

@@ -203,7 +203,8 @@ class Store(Protocol):
     def insert_job(self, job: Job) -> Job:
         """Insert a new job exactly as given (``version`` is stored as 1); return it.
 
-        Raises ConflictError if a job with the same id exists.
+        Raises ConflictError if a job with the same id exists, or a job that is not
+        deleted has the same key.
         """
         ...
 
@@ -214,6 +215,16 @@ class Store(Protocol):
     def find_job_ids(self, prefix: str, limit: int = 10) -> list[str]:
         """Ids of jobs (deleted ones included) that start with ``prefix``, sorted, at
         most ``limit``. ``prefix`` must be lower-case hex digits and dashes."""
+        ...
+
+    def job_by_key(self, key: str) -> Job | None:
+        """The job that is not deleted whose key is ``key``, or None (one lookup in
+        ``jobs_key_idx``: keys are unique among the jobs that are not deleted)."""
+        ...
+
+    def jobs_named(self, name: str, limit: int = 10) -> list[Job]:
+        """Jobs that are not deleted and are called exactly ``name`` (case-sensitive),
+        oldest first, at most ``limit`` (one lookup in ``jobs_name_idx``)."""
         ...
 
     def update_job(
@@ -234,7 +245,8 @@ class Store(Protocol):
         same transaction, each unless its fire is already recorded.
 
         Returns the stored job. Raises NotFoundError when the job does not exist and
-        ConflictError when its version moved on (a concurrent update won).
+        ConflictError when its version moved on (a concurrent update won) or another job
+        that is not deleted has its key.
         """
         ...
 

@@ -6,13 +6,13 @@ INSERT INTO jobs (
     timeout_seconds, retry_count, retry_delay_seconds, created_at, updated_at,
     last_execution, next_execution, timezone, misfire_policy, catchup_window_seconds,
     max_concurrency, overlap_policy, priority, retry_backoff, version, keep_last,
-    retention_days
+    retention_days, key
 ) VALUES (
     %(job_id)s, %(name)s, %(job_type)s, %(schedule_expression)s, %(config)s, %(status)s, %(description)s,
     %(timeout_seconds)s, %(retry_count)s, %(retry_delay_seconds)s, %(created_at)s, %(updated_at)s,
     %(last_execution)s, %(next_execution)s, %(timezone)s, %(misfire_policy)s, %(catchup_window_seconds)s,
     %(max_concurrency)s, %(overlap_policy)s, %(priority)s, %(retry_backoff)s, %(version)s, %(keep_last)s,
-    %(retention_days)s
+    %(retention_days)s, %(key)s
 );
 
 -- name: get_job
@@ -23,6 +23,17 @@ SELECT version FROM jobs WHERE job_id = %(job_id)s;
 
 -- name: find_job_ids
 SELECT job_id FROM jobs WHERE job_id LIKE %(prefix)s ORDER BY job_id LIMIT %(limit)s;
+
+-- A job by its key, or by its exact name (jobs_key_idx, jobs_name_idx): deleted jobs are
+-- left out, their keys and names are free for new jobs.
+
+-- name: job_by_key
+SELECT * FROM jobs WHERE key = %(key)s AND status <> 'deleted';
+
+-- name: jobs_named
+SELECT * FROM jobs WHERE name = %(name)s AND status <> 'deleted'
+ORDER BY created_at, job_id
+LIMIT %(limit)s;
 
 -- name: update_job
 UPDATE jobs SET
@@ -38,7 +49,8 @@ UPDATE jobs SET
     timezone = %(timezone)s, misfire_policy = %(misfire_policy)s,
     catchup_window_seconds = %(catchup_window_seconds)s, max_concurrency = %(max_concurrency)s,
     overlap_policy = %(overlap_policy)s, priority = %(priority)s, retry_backoff = %(retry_backoff)s,
-    version = %(version)s, keep_last = %(keep_last)s, retention_days = %(retention_days)s
+    version = %(version)s, keep_last = %(keep_last)s, retention_days = %(retention_days)s,
+    key = %(key)s
 WHERE job_id = %(job_id)s AND version = %(expected_version)s;
 
 -- Job pages, oldest first (then by name, then id): a page after the first starts after

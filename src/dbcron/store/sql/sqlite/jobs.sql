@@ -6,13 +6,13 @@ INSERT INTO jobs (
     timeout_seconds, retry_count, retry_delay_seconds, created_at, updated_at,
     last_execution, next_execution, timezone, misfire_policy, catchup_window_seconds,
     max_concurrency, overlap_policy, priority, retry_backoff, version, keep_last,
-    retention_days
+    retention_days, key
 ) VALUES (
     :job_id, :name, :job_type, :schedule_expression, :config, :status, :description,
     :timeout_seconds, :retry_count, :retry_delay_seconds, :created_at, :updated_at,
     :last_execution, :next_execution, :timezone, :misfire_policy, :catchup_window_seconds,
     :max_concurrency, :overlap_policy, :priority, :retry_backoff, :version, :keep_last,
-    :retention_days
+    :retention_days, :key
 );
 
 -- name: get_job
@@ -23,6 +23,19 @@ SELECT version FROM jobs WHERE job_id = :job_id;
 
 -- name: find_job_ids
 SELECT job_id FROM jobs WHERE job_id LIKE :prefix ORDER BY job_id LIMIT :limit;
+
+-- A job by its key, or by its exact name (jobs_key_idx, jobs_name_idx): deleted jobs are
+-- left out, their keys and names are free for new jobs.
+
+-- name: job_by_key
+SELECT * FROM jobs WHERE key = :key AND status <> 'deleted';
+
+-- name: jobs_named
+-- INDEXED BY: with statistics gathered before jobs_name_idx existed, the planner would
+-- skip-scan jobs_list_idx (for its order) instead of looking the name up.
+SELECT * FROM jobs INDEXED BY jobs_name_idx WHERE name = :name AND status <> 'deleted'
+ORDER BY created_at, job_id
+LIMIT :limit;
 
 -- name: update_job
 UPDATE jobs SET
@@ -38,7 +51,8 @@ UPDATE jobs SET
     timezone = :timezone, misfire_policy = :misfire_policy,
     catchup_window_seconds = :catchup_window_seconds, max_concurrency = :max_concurrency,
     overlap_policy = :overlap_policy, priority = :priority, retry_backoff = :retry_backoff,
-    version = :version, keep_last = :keep_last, retention_days = :retention_days
+    version = :version, keep_last = :keep_last, retention_days = :retention_days,
+    key = :key
 WHERE job_id = :job_id AND version = :expected_version;
 
 -- Job pages, oldest first (then by name, then id): a page after the first starts after
