@@ -18,6 +18,7 @@ from typing import Any
 from rich.console import Console
 
 from dbcron.cli import render
+from dbcron.cli.view import View
 from dbcron.errors import DbcronError
 from dbcron.manager import JobManager
 
@@ -94,22 +95,31 @@ class JobShell(cmd.Cmd):
         job_id = self._one_id(arg, "show JOB_ID")
         if job_id is None:
             return
-        detail = self.manager.queries.job_detail(job_id, fires=5, executions=10)
+        queries = self.manager.queries
+        detail = queries.job_detail(job_id, fires=5, executions=10)
+        labels = queries.execution_labels(detail.executions)
         self.console.print(
             render.job_detail(
-                detail.job, detail.next_fires, detail.executions, self.manager.clock.now()
+                detail.job, detail.next_fires, detail.executions, queries.clock.now(), labels
             )
         )
 
     def do_status(self, arg: str) -> None:
         """status: scheduler nodes, running executions, next fires, statistics."""
-        self.console.print(render.status_view(self.manager.status_report()))
+        report = self.manager.status_report()
+        labels = self.manager.queries.execution_labels(report.running)
+        self.console.print(render.status_view(report, labels))
 
     def do_history(self, arg: str) -> None:
         """history [JOB_ID]: the latest executions (of one job)."""
         parts = shlex.split(arg)
         executions = self.manager.history(parts[0] if parts else None, limit=20)
-        self.console.print(render.executions_table(executions, self.manager.clock.now()))
+        labels = self.manager.queries.execution_labels(executions)
+        self.console.print(
+            render.executions_table(
+                executions, self.manager.clock.now(), labels, View(), show_job=not parts
+            )
+        )
 
     def _state_change(self, arg: str, verb: str, action: Callable[[str], Any]) -> None:
         job_id = self._one_id(arg, f"{verb} JOB_ID")
