@@ -411,7 +411,7 @@ def test_papers_command_lists_and_filters(papers_url: str) -> None:
     since = runner.invoke(app, ["papers", "--json", "--since", "2005-01-01", "--limit", "1"])
     assert [r["arxiv_id"] for r in json.loads(since.stdout)] == ["1210.7708"]
 
-    table = runner.invoke(app, ["papers", "--search", "electron"])
+    table = runner.invoke(app, ["papers", "--search", "electron", "--wide"])  # whole authors
     assert table.exit_code == 0
     assert "cond-mat/0102536v1" in table.stdout
     assert "Prendergast et al. (5)" in table.stdout

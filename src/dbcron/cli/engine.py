@@ -10,6 +10,7 @@ import typer
 
 from dbcron.cli import render
 from dbcron.cli.root import JobId, JsonFlag, _ctx, app, err, out
+from dbcron.cli.view import UtcFlag, View, WideFlag, emit
 from dbcron.models import Execution, ExecutionStatus
 from dbcron.serialize import to_jsonable
 
@@ -105,13 +106,18 @@ def run_job(
         str, typer.Option("--executor", help="process (hard timeout) or thread.")
     ] = "process",
     as_json: JsonFlag = False,
+    wide: WideFlag = False,
+    utc: UtcFlag = False,
 ) -> None:
     """Run one job once, now, in the foreground, and record it (trigger manual)."""
-    execution = _ctx(ctx).operations.run_now(job_id, mode=executor, on_progress=_Progress())
+    state = _ctx(ctx)
+    execution = state.operations.run_now(job_id, mode=executor, on_progress=_Progress())
     if as_json:
         render.print_json(out, to_jsonable(execution))
     else:
-        out.print(render.execution_detail(execution))
+        view = View(wide, utc)
+        zone = state.queries.execution_labels([execution], short_ids=False).zone(execution.job_id)
+        emit(out, render.execution_detail(execution, zone, view), view)
     if execution.status is not ExecutionStatus.SUCCESS:
         raise typer.Exit(1)
 

@@ -17,6 +17,7 @@ from dbcron.cli import render
 from dbcron.cli.queries import follow_to_end
 from dbcron.cli.root import ExecutionId, JobId, JsonFlag, _ctx, app, err, out
 from dbcron.cli.timefmt import local, relative
+from dbcron.cli.view import UtcFlag, View, WideFlag, emit
 from dbcron.errors import ValidationError
 from dbcron.models import ExecutionStatus, JobStatus
 from dbcron.serialize import to_jsonable
@@ -271,6 +272,8 @@ def trigger(
         typer.Option("--timeout", help="With --wait or --follow: give up after SECONDS."),
     ] = None,
     as_json: JsonFlag = False,
+    wide: WideFlag = False,
+    utc: UtcFlag = False,
 ) -> None:
     """Run a job now: records a manual execution that a running scheduler starts."""
     state = _ctx(ctx)
@@ -299,7 +302,9 @@ def trigger(
     if as_json:
         render.print_json(out, to_jsonable(ended))
     else:
-        out.print(render.execution_detail(ended))
+        view = View(wide, utc)
+        zone = state.queries.execution_labels([ended], short_ids=False).zone(ended.job_id)
+        emit(out, render.execution_detail(ended, zone, view), view)
     if not ended.status.is_final:
         err.print(
             f"error: gave up after {timeout:g} s: the execution is still {ended.status.value}"

@@ -5,23 +5,23 @@ The command lives in its own module; :func:`register` adds it to a Typer app.
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.console import Console, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from dbcron.cli import render
 from dbcron.cli.context import CliContext
+from dbcron.cli.tables import Column, Fitted, Grid
+from dbcron.cli.view import View, WideFlag, emit
 from dbcron.models import StoredPaper
 from dbcron.serialize import to_jsonable
 
 
 def _console() -> Console:
-    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+    return Console(highlight=False, soft_wrap=False)
 
 
 def parse_date(value: str | None) -> datetime | None:
@@ -48,21 +48,30 @@ def _authors(paper: StoredPaper) -> str:
 
 
 def papers_table(papers: list[StoredPaper]) -> RenderableType:
-    """One row per paper: id and version, publication date, category, title, authors."""
+    """One row per paper: id and version, publication date, category, title, authors
+    (where the terminal is too narrow, without the category)."""
     if not papers:
         return Text("No papers. A paper_fetch job stores them when it runs.", style="dim")
-    table = Table(show_edge=False, header_style="bold")
-    for column in ("ARXIV ID", "PUBLISHED", "CATEGORY", "TITLE", "AUTHORS"):
-        table.add_column(column, overflow="fold")
-    for paper in papers:
-        table.add_row(
-            paper.versioned_id,
-            paper.published.strftime("%Y-%m-%d") if paper.published else "-",
-            paper.primary_category or "-",
-            paper.title,
-            _authors(paper),
+
+    def layout(category: bool) -> Grid:
+        grid = Grid(
+            Column("ARXIV ID"),
+            Column("PUBLISHED"),
+            *([Column("CATEGORY")] if category else []),
+            Column("TITLE", free=True, minimum=24),
+            Column("AUTHORS", free=True, minimum=16),
         )
-    return table
+        for paper in papers:
+            grid.add_row(
+                paper.versioned_id,
+                paper.published.strftime("%Y-%m-%d") if paper.published else "-",
+                *([paper.primary_category or "-"] if category else []),
+                paper.title,
+                _authors(paper),
+            )
+        return grid
+
+    return Fitted([layout(category=True), layout(category=False)])
 
 
 def register(app: typer.Typer) -> None:
@@ -85,6 +94,7 @@ def register(app: typer.Typer) -> None:
             int, typer.Option("--limit", "-n", min=1, help="At most this many, newest first.")
         ] = 50,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+        wide: WideFlag = False,
     ) -> None:
         """List the papers fetched from arXiv, newest publication first."""
         since_at = parse_date(since)
@@ -95,4 +105,4 @@ def register(app: typer.Typer) -> None:
         if as_json:
             render.print_json(out, to_jsonable(found))
         else:
-            out.print(papers_table(found))
+            emit(out, papers_table(found), View(wide=wide))

@@ -13,7 +13,7 @@ from typer.core import TyperCommand, TyperOption
 
 from dbcron.cli import render
 from dbcron.cli.root import ExecutionId, JobId, JsonFlag, _ctx, app, err, out
-from dbcron.cli.timefmt import local, relative
+from dbcron.cli.view import UtcFlag, View, WideFlag, emit
 from dbcron.cron import parse_schedule, preview, validate_timezone
 from dbcron.errors import ValidationError
 from dbcron.models import ExecutionStatus
@@ -36,6 +36,8 @@ def list_jobs(
     ] = None,
     show_all: Annotated[bool, typer.Option("--all", help="Every job, no paging.")] = False,
     as_json: JsonFlag = False,
+    wide: WideFlag = False,
+    utc: UtcFlag = False,
 ) -> None:
     """List jobs, oldest first, a page at a time (all but deleted ones unless --status)."""
     state = _ctx(ctx)
@@ -50,7 +52,8 @@ def list_jobs(
         if status or job_type or after:
             what = " ".join(w for w in (status, job_type) if w)
             empty = f"No {what + ' ' if what else ''}jobs" + (f" after {after}." if after else ".")
-        out.print(render.jobs_table(page.items, state.manager.clock.now(), last, empty))
+        view = View(wide, utc)
+        emit(out, render.jobs_table(page.items, state.manager.clock.now(), last, empty, view), view)
     _more(page, "jobs", f"dbcron list --after {page.next_cursor} (or --all)", to_stderr=as_json)
 
 
@@ -63,7 +66,13 @@ def _more(page: Page[Any], what: str, command: str, *, to_stderr: bool) -> None:
 
 
 @app.command()
-def show(ctx: typer.Context, job_id: JobId, as_json: JsonFlag = False) -> None:
+def show(
+    ctx: typer.Context,
+    job_id: JobId,
+    as_json: JsonFlag = False,
+    wide: WideFlag = False,
+    utc: UtcFlag = False,
+) -> None:
     """Show a job: every field, its next five fires and its last ten executions."""
     queries = _ctx(ctx).queries
     detail = queries.job_detail(job_id, fires=5, executions=10)
@@ -78,7 +87,10 @@ def show(ctx: typer.Context, job_id: JobId, as_json: JsonFlag = False) -> None:
             },
         )
     else:
-        out.print(render.job_detail(job, fires, executions, queries.clock.now()))
+        view = View(wide, utc)
+        labels = queries.execution_labels(executions, short_ids=not wide)
+        now = queries.clock.now()
+        emit(out, render.job_detail(job, fires, executions, now, labels, view), view)
 
 
 @app.command()
@@ -96,33 +108,51 @@ def history(
         typer.Option("--before", help="Start below this execution id (the next page)."),
     ] = None,
     as_json: JsonFlag = False,
+    wide: WideFlag = False,
+    utc: UtcFlag = False,
 ) -> None:
     """Show executions, newest first, a page at a time."""
     queries = _ctx(ctx).queries
     page = queries.history_page(job_id, status, limit=limit, before=before)
+    cursor = page.next_cursor
     if as_json:
         render.print_json(out, to_jsonable(page.items))
     else:
+        view = View(wide, utc)
+        labels = queries.execution_labels(page.items, short_ids=not wide)
+        cursor = None if cursor is None else labels.short(cursor)
         empty = ""
         if job_id or status or before:
             kind = f"{status} executions" if status else "executions"
             of = f" of job {job_id}" if job_id else ""
             below = f" before {before}" if before else ""
             empty = f"No {kind}{of}{below}."
-        out.print(render.executions_table(page.items, queries.clock.now(), empty=empty))
+        table = render.executions_table(
+            page.items, queries.clock.now(), labels, view, show_job=not job_id, empty=empty
+        )
+        emit(out, table, view)
     words = ["dbcron history", *([job_id] if job_id else []), *(["-s", status] if status else [])]
-    next_page = " ".join([*words, "-n", str(limit), "--before", str(page.next_cursor)])
+    next_page = " ".join([*words, "-n", str(limit), "--before", str(cursor)])
     _more(page, "executions", next_page, to_stderr=as_json)
 
 
 @app.command()
-def execution(ctx: typer.Context, execution_id: ExecutionId, as_json: JsonFlag = False) -> None:
+def execution(
+    ctx: typer.Context,
+    execution_id: ExecutionId,
+    as_json: JsonFlag = False,
+    wide: WideFlag = False,
+    utc: UtcFlag = False,
+) -> None:
     """Show one execution: status, timings, result, error (with traceback) and logs."""
-    found = _ctx(ctx).queries.execution(execution_id)
+    queries = _ctx(ctx).queries
+    found = queries.execution(execution_id)
     if as_json:
         render.print_json(out, to_jsonable(found))
     else:
-        out.print(render.execution_detail(found))
+        view = View(wide, utc)
+        zone = queries.execution_labels([found], short_ids=False).zone(found.job_id)
+        emit(out, render.execution_detail(found, zone, view), view)
 
 
 @app.command()
@@ -136,12 +166,18 @@ def logs(
     timeout: Annotated[
         float | None, typer.Option("--timeout", help="With --follow: give up after SECONDS.")
     ] = None,
+    utc: UtcFlag = False,
 ) -> None:
-    """Print the logs of one execution (--follow streams a running one to its end)."""
+    """Print the logs of one execution (--follow streams a running one to its end).
+
+    Which run they are from, and when it started, goes to stderr."""
+    queries = _ctx(ctx).queries
+    found = queries.execution(execution_id)
+    zone = queries.execution_labels([found], short_ids=False).zone(found.job_id)
+    err.print(render.logs_header(found, zone, View(utc=utc)), style="dim", markup=False)
     if follow:
-        follow_to_end(_ctx(ctx).queries, execution_id, timeout)
+        follow_to_end(queries, found.execution_id, timeout)
         return
-    found = _ctx(ctx).queries.execution(execution_id)
     if found.logs:
         out.file.write(found.logs if found.logs.endswith("\n") else found.logs + "\n")
     elif not found.status.is_final:
@@ -160,13 +196,18 @@ def status(
         float, typer.Option("--window", help="Statistics window in hours.")
     ] = 24.0,
     as_json: JsonFlag = False,
+    wide: WideFlag = False,
+    utc: UtcFlag = False,
 ) -> None:
     """Scheduler nodes, running executions, the next fires and statistics."""
-    report = _ctx(ctx).queries.status_report(window=timedelta(hours=window_hours))
+    queries = _ctx(ctx).queries
+    report = queries.status_report(window=timedelta(hours=window_hours))
     if as_json:
         render.print_json(out, status_document(report))
     else:
-        out.print(render.status_view(report))
+        view = View(wide, utc)
+        labels = queries.execution_labels(report.running, short_ids=not wide)
+        emit(out, render.status_view(report, labels, view), view)
 
 
 class _NextCommand(TyperCommand):
@@ -212,6 +253,8 @@ def next_fires(
         str | None, typer.Option("--after", help="Start after this local time (ISO 8601) in --tz.")
     ] = None,
     as_json: JsonFlag = False,
+    wide: WideFlag = False,
+    utc: UtcFlag = False,
 ) -> None:
     """Preview the next fire times of a schedule, in local time and UTC."""
     if count < 1 or count > 1000:
@@ -241,12 +284,10 @@ def next_fires(
             },
         )
         return
-    out.print(f"{schedule.expression} ({tz}): {schedule.describe()}")
-    now = clock.now().astimezone(zone)
-    for f in fires:
-        flag = f"  ! {f.note}" if f.note else ""
-        when = f"{local(f.local, tz, seconds=True)}   {local(f.utc, 'UTC', seconds=True)}"
-        out.print(f"  {when}   {relative(f.utc, now)}{flag}", markup=False)
+    view = View(wide, utc)
+    now = clock.now()
+    shown = render.fires_view(schedule.expression, tz, schedule.describe(), fires, now, view)
+    emit(out, shown, view)
 
 
 def _parse_local_time(text: str, zone: Any) -> datetime:
@@ -287,21 +328,15 @@ def job_types(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 
 
 @app.command("config")
-def show_config(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+def show_config(ctx: typer.Context, as_json: JsonFlag = False, wide: WideFlag = False) -> None:
     """Print the effective configuration and where each value came from."""
     loaded = _ctx(ctx).loaded
     rows = loaded.effective()
     if as_json:
         render.print_json(out, [{"key": k, "value": v, "source": s} for k, v, s in rows])
         return
-    from rich.table import Table
-
-    table = Table(show_edge=False, header_style="bold")
-    for column in ("KEY", "VALUE", "SOURCE"):
-        table.add_column(column, overflow="fold")
-    for key, value, source in rows:
-        table.add_row(key, json.dumps(value) if not isinstance(value, str) else value, source)
-    out.print(table)
+    view = View(wide=wide)
+    emit(out, render.config_table(rows), view)
 
 
 def follow_to_end(queries: Queries, execution_id: str, timeout: float | None) -> None:

@@ -1,4 +1,9 @@
-"""Rich renderings of jobs, executions and status for the terminal."""
+"""Rich renderings of jobs, a job's detail, status and schedules for the terminal.
+
+Tables fit the terminal (:mod:`dbcron.cli.tables`); times are in each job's time zone
+or, with ``--utc``, in UTC, and the column titles say which (:class:`View`). Executions
+are rendered by :mod:`dbcron.cli.render_runs`.
+"""
 
 from __future__ import annotations
 
@@ -12,104 +17,105 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from dbcron.cli.render_runs import (
+    execution_detail,
+    executions_table,
+    logs_header,
+    status_text,
+)
+from dbcron.cli.tables import Column, Fitted, Grid
 from dbcron.cli.timefmt import local, local_and_relative, relative
+from dbcron.cli.view import View
+from dbcron.cron.preview import FirePreview
 from dbcron.manager import StatusReport
-from dbcron.models import Execution, ExecutionStatus, Job, JobStatus
+from dbcron.models import Execution, Job, JobStatus
 from dbcron.service.checks import Check, CheckStatus
 from dbcron.service.jobfiles import Action, Plan
+from dbcron.service.labels import ExecutionLabels
 
-STATUS_STYLE = {
-    JobStatus.ACTIVE: "green",
-    JobStatus.PAUSED: "yellow",
-    JobStatus.INACTIVE: "dim",
-    JobStatus.DELETED: "red",
-    ExecutionStatus.SUCCESS: "green",
-    ExecutionStatus.RUNNING: "cyan",
-    ExecutionStatus.PENDING: "blue",
-    ExecutionStatus.FAILED: "red",
-    ExecutionStatus.TIMEOUT: "magenta",
-    ExecutionStatus.MISSED: "yellow",
-    ExecutionStatus.CANCELLED: "dim",
-}
-
-
-def _status(value: JobStatus | ExecutionStatus) -> Text:
-    return Text(value.value, style=STATUS_STYLE.get(value, ""))
+__all__ = [
+    "config_table",
+    "execution_detail",
+    "executions_table",
+    "fires_view",
+    "job_detail",
+    "jobs_table",
+    "logs_header",
+    "print_json",
+    "schema_fields",
+    "status_view",
+]
 
 
 def jobs_table(
-    jobs: list[Job], now: datetime, last: Mapping[str, Execution] | None = None, empty: str = ""
+    jobs: list[Job],
+    now: datetime,
+    last: Mapping[str, Execution] | None = None,
+    empty: str = "",
+    view: View = View(),
 ) -> RenderableType:
-    """One row per job: short id, name, type, schedule, status, next fire, and its last
-    result (``last``: the newest ended execution by job id); ``empty`` says what was
-    asked for when there is none."""
+    """One row per job: short id, name, type, schedule, its zone, status, next fire and
+    its last result (``last``: the newest ended execution by job id). Where the terminal
+    is too narrow, the rows give up, in turn: relative times beside absolute ones, the
+    zone column, the last result, the next fire's absolute time (for "in 5 min").
+    ``empty`` says what was asked for when there is none."""
     if not jobs:
         return Text(
             empty or "No jobs. Create one with: dbcron create NAME TYPE 'CRON'", style="dim"
         )
-    table = Table(show_edge=False, header_style="bold")
     last = last or {}
-    for column in ("ID", "NAME", "TYPE", "SCHEDULE", "TZ", "STATUS", "NEXT RUN", "LAST RESULT"):
-        table.add_column(column, overflow="fold")
-    for job in jobs:
-        table.add_row(
-            job.job_id[:8],
-            job.name,
-            job.job_type,
-            job.schedule_expression,
-            job.timezone,
-            _status(job.status),
-            local_and_relative(job.next_execution, job.timezone, now),
-            _last_result(last.get(job.job_id), now),
+
+    def layout(ago: bool, zone: bool, result: bool, absolute: bool) -> Grid:
+        grid = Grid(
+            Column("ID"),
+            Column("NAME", free=True),
+            Column("TYPE"),
+            Column("SCHEDULE"),
+            *([Column("TZ")] if zone else []),
+            Column("STATUS"),
+            Column(f"NEXT RUN ({view.zone_title})" if absolute else "NEXT RUN"),
+            *([Column("LAST RESULT")] if result else []),
         )
-    return table
+        for job in jobs:
+            nxt = job.next_execution
+            if nxt is None:
+                when = "-"
+            elif not absolute:
+                when = relative(nxt, now)
+            else:
+                when = local(nxt, view.zone(job.timezone))
+                when += f" ({relative(nxt, now)})" if ago else ""
+            grid.add_row(
+                job.job_id[:8],
+                job.name,
+                job.job_type,
+                job.schedule_expression,
+                *([job.timezone] if zone else []),
+                status_text(job.status),
+                when,
+                *([_last_result(last.get(job.job_id), now, ago)] if result else []),
+            )
+        return grid
+
+    return Fitted(
+        [
+            layout(ago=True, zone=True, result=True, absolute=True),
+            layout(ago=False, zone=True, result=True, absolute=True),
+            layout(ago=False, zone=False, result=True, absolute=True),
+            layout(ago=False, zone=False, result=False, absolute=True),
+            layout(ago=False, zone=False, result=False, absolute=False),
+        ]
+    )
 
 
-def _last_result(execution: Execution | None, now: datetime) -> RenderableType:
+def _last_result(execution: Execution | None, now: datetime, ago: bool) -> Text:
     if execution is None:
-        return "-"
+        return Text("-")
     ended = execution.finished_at or execution.started_at or execution.created_at
-    text = _status(execution.status)
-    if ended is not None:
+    text = status_text(execution.status)
+    if ended is not None and ago:
         text.append(f" {relative(ended, now)}", style="")
     return text
-
-
-def executions_table(
-    executions: list[Execution], now: datetime, zone: str = "UTC", empty: str = ""
-) -> RenderableType:
-    """One row per execution, newest first; ``empty`` says what was asked for when there
-    is none."""
-    if not executions:
-        return Text(empty or "No executions yet.", style="dim")
-    table = Table(show_edge=False, header_style="bold")
-    for column in (
-        "EXECUTION",
-        "JOB",
-        "SCHEDULED",
-        "TRIGGER",
-        "TRY",
-        "STATUS",
-        "DURATION",
-        "ERROR",
-    ):
-        table.add_column(column, overflow="fold")
-    for ex in executions:
-        duration = "-" if ex.duration_seconds is None else f"{ex.duration_seconds:.3f}s"
-        error = (ex.error_message or "").strip().splitlines()
-        table.add_row(
-            # The whole id: it is what `dbcron execution` and `logs` take (its start is a
-            # timestamp that the executions of one claim share, so no short form is unique).
-            ex.execution_id,
-            ex.job_id[:8],
-            f"{local(ex.scheduled_for, zone, seconds=True)} ({relative(ex.scheduled_for, now)})",
-            ex.trigger.value,
-            str(ex.retry_attempt),
-            _status(ex.status),
-            duration,
-            error[0][:80] if error else "",
-        )
-    return table
 
 
 def _retention(job: Job) -> str:
@@ -125,19 +131,29 @@ def _retention(job: Job) -> str:
 
 
 def job_detail(
-    job: Job, fires: list[datetime], executions: list[Execution], now: datetime
+    job: Job,
+    fires: list[datetime],
+    executions: list[Execution],
+    now: datetime,
+    labels: ExecutionLabels,
+    view: View = View(),
 ) -> RenderableType:
-    """Every field of a job, its next fires and its recent executions."""
+    """Every field of a job, its next fires and its recent executions (``labels``: their
+    short ids), times in the job's zone or UTC."""
+    zone = view.zone(job.timezone)
     info = Table.grid(padding=(0, 2))
-    info.add_column(style="bold")
+    info.add_column(style="bold", no_wrap=True)
     info.add_column()
     rows: list[tuple[str, RenderableType]] = [
         ("id", job.job_id),
         ("key", job.key or "-"),
         ("name", job.name),
         ("type", job.job_type),
-        ("schedule", f"{job.schedule_expression}  ({job.timezone})"),
-        ("status", _status(job.status)),
+        (
+            "schedule",
+            Text(f"{job.schedule_expression}  ({job.timezone})", no_wrap=True, overflow="ellipsis"),
+        ),
+        ("status", status_text(job.status)),
         ("description", job.description or "-"),
         ("config", json.dumps(job.config, ensure_ascii=False)),
         ("timeout", "-" if job.timeout_seconds is None else f"{job.timeout_seconds}s"),
@@ -149,47 +165,55 @@ def job_detail(
         ("overlap", f"{job.overlap_policy.value}, at most {job.max_concurrency} at once"),
         ("priority", str(job.priority)),
         ("retention", _retention(job)),
-        ("next run", local_and_relative(job.next_execution, job.timezone, now)),
-        ("last run", local_and_relative(job.last_execution, job.timezone, now)),
-        ("created", local_and_relative(job.created_at, job.timezone, now)),
-        ("updated", local_and_relative(job.updated_at, job.timezone, now)),
+        ("times", view.times_note(job.timezone)),
+        ("next run", local_and_relative(job.next_execution, zone, now)),
+        ("last run", local_and_relative(job.last_execution, zone, now)),
+        ("created", local_and_relative(job.created_at, zone, now)),
+        ("updated", local_and_relative(job.updated_at, zone, now)),
         ("version", str(job.version)),
     ]
     for key, value in rows:
         info.add_row(key, value)
-    upcoming = Table.grid(padding=(0, 2))
+    upcoming = Grid(
+        Column(f"FIRE ({view.zone_title})"),
+        *([] if view.utc else [Column("UTC")]),
+        Column("WHEN"),
+    )
     for fire in fires:
-        upcoming.add_row(local(fire, job.timezone), local(fire, "UTC"), relative(fire, now))
-    parts: list[RenderableType] = [
+        upcoming.add_row(
+            local(fire, zone),
+            *([] if view.utc else [local(fire, "UTC")]),
+            relative(fire, now),
+        )
+    paused = "" if job.status is JobStatus.ACTIVE else f" (if resumed; job is {job.status.value})"
+    return Group(
         Panel(info, title=f"job {job.job_id[:8]}", title_align="left", expand=False),
-        Text(
-            "Next fires"
-            + (
-                ""
-                if job.status is JobStatus.ACTIVE
-                else f" (if resumed; job is {job.status.value})"
-            ),
-            style="bold",
-        ),
-        upcoming if fires else Text("none", style="dim"),
+        Text(f"Next fires{paused}", style="bold"),
+        Fitted([upcoming]) if fires else Text("none", style="dim"),
         Text("Last executions", style="bold"),
-        executions_table(executions, now, job.timezone),
-    ]
-    return Group(*parts)
+        executions_table(executions, now, labels, view, show_job=False),
+    )
 
 
-def status_view(report: StatusReport) -> RenderableType:
-    """``dbcron status``: nodes, running work, upcoming fires and statistics."""
+def status_view(
+    report: StatusReport, labels: ExecutionLabels, view: View = View()
+) -> RenderableType:
+    """``dbcron status``: nodes, running work (``labels``: its jobs' zones and short
+    ids), upcoming fires and statistics."""
     now = report.generated_at
     parts: list[RenderableType] = [Text(f"database: {report.database}", style="bold")]
     jobs = ", ".join(f"{n} {s}" for s, n in sorted(report.jobs_by_status.items())) or "none"
     parts.append(Text(f"jobs: {jobs}"))
     if report.nodes:
-        nodes = Table(
-            title="Scheduler nodes", show_edge=False, header_style="bold", title_justify="left"
+        nodes = Grid(
+            Column("NODE"),
+            Column("HOST", free=True),
+            Column("PID", justify="right"),
+            Column("VERSION"),
+            Column("UP"),
+            Column("HEARTBEAT"),
+            Column("STATE"),
         )
-        for column in ("NODE", "HOST", "PID", "VERSION", "UP", "HEARTBEAT", "STATE"):
-            nodes.add_column(column)
         styles = {"running": "green", "stopped": "dim", "dead": "bold red"}
         for node in report.nodes:
             state = report.node_states.get(node.node_id, "running")
@@ -202,7 +226,7 @@ def status_view(report: StatusReport) -> RenderableType:
                 relative(node.last_heartbeat, now),
                 Text(state, style=styles.get(state, "")),
             )
-        parts.append(nodes)
+        parts += [Text("Scheduler nodes", style="bold"), Fitted([nodes])]
     else:
         parts.append(Text("scheduler nodes: none has ever run on this database", style="yellow"))
     if "running" not in report.node_states.values():
@@ -217,26 +241,46 @@ def status_view(report: StatusReport) -> RenderableType:
         )
     parts.append(Text(f"running now: {report.running_count}, pending: {report.pending}"))
     if report.running:
-        parts.append(executions_table(report.running, now))
-    upcoming = Table(title="Next fires", show_edge=False, header_style="bold", title_justify="left")
-    for column in ("WHEN", "JOB", "NAME"):
-        upcoming.add_column(column)
-    for job, fire in report.upcoming:
-        upcoming.add_row(local_and_relative(fire, job.timezone, now), job.job_id[:8], job.name)
-    parts.append(upcoming if report.upcoming else Text("no upcoming fires", style="dim"))
+        parts.append(executions_table(report.running, now, labels, view))
+    parts.append(Text("Next fires", style="bold"))
+    parts.append(_upcoming(report, view) if report.upcoming else Text("none", style="dim"))
     hours = report.window.total_seconds() / 3600
-    stats = Table(
-        title=f"Executions in the last {hours:g} h: the jobs with the most failures and timeouts",
-        show_edge=False,
-        header_style="bold",
-        title_justify="left",
+    parts.append(
+        Text(
+            f"Executions in the last {hours:g} h: the jobs with the most failures and timeouts",
+            style="bold",
+        )
     )
-    for column in ("JOB", "RUNS", "OK %", "FAILED", "TIMEOUT", "MISSED", "MEAN", "P95"):
-        stats.add_column(column)
+    parts.append(_stats(report))
+    return Group(*parts)
+
+
+def _upcoming(report: StatusReport, view: View) -> RenderableType:
+    now = report.generated_at
+
+    def layout(ago: bool) -> Grid:
+        grid = Grid(Column(f"WHEN ({view.zone_title})"), Column("JOB"), Column("NAME", free=True))
+        for job, fire in report.upcoming:
+            when = local(fire, view.zone(job.timezone))
+            when = f"{when} ({relative(fire, now)})" if ago else when
+            grid.add_row(when, job.job_id[:8], job.name)
+        return grid
+
+    return Fitted([layout(ago=True), layout(ago=False)])
+
+
+def _stats(report: StatusReport) -> RenderableType:
+    grid = Grid(
+        Column("JOB", free=True),
+        *(
+            Column(title, justify="right")
+            for title in ("RUNS", "OK %", "FAILED", "TIMEOUT", "MISSED", "MEAN", "P95")
+        ),
+    )
     rows = [(job.name, s) for job, s in report.per_job]
     rows.append((f"all jobs ({report.jobs_fired:,} fired)", report.overall))
     for name, s in rows:
-        stats.add_row(
+        grid.add_row(
             name,
             str(s.runs),
             "-" if s.success_rate is None else f"{100 * s.success_rate:.1f}",
@@ -246,8 +290,42 @@ def status_view(report: StatusReport) -> RenderableType:
             "-" if s.mean_duration is None else f"{s.mean_duration:.3f}s",
             "-" if s.p95_duration is None else f"{s.p95_duration:.3f}s",
         )
-    parts.append(stats)
-    return Group(*parts)
+    return Fitted([grid])
+
+
+def fires_view(
+    expression: str,
+    tz: str,
+    description: str,
+    fires: list[FirePreview],
+    now: datetime,
+    view: View = View(),
+) -> RenderableType:
+    """``dbcron next``: the schedule, its next fires in its zone ``tz`` and in UTC (only
+    UTC with ``--utc``), and below them what daylight saving time did to any of them."""
+    grid = Grid(
+        *([] if view.utc else [Column(f"LOCAL ({tz})")]),
+        Column("UTC"),
+        Column("WHEN"),
+    )
+    notes: list[RenderableType] = []
+    for f in fires:
+        grid.add_row(
+            *([] if view.utc else [local(f.local, tz, seconds=True)]),
+            local(f.utc, "UTC", seconds=True),
+            relative(f.utc, now),
+        )
+        if f.note:
+            notes.append(Text(f"! {local(f.utc, view.zone(tz), seconds=True)}: {f.note}"))
+    return Group(Text(f"{expression} ({tz}): {description}"), Fitted([grid]), *notes)
+
+
+def config_table(rows: list[tuple[str, Any, str]]) -> RenderableType:
+    """``dbcron config``: each key, its effective value and where the value came from."""
+    grid = Grid(Column("KEY"), Column("VALUE", free=True, minimum=20), Column("SOURCE", free=True))
+    for key, value, source in rows:
+        grid.add_row(key, value if isinstance(value, str) else json.dumps(value), source)
+    return Fitted([grid])
 
 
 def schema_fields(schema: Mapping[str, Any]) -> list[str]:
@@ -276,32 +354,6 @@ def schema_fields(schema: Mapping[str, Any]) -> list[str]:
 def print_json(console: Console, value: object) -> None:
     """Print a JSON document exactly (no wrapping, no markup)."""
     console.file.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
-
-
-def execution_detail(ex: Execution) -> RenderableType:
-    """One execution in full: state, timing, result, error and logs."""
-    info = Table.grid(padding=(0, 2))
-    info.add_column(style="bold")
-    info.add_column()
-    duration = "-" if ex.duration_seconds is None else f"{ex.duration_seconds:.3f}s"
-    for key, value in (
-        ("execution", ex.execution_id),
-        ("job", ex.job_id),
-        ("status", _status(ex.status)),
-        ("trigger", f"{ex.trigger.value}, attempt {ex.retry_attempt}"),
-        ("scheduled", local(ex.scheduled_for, "UTC", seconds=True)),
-        ("started", local(ex.started_at, "UTC", seconds=True)),
-        ("finished", local(ex.finished_at, "UTC", seconds=True)),
-        ("duration", duration),
-        ("result", "-" if ex.result is None else json.dumps(ex.result, ensure_ascii=False)),
-    ):
-        info.add_row(key, value)
-    parts: list[RenderableType] = [info]
-    if ex.error_message:
-        parts += [Text("error", style="bold red"), Text(ex.error_message)]
-    if ex.logs:
-        parts += [Text("logs", style="bold"), Text(ex.logs.rstrip())]
-    return Group(*parts)
 
 
 def ended_line(ex: Execution) -> str:

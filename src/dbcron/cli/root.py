@@ -24,8 +24,9 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-# Rich assumes 80 columns when output is not a terminal; tables of jobs need more.
-out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+# The terminal's width (COLUMNS, else that of the terminal on any standard stream, else
+# 80): tables fit it (dbcron.cli.tables), --wide prints them whole (dbcron.cli.view).
+out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]

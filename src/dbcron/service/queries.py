@@ -28,6 +28,7 @@ from dbcron.models import (
     SchedulerNode,
     StoredPaper,
 )
+from dbcron.service.labels import ExecutionLabels, execution_labels
 from dbcron.service.logtail import unseen
 from dbcron.store.papers import list_papers
 from dbcron.store.protocol import Store
@@ -253,6 +254,14 @@ class Queries:
         more = len(rows) > limit
         items = rows[:limit]
         return Page(items, items[-1].execution_id if more else None)
+
+    def execution_labels(
+        self, executions: list[Execution], *, short_ids: bool = True
+    ) -> ExecutionLabels:
+        """What a listing of ``executions`` shows beside them: their jobs' time zones and
+        (``short_ids``) the shortest id prefix, 8 characters or more, that names each
+        of them alone (see :mod:`dbcron.service.labels`)."""
+        return execution_labels(self.store, executions, short_ids=short_ids)
 
     def wait_for_execution(
         self, execution_id: str, timeout: float | None = None, poll_seconds: float = 0.25
