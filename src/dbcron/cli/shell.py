@@ -49,7 +49,7 @@ class JobShell(cmd.Cmd):
     """An interactive loop that runs ``dbcron`` commands on one database."""
 
     intro = (
-        "dbcron interactive job manager: any dbcron command, without the 'dbcron'. "
+        "dbcron interactive job manager: any dbcron command, without the 'dbcron'.\n"
         "Type help to list them, quit to leave."
     )
     prompt = "dbcron> "
