@@ -14,24 +14,10 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from dbcron.config import LoadedSettings, SchedulerSettings, load_settings
-from dbcron.errors import ConfigError, JobTypeError
+from dbcron.config import SchedulerSettings
+from dbcron.errors import JobTypeError
 from dbcron.handlers.registry import HandlerRegistry, default_registry, handler
-
-
-def load(tmp_path: Path, environ: dict[str, str] | None = None, **kwargs: Any) -> LoadedSettings:
-    """load_settings in ``tmp_path`` with an explicit (default empty) environment."""
-    return load_settings(environ=environ or {}, cwd=tmp_path, **kwargs)
-
-
-def config_error(tmp_path: Path, environ: dict[str, str] | None = None, **kwargs: Any) -> str:
-    """The one-line message of the ConfigError (exit code 2) that loading raises."""
-    with pytest.raises(ConfigError) as info:
-        load(tmp_path, environ, **kwargs)
-    message = str(info.value)
-    assert "\n" not in message
-    assert info.value.exit_code == 2
-    return message
+from tests.unit.test_config import config_error, load
 
 
 def write_config(tmp_path: Path, text: str) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -269,18 +270,9 @@ class Queries:
         """The execution once it is final (success, failed, timeout, missed, cancelled),
         read every ``poll_seconds``; the last state read when ``timeout`` seconds pass
         first (still pending or running)."""
-        full = self.resolve_execution_id(execution_id)
-        deadline = None if timeout is None else self.clock.monotonic() + timeout
-        pause = threading.Event()
-        while True:
-            found = self.store.get_execution(full)
-            if found is None:
-                raise NotFoundError(f"execution {full} was deleted while waiting for it")
-            if found.status.is_final:
-                return found
-            if deadline is not None and self.clock.monotonic() >= deadline:
-                return found
-            pause.wait(poll_seconds)
+        # the last state read: _watch yields at least one
+        [last] = deque(self._watch(execution_id, timeout, poll_seconds, "waiting for"), maxlen=1)
+        return last
 
     def follow_logs(
         self, execution_id: str, timeout: float | None = None, poll_seconds: float = 0.5
@@ -290,18 +282,27 @@ class Queries:
         each ``poll_seconds``; the last item is the final execution with the rest of its
         logs, or, when ``timeout`` seconds pass first, its state then (not final).
         Running executions' logs are stored about once a second by their scheduler."""
-        full = self.resolve_execution_id(execution_id)
-        deadline = None if timeout is None else self.clock.monotonic() + timeout
-        pause = threading.Event()
         shown = ""
-        while True:
-            found = self.store.get_execution(full)
-            if found is None:
-                raise NotFoundError(f"execution {full} was deleted while following it")
+        for found in self._watch(execution_id, timeout, poll_seconds, "following"):
             current = found.logs or ""
             text = unseen(shown, current)
             shown = current
             yield text, found
+
+    def _watch(
+        self, execution_id: str, timeout: float | None, poll_seconds: float, doing: str
+    ) -> Iterator[Execution]:
+        """One execution (id or unique prefix) read every ``poll_seconds`` until it is
+        final or ``timeout`` seconds passed, each state read yielded (at least one);
+        NotFoundError if it is deleted meanwhile (``doing``: what the caller was doing)."""
+        full = self.resolve_execution_id(execution_id)
+        deadline = None if timeout is None else self.clock.monotonic() + timeout
+        pause = threading.Event()
+        while True:
+            found = self.store.get_execution(full)
+            if found is None:
+                raise NotFoundError(f"execution {full} was deleted while {doing} it")
+            yield found
             if found.status.is_final:
                 return
             if deadline is not None and self.clock.monotonic() >= deadline:
