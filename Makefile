@@ -19,9 +19,9 @@ run: $(STAMP)
 	$(BIN)/dbcron --db $(DB) init
 	$(BIN)/dbcron --db $(DB) seed
 	$(BIN)/dbcron --db $(DB) list
-	@echo "Starting the scheduler (Ctrl-C stops it gracefully). In another terminal:"
-	@echo "  .venv/bin/dbcron history    .venv/bin/dbcron status"
-	$(BIN)/dbcron --db $(DB) start
+	@echo "Starting the scheduler with its dashboard at http://127.0.0.1:8080/ (Ctrl-C stops it)."
+	@echo "In another terminal:  .venv/bin/dbcron history    .venv/bin/dbcron status"
+	$(BIN)/dbcron --db $(DB) start --web
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

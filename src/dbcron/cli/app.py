@@ -31,6 +31,7 @@ from dbcron.cli import queries  # noqa: F401
 from dbcron.cli import jobs  # noqa: F401
 from dbcron.cli import files  # noqa: F401
 from dbcron.cli import engine  # noqa: F401
+from dbcron.cli import web  # noqa: F401
 from dbcron.cli import doctor  # noqa: F401
 
 # isort: on

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from dbcron.cli import render
-from dbcron.cli.root import JobId, JsonFlag, _ctx, app, err, out
+from dbcron.cli.root import HostOption, JobId, JsonFlag, PortOption, _ctx, app, err, out
 from dbcron.cli.view import UtcFlag, View, WideFlag, emit
 from dbcron.models import Execution, ExecutionStatus
 from dbcron.serialize import to_jsonable
+
+if TYPE_CHECKING:
+    from dbcron.runtime import Runtime
+    from dbcron.web.server import WebServer
 
 
 @app.command()
@@ -33,6 +38,11 @@ def start(
     log_file: Annotated[
         str | None, typer.Option("--log-file", help="Log file (logging.file).")
     ] = None,
+    web: Annotated[
+        bool, typer.Option("--web", help="Also serve the dashboard and the REST API.")
+    ] = False,
+    host: HostOption = None,
+    port: PortOption = None,
 ) -> None:
     """Start the scheduler (in the foreground, or detached with --daemon)."""
     from dbcron.daemon import (
@@ -46,6 +56,7 @@ def start(
     runtime = _ctx(ctx).runtime
     settings = runtime.settings
     sched = runtime.engine_settings(workers=workers, executor=executor)
+    web_server = _web_server(runtime, host, port) if web else None
     pid_path = (pid_file or Path(sched.pid_file)).absolute()
     log_name = log_file or settings.logging.file
     log_path = str(Path(log_name).absolute()) if log_name else None
@@ -73,9 +84,22 @@ def start(
         install_signal_handlers(scheduler.stop)
         if stopping.is_set():
             return
+        if web_server is not None:
+            web_server.start()
+            logging.getLogger("dbcron.web").info("dashboard at %s", web_server.url)
         scheduler.run()
     finally:
+        if web_server is not None:
+            web_server.stop()
         release_pid_file(pid_path)
+
+
+def _web_server(runtime: Runtime, host: str | None, port: int | None) -> WebServer:
+    """The dashboard server of ``start --web``, checked before the scheduler starts (a
+    refused address or a taken port is a one-line error, not a scheduler without web)."""
+    from dbcron.web.server import WebServer, web_settings
+
+    return WebServer(runtime, web_settings(runtime.settings.web, host=host, port=port))
 
 
 @app.command()

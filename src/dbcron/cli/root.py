@@ -30,6 +30,10 @@ out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+HostOption = Annotated[
+    str | None, typer.Option("--host", help="Web: address to listen on (web.host).")
+]
+PortOption = Annotated[int | None, typer.Option("--port", help="Web: TCP port (web.port).")]
 JobId = Annotated[
     str, typer.Argument(help="Job id, key, exact name, or a unique prefix of the id.")
 ]

@@ -38,6 +38,7 @@ from dbcron.config.settings import (
     LoggingSettings,
     SchedulerSettings,
     Settings,
+    WebSettings,
 )
 from dbcron.urls import redact_url, sqlite_path
 
@@ -55,6 +56,7 @@ __all__ = [
     "LoggingSettings",
     "SchedulerSettings",
     "Settings",
+    "WebSettings",
     "load_settings",
     "redact_url",
     "sqlite_path",

@@ -216,6 +216,17 @@ class HandlersSettings(_Section):
         return value
 
 
+class WebSettings(_Section):
+    """Where the dashboard, the REST API and the metrics are served (``dbcron web``,
+    ``dbcron start --web``)."""
+
+    host: str = Field(default="127.0.0.1", min_length=1)
+    """Address to listen on. Without authentication configured only a loopback address
+    is accepted."""
+    port: int = Field(default=8080, ge=0, le=65535)
+    """TCP port (0: any free port, printed at start)."""
+
+
 class Settings(BaseModel):
     """Every setting of dbcron, one section per concern. Frozen."""
 
@@ -231,6 +242,8 @@ class Settings(BaseModel):
     """Logging."""
     handlers: HandlersSettings = HandlersSettings()
     """Where ``python`` jobs are imported from."""
+    web: WebSettings = WebSettings()
+    """The dashboard, REST API and metrics server."""
 
 
 _SECTIONS: Final[dict[str, type[_Section]]] = {
@@ -239,6 +252,7 @@ _SECTIONS: Final[dict[str, type[_Section]]] = {
     "job_defaults": JobDefaults,
     "logging": LoggingSettings,
     "handlers": HandlersSettings,
+    "web": WebSettings,
 }
 assert list(_SECTIONS) == list(Settings.model_fields)
 

@@ -1,0 +1,29 @@
+"""The web application: one FastAPI app over one :class:`~dbcron.runtime.Runtime`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from dbcron import __version__
+from dbcron.runtime import Runtime
+from dbcron.web import health, problems
+
+__all__ = ["create_app"]
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    """The dashboard, the REST API (``/api/v1``, OpenAPI at ``/api/docs``) and the
+    health endpoints over ``runtime``'s services. The runtime stays the caller's: the
+    app does not close it."""
+    app = FastAPI(
+        title="dbcron",
+        version=__version__,
+        summary="Cron that lives in a database: jobs, executions and scheduler nodes.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.runtime = runtime
+    problems.install(app)
+    app.include_router(health.router)
+    return app

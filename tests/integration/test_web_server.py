@@ -1,0 +1,46 @@
+"""The web server over real databases: health, readiness, problem documents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dbcron.config import Settings
+from dbcron.runtime import Runtime
+from dbcron.store import Store
+from tests.support.web import serving
+
+
+def runtime_for(url: str, store: Store | None = None) -> Runtime:
+    return Runtime(Settings.model_validate({"database": {"url": url}}), store=store)
+
+
+def test_health_and_readiness(store: Store, db_url: str) -> None:
+    with serving(runtime_for(db_url, store)) as http:
+        assert http.get("/healthz").json() == {"status": "ok"}
+        ready = http.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json() == {"status": "ready", "schema_version": store.latest_version()}
+
+
+def test_not_ready_without_the_schema(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    (tmp_path / "empty.db").write_bytes(b"")
+    runtime = runtime_for(url)
+    try:
+        with serving(runtime) as http:
+            assert http.get("/healthz").status_code == 200
+            ready = http.get("/readyz")
+            assert ready.status_code == 503
+            assert ready.json()["status"] == "unavailable"
+            assert "dbcron init" in ready.json()["detail"]
+    finally:
+        runtime.close()
+
+
+def test_unknown_routes_are_problem_documents(store: Store, db_url: str) -> None:
+    with serving(runtime_for(db_url, store)) as http:
+        missing = http.get("/api/v1/nothing-here")
+        assert missing.status_code == 404
+        assert missing.headers["content-type"] == "application/problem+json"
+        assert missing.json()["status"] == 404
+        assert http.get("/api/openapi.json").json()["info"]["title"] == "dbcron"
