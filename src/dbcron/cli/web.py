@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import typer
@@ -29,3 +30,34 @@ def web(ctx: typer.Context, host: HostOption = None, port: PortOption = None) ->
         stopping.wait()
     finally:
         server.stop()
+
+
+web_user = typer.Typer(
+    help="Make the credentials of web.users and web.tokens (no database needed).",
+    no_args_is_help=True,
+)
+app.add_typer(web_user, name="web-user")
+
+
+@web_user.command("hash")
+def hash_password_command() -> None:
+    """Read a password (prompted twice, or one line on stdin) and print its argon2 hash
+    for web.users.NAME.password_hash."""
+    from dbcron.service.credentials import hash_password
+
+    if sys.stdin.isatty():
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    out.print(hash_password(password), markup=False, soft_wrap=True)
+
+
+@web_user.command("token")
+def new_token_command() -> None:
+    """Make a random API token: print it (give it to the client, once) and its SHA-256
+    for web.tokens.NAME.token_hash."""
+    from dbcron.service.credentials import new_token
+
+    made = new_token()
+    out.print(f"token:      {made.token}", markup=False, soft_wrap=True)
+    out.print(f"token_hash: {made.token_hash}", markup=False, soft_wrap=True)

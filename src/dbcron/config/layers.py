@@ -245,6 +245,14 @@ def _is_list(section: str, key: str) -> bool:
     )
 
 
+def _is_mapping(section: str, key: str) -> bool:
+    """True for keys that take a mapping (``web.users``, ``web.tokens``)."""
+    return any(
+        typing.get_origin(leaf) is dict
+        for leaf in _leaves(_SECTIONS[section].model_fields[key].annotation)
+    )
+
+
 def _wants_text(section: str, key: str) -> tuple[bool, bool]:
     """(the key takes only text, the key takes null)."""
     leaves = _leaves(_SECTIONS[section].model_fields[key].annotation)
@@ -262,11 +270,18 @@ def _parse_env_value(raw: str, section: str, key: str) -> Any:
 
     Text keys keep the string as written (so ``node_name=007`` stays ``"007"``) except
     that a nullable one reads ``null`` / ``~`` as None; a list of directories is written
-    like ``PYTHONPATH`` (``os.pathsep`` between entries). Anything that is not a plain
-    scalar in YAML is passed on as the raw string, for validation to judge.
+    like ``PYTHONPATH`` (``os.pathsep`` between entries); a mapping (``web.users``) as a
+    YAML flow mapping or a JSON object. Anything that is not a plain scalar in YAML is
+    passed on as the raw string, for validation to judge.
     """
     if _is_list(section, key):
         return raw.split(os.pathsep)
+    if _is_mapping(section, key):
+        # web.users / web.tokens: a YAML flow mapping or JSON object in one variable
+        try:
+            return yaml.safe_load(raw)
+        except yaml.YAMLError:
+            return raw
     text, nullable = _wants_text(section, key)
     if text:
         return None if nullable and raw in _NULL_WORDS else raw

@@ -3,6 +3,7 @@ result with provenance, and the names of the files and variables they come from.
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping
@@ -40,6 +41,9 @@ DATABASE_URL_ENV_VARS: Final = (
 #: are shown as ``--<key-with-dashes>``.
 FLAG_NAMES: Final[Mapping[str, str]] = types.MappingProxyType({"database.url": "--db"})
 
+
+#: Keys whose values are never shown (``dbcron config``, errors): they are, or hash, secrets.
+SECRET_KEYS: Final = frozenset({"web.secret_key", "web.users", "web.tokens"})
 
 _MAX_SHOWN: Final = 60
 #: ``@every`` intervals are at most 366 days.
@@ -216,15 +220,122 @@ class HandlersSettings(_Section):
         return value
 
 
+#: The roles a web user or API token can have (:class:`dbcron.web.auth.Role`).
+WebRole = Annotated[Literal["viewer", "admin"], _any_case(str.lower)]
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+#: Shortest ``web.secret_key`` accepted (characters).
+MIN_SECRET_KEY = 32
+
+
+class WebUser(BaseModel):
+    """A dashboard login: its role and the argon2 hash of its password
+    (``dbcron web-user hash`` prints one)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role: WebRole = "viewer"
+    """``viewer`` (read) or ``admin`` (also change)."""
+    password_hash: str
+    """``$argon2id$...``; never the password itself."""
+
+    @field_validator("password_hash")
+    @classmethod
+    def _argon2(cls, value: str) -> str:
+        """Refuse anything that is not an argon2 hash (a password pasted by mistake)."""
+        if not value.startswith(("$argon2id$", "$argon2i$", "$argon2d$")):
+            raise ValueError(
+                "must be an argon2 hash ($argon2id$...); make one with dbcron web-user hash"
+            )
+        return value
+
+
+class WebToken(BaseModel):
+    """An API token: its role and the SHA-256 (hex) of the token
+    (``dbcron web-user token`` makes one)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role: WebRole = "viewer"
+    """``viewer`` (read, and ``/metrics``) or ``admin`` (also change)."""
+    token_hash: str
+    """64 lowercase hex digits: ``sha256(token)``; never the token itself."""
+
+    @field_validator("token_hash")
+    @classmethod
+    def _sha256(cls, value: str) -> str:
+        """Refuse anything but a SHA-256 hex digest."""
+        value = value.strip().lower()
+        if not _SHA256_HEX.fullmatch(value):
+            raise ValueError(
+                "must be the SHA-256 of the token in hex (64 digits); make one with "
+                "dbcron web-user token"
+            )
+        return value
+
+
+def _names(kind: str, value: Mapping[str, Any]) -> None:
+    """Refuse empty or oversized user/token names."""
+    for name in value:
+        if not str(name).strip() or len(str(name)) > 64:
+            raise ValueError(f"a {kind} name must be 1 to 64 characters")
+
+
 class WebSettings(_Section):
     """Where the dashboard, the REST API and the metrics are served (``dbcron web``,
-    ``dbcron start --web``)."""
+    ``dbcron start --web``), and who may use them (docs/security.md)."""
 
     host: str = Field(default="127.0.0.1", min_length=1)
     """Address to listen on. Without authentication configured only a loopback address
     is accepted."""
     port: int = Field(default=8080, ge=0, le=65535)
     """TCP port (0: any free port, printed at start)."""
+    users: dict[str, WebUser] = Field(default_factory=dict)
+    """Dashboard logins: name -> ``{role, password_hash}``."""
+    tokens: dict[str, WebToken] = Field(default_factory=dict)
+    """API tokens (``Authorization: Bearer``): name -> ``{role, token_hash}``."""
+    secret_key: str | None = Field(default=None, validate_default=True)
+    """Signs the session cookies; required when ``users`` is set (at least 32 characters,
+    e.g. ``python -c 'import secrets; print(secrets.token_urlsafe(32))'``). Changing it
+    logs everybody out."""
+    session_hours: float = Field(default=12, gt=0, le=24 * 31)
+    """How long a dashboard login lasts."""
+
+    @field_validator("users")
+    @classmethod
+    def _user_names(cls, value: dict[str, WebUser]) -> dict[str, WebUser]:
+        """Names are shown and attributed: non-empty, short."""
+        _names("user", value)
+        return value
+
+    @field_validator("tokens")
+    @classmethod
+    def _token_names(cls, value: dict[str, WebToken]) -> dict[str, WebToken]:
+        """Names are shown and attributed: non-empty, short."""
+        _names("token", value)
+        return value
+
+    @field_validator("secret_key", mode="after")
+    @classmethod
+    def _strong_key(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Required with logins (it signs their cookies); a short key could be guessed,
+        and a forged cookie is a login."""
+        if value is None:
+            if info.data.get("users"):
+                raise ValueError(
+                    "is required when web.users is set: it signs the session cookies "
+                    f"(at least {MIN_SECRET_KEY} random characters)"
+                )
+            return None
+        if len(value.strip()) < MIN_SECRET_KEY:
+            raise ValueError(f"must be at least {MIN_SECRET_KEY} characters")
+        return value.strip()
+
+    @property
+    def auth_configured(self) -> bool:
+        """True when logins or API tokens are configured: every request must then
+        authenticate, and a non-loopback address is accepted."""
+        return bool(self.users or self.tokens)
 
 
 class Settings(BaseModel):
@@ -257,6 +368,14 @@ _SECTIONS: Final[dict[str, type[_Section]]] = {
 assert list(_SECTIONS) == list(Settings.model_fields)
 
 _DEFAULTS: Final[dict[str, dict[str, Any]]] = Settings().model_dump()
+
+
+def _hidden(value: Any) -> Any:
+    """A secret setting as shown: users and tokens keep their names and roles, hashes
+    and the key are hidden."""
+    if isinstance(value, dict):
+        return {name: {"role": entry.role, "hash": "(hidden)"} for name, entry in value.items()}
+    return "(hidden)"
 
 
 def _keys() -> Iterator[tuple[str, str]]:
@@ -307,6 +426,8 @@ class LoadedSettings:
             value = getattr(getattr(self.settings, section), key)
             if dotted == "database.url":
                 value = redact_url(value)
+            elif dotted in SECRET_KEYS and value:
+                value = _hidden(value)
             rows.append((dotted, value, self.sources.get(dotted, "default")))
         for app_section in self.sections:
             for key, value in app_section.values.items():

@@ -12,7 +12,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from dbcron.config.layers import _Layer
-from dbcron.config.settings import _MAX_SHOWN, _SECTIONS, Settings, _leaves
+from dbcron.config.settings import _MAX_SHOWN, _SECTIONS, SECRET_KEYS, Settings, _leaves
 from dbcron.errors import ConfigError
 from dbcron.urls import redact_url
 
@@ -27,6 +27,8 @@ def _expectation(section: str, key: str) -> str:
         text = "one of " + ", ".join(repr(v) for v in typing.get_args(leaf))
     elif typing.get_origin(leaf) in (tuple, list):
         text = "a list of strings"
+    elif typing.get_origin(leaf) is dict:
+        text = "a mapping of names to settings"
     else:
         text = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(
             leaf, str(leaf)
@@ -52,6 +54,11 @@ def _describe(error: ErrorDetails, merged: _Layer) -> str:
     loc = [str(part) for part in error["loc"]]
     dotted = ".".join(loc[:2])
     value, source = merged.get(dotted, (error.get("input"), "unknown source"))
+    if len(loc) > 2:
+        # Inside a mapping (web.users.NAME.password_hash): name the whole path, and
+        # never quote the value (it may be a password pasted where its hash belongs).
+        problem = str(error.get("ctx", {}).get("error", error["msg"]))
+        return f"{'.'.join(loc)}: {problem} ({source})"
     if error["type"] == "value_error":
         # A validator's own sentence: names the problem, never quotes a URL.
         problem = str(error.get("ctx", {}).get("error", error["msg"]))
@@ -60,7 +67,9 @@ def _describe(error: ErrorDetails, merged: _Layer) -> str:
         problem = "expected " + _expectation(loc[0], loc[1])
     else:
         problem = error["msg"]
-    if dotted == "database.url" and isinstance(value, str):
+    if dotted in SECRET_KEYS:
+        got = "(hidden)"
+    elif dotted == "database.url" and isinstance(value, str):
         got = _shown(redact_url(value))
     else:
         got = _shown(value)

@@ -73,6 +73,20 @@ class StatusReport:
 
 
 @dataclass(frozen=True)
+class ClusterGauges:
+    """The cluster's state now, for metrics: unfinished work and the nodes."""
+
+    generated_at: datetime
+    pending: int
+    """Executions waiting to run (due or not)."""
+    running: int
+    """Executions running now, on any node."""
+    nodes: list[SchedulerNode]
+    node_states: dict[str, str]
+    """node_id -> ``running``, ``stopped`` or ``dead``."""
+
+
+@dataclass(frozen=True)
 class Page(Generic[T]):
     """One page of a listing, and where the next one starts."""
 
@@ -358,6 +372,21 @@ class Queries:
         )
         self._publish_dead([n for n in nodes if states[n.node_id] == "dead"])
         return report
+
+    def cluster_gauges(self) -> ClusterGauges:
+        """Unfinished work and the nodes of the whole cluster, from the database, in two
+        bounded queries (a count through the engine's partial index, and the node rows,
+        which are pruned after 30 days): what ``/metrics`` reads at every scrape."""
+        pending, running = self.store.count_unfinished()
+        nodes = self.store.list_nodes()
+        now = self.clock.now()
+        return ClusterGauges(
+            generated_at=now,
+            pending=pending,
+            running=running,
+            nodes=nodes,
+            node_states={n.node_id: node_state(n, now) for n in nodes},
+        )
 
     def _publish_dead(self, dead: list[SchedulerNode]) -> None:
         with self._dead_lock:

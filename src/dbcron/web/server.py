@@ -35,8 +35,9 @@ def is_loopback(host: str) -> bool:
 
 
 def auth_configured(settings: Settings) -> bool:
-    """True when the dashboard and API require a login or a token."""
-    return False
+    """True when the dashboard and API require a login or a token (``web.users`` or
+    ``web.tokens`` is set)."""
+    return settings.web.auth_configured
 
 
 def web_settings(base: WebSettings, *, host: str | None, port: int | None) -> WebSettings:
@@ -60,8 +61,8 @@ def check_bind(settings: Settings, web: WebSettings) -> None:
     if not is_loopback(host) and not auth_configured(settings):
         raise ConfigError(
             f"web.host {host} is not a loopback address and no authentication is "
-            "configured: anyone reaching it could run jobs; configure web users (see "
-            "docs/web.md) or serve on 127.0.0.1"
+            "configured: anyone reaching it could run jobs; configure web.users or "
+            "web.tokens (see docs/security.md) or serve on 127.0.0.1"
         )
 
 
@@ -73,8 +74,9 @@ class WebServer:
         address that :func:`check_bind` refuses."""
         self.web = web or runtime.settings.web
         check_bind(runtime.settings, self.web)
+        self.app = create_app(runtime)
         config = uvicorn.Config(
-            create_app(runtime),
+            self.app,
             host=self.web.host,
             port=self.web.port,
             log_config=None,
@@ -123,6 +125,7 @@ class WebServer:
         self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
+        self.app.state.metrics.close()
 
     def _check_free(self) -> None:
         """A clear one-line error when the port is taken (uvicorn would log and exit)."""
