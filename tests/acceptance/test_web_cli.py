@@ -76,3 +76,51 @@ def test_start_with_web_serves_beside_the_scheduler(cli: Cli) -> None:
         assert httpx.get(f"{url}healthz").json() == {"status": "ok"}
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
+
+
+def test_web_user_credentials_and_a_public_address_with_auth(cli: Cli) -> None:
+    from dbcron.service.credentials import verify_password
+
+    hashed = cli.ok("web-user", "hash", stdin="a long password\n").out.strip()
+    assert verify_password(hashed, "a long password")
+    short = cli("web-user", "hash", stdin="short\n")
+    assert short.code == 2 and short.err.strip() == (
+        "error: the password must be at least 8 characters"
+    )
+    made = dict(line.split(":", 1) for line in cli.ok("web-user", "token").out.strip().splitlines())
+    token, token_hash = made["token"].strip(), made["token_hash"].strip()
+    cli.ok("init")
+    cli.env["DBCRON_WEB__TOKENS"] = f'{{"grafana": {{"token_hash": "{token_hash}"}}}}'
+    shown = cli.ok("config").out
+    assert "grafana" in shown and token_hash not in shown
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dbcron",
+            "--db",
+            cli.url,
+            "web",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "0",
+        ],
+        cwd=cli.cwd,
+        env=cli.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        port = re.search(r"http://0\.0\.0\.0:(\d+)/", line)
+        assert port is not None, line + proc.stderr.read() if proc.stderr else line
+        metrics = f"http://127.0.0.1:{port.group(1)}/metrics"
+        assert httpx.get(metrics).status_code == 401
+        scraped = httpx.get(metrics, headers={"authorization": f"Bearer {token}"})
+        assert scraped.status_code == 200 and "dbcron_database_up 1.0" in scraped.text
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)

@@ -22,7 +22,7 @@ from dbcron.runtime import Runtime
 from dbcron.service.credentials import hash_password, hash_token
 from dbcron.store import Store, open_store
 from dbcron.web.auth import AdminDep, ViewerDep, csrf_token
-from dbcron.web.security import CSP
+from dbcron.web.security import CSP, DOCS_CSP
 from dbcron.web.server import WebServer
 from tests.support.web import serving, started
 
@@ -249,6 +249,9 @@ def test_security_headers(sqlite_store: Store, sqlite_url: str) -> None:
             assert headers["x-frame-options"] == "DENY"
             assert headers["referrer-policy"] == "same-origin"
             assert "strict-transport-security" not in headers  # http here
+        docs = http.get("/api/docs")
+        assert docs.headers["content-security-policy"] == DOCS_CSP
+        assert docs.headers["x-frame-options"] == "DENY"
         login = http.get("/login")
         assert "<script" not in login.text and "style=" not in login.text
         assert login.headers["cache-control"] == "no-store"
@@ -260,3 +263,13 @@ def test_non_loopback_bind_is_accepted_with_auth(sqlite_store: Store, sqlite_url
         assert http.get("/metrics").status_code == 401
         # with auth configured any Host is answered (behind a proxy, a DNS name)
         assert http.get("/healthz", headers={"host": "dbcron.example"}).status_code == 200
+
+
+def test_tokens_only_have_no_login_page(sqlite_store: Store, sqlite_url: str) -> None:
+    web = {"tokens": WEB["tokens"]}
+    with serving_with_routes(runtime_for(sqlite_url, sqlite_store, web=web)) as http:
+        page = http.get("/test/page", headers={"accept": "text/html"})
+        assert page.status_code == 401  # not a redirect to a login page that does not exist
+        assert http.get("/login").status_code == 404
+        viewer = {"authorization": f"Bearer {VIEWER_TOKEN}"}
+        assert http.get("/test/page", headers=viewer).text.startswith("<p>hello grafana")

@@ -327,10 +327,11 @@ def install(app: FastAPI, web: WebSettings) -> None:
 
     @app.exception_handler(NotAuthenticatedError)
     async def _unauthenticated(request: Request, exc: NotAuthenticatedError) -> Response:
-        if request.headers.get("hx-request"):
+        logins = bool(authenticator(request).web.users)
+        if logins and request.headers.get("hx-request"):
             # htmx would swap a redirect's page into a fragment: tell it to navigate.
             return Response(status_code=401, headers={"HX-Redirect": login_url(request)})
-        if wants_page(request):
+        if logins and wants_page(request):
             return RedirectResponse(login_url(request), status_code=303)
         response: JSONResponse = problem(
             401,

@@ -15,7 +15,7 @@ from collections import deque
 from pathlib import Path
 from typing import Annotated, Final
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -123,8 +123,12 @@ def _form(
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str | None = None) -> Response:
-    """The login form (the dashboard when no authentication is configured)."""
-    if not authenticator(request).web.users:
+    """The login form (the dashboard when no authentication is configured; 404 with
+    API tokens only)."""
+    auth = authenticator(request)
+    if not auth.web.users:
+        if auth.enabled:
+            raise HTTPException(404, "no dashboard logins are configured (web.users)")
         return RedirectResponse(safe_next(next), status_code=303)
     return _form(request, next_page=safe_next(next))
 
