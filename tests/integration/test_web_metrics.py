@@ -122,3 +122,15 @@ def test_metrics_need_a_viewer_when_auth_is_configured(store: Store, db_url: str
         assert http.get("/metrics").status_code == 401
         scraped = http.get("/metrics", headers={"authorization": "Bearer scrape-me"})
         assert scraped.status_code == 200 and "dbcron_database_up 1.0" in scraped.text
+
+
+def test_metrics_say_when_the_database_is_down() -> None:
+    url = "postgresql://nobody@127.0.0.1:1/nothing"  # nothing listens on port 1
+    settings = {"database": {"url": url, "connect_timeout_seconds": 1}}
+    runtime = Runtime(Settings.model_validate(settings))
+    with serving(runtime) as http:
+        scraped = http.get("/metrics")
+        assert scraped.status_code == 200
+        _types, samples = scrape(scraped.text)
+        assert samples[("dbcron_database_up", ())] == 0
+        assert ("dbcron_executions_pending", ()) not in samples
