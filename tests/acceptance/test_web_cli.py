@@ -85,25 +85,7 @@ def test_web_user_credentials_and_a_public_address_with_auth(cli: Cli) -> None:
     cli.env["DBCRON_WEB__TOKENS"] = f'{{"grafana": {{"token_hash": "{token_hash}"}}}}'
     shown = cli.ok("config").out
     assert "grafana" in shown and token_hash not in shown
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dbcron",
-            "--db",
-            cli.url,
-            "web",
-            "--host",
-            "0.0.0.0",
-            "--port",
-            "0",
-        ],
-        cwd=cli.cwd,
-        env=cli.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = cli.popen("web", "--host", "0.0.0.0", "--port", "0")
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
