@@ -249,6 +249,10 @@ def test_security_headers(sqlite_store: Store, sqlite_url: str) -> None:
             assert headers["x-frame-options"] == "DENY"
             assert headers["referrer-policy"] == "same-origin"
             assert "strict-transport-security" not in headers  # http here
+        # behind a TLS proxy on this host (X-Forwarded-Proto): HSTS and Secure cookies
+        https = http.get("/login", headers={"x-forwarded-proto": "https"})
+        assert https.headers["strict-transport-security"].startswith("max-age=")
+        assert "Secure" in https.headers["set-cookie"]
         docs = http.get("/api/docs")
         assert docs.headers["content-security-policy"] == DOCS_CSP
         assert docs.headers["x-frame-options"] == "DENY"
