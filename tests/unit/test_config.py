@@ -91,9 +91,9 @@ def test_effective_lists_every_key_in_section_order(tmp_path: Path) -> None:
     assert keys[0] == "database.url"
     sections = [key.split(".")[0] for key in keys]
     assert sections == sorted(
-        sections, key=["database", "scheduler", "job_defaults", "logging", "handlers"].index
+        sections, key=["database", "scheduler", "job_defaults", "logging", "handlers", "web"].index
     )
-    assert len(keys) == 21
+    assert len(keys) == 23
     assert ("scheduler.check_interval_seconds", 60, "default") in rows
 
 
