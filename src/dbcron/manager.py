@@ -83,6 +83,8 @@ EDITABLE_FIELDS = frozenset(
     }
 )
 MAX_NAME_LENGTH = 200
+#: The largest whole number a job's numeric fields hold (the columns are 32-bit INTEGER).
+MAX_STORED_INT = 2**31 - 1
 #: What a job key looks like: a slug of 1 to 63 characters.
 KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 #: At most this many fires missed during a pause are recorded one by one on resume.
@@ -634,7 +636,7 @@ def _check_int(
     value: Any,
     *,
     minimum: int,
-    maximum: int | None = None,
+    maximum: int = MAX_STORED_INT,
     optional: bool = False,
 ) -> None:
     if value is None and optional:
@@ -644,5 +646,5 @@ def _check_int(
             raise ValidationError(f"{name} must be a whole number, not {value!r}")
         if value < minimum:
             raise ValidationError(f"{name} must be at least {minimum}, not {value}")
-        if maximum is not None and value > maximum:
+        if value > maximum:
             raise ValidationError(f"{name} must be at most {maximum}, not {value}")

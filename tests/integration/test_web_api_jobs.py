@@ -233,3 +233,29 @@ def test_bad_input_is_a_problem_naming_the_field_and_changes_nothing(api: Api) -
     after = api.http.get("/api/v1/jobs", params={"name": tag}).json()["items"]
     assert after == before
     assert api.runtime.queries.get_job(job["job_id"]).version == job["version"]
+
+
+def test_odd_input_never_gives_a_server_error(api: Api) -> None:
+    """What schemathesis found, and NUL characters (which PostgreSQL refuses in text)."""
+    job = create(api, name=unique("Odd"))
+    http = api.http
+    valid = {"name": "x", "job_type": "http", "config": {"url": "http://127.0.0.1:9/"}}
+    odd = [
+        http.post("/api/v1/jobs", json={**valid, "timeout_seconds": 2**70}),
+        http.post("/api/v1/jobs", json={**valid, "priority": -(2**70)}),
+        http.patch(f"/api/v1/jobs/{job['job_id']}", json={"version": 2**40, "name": "z"}),
+        http.get("/api/v1/executions", params={"since": "0001-01-01T00:00:00+14:00"}),
+        http.get("/api/v1/papers", params={"since": "9999-12-31T23:59:59-14:00"}),
+        http.get("/api/v1/jobs", params={"name": "\x00"}),
+        http.get("/api/v1/jobs/%00"),
+        http.get("/api/v1/jobs/%00/executions"),
+        http.get("/api/v1/executions/%00"),
+        http.get("/api/v1/papers", params={"q": "\x00"}),
+        http.get("/api/v1/jobs", params={"job_type": "\x00"}),
+    ]
+    for response in odd:
+        assert response.status_code < 500, (response.request.url, response.text)
+        if response.status_code >= 400:
+            problem(response, response.status_code)
+    assert odd[0].json()["field"] == "timeout_seconds"
+    assert odd[3].json()["field"] == "since"

@@ -12,7 +12,7 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from dbcron.clock import Clock
@@ -306,9 +306,7 @@ class Queries:
         resolved = self.resolve_id(job_id) if job_id else None
         wanted = None if status is None else field_enum(ExecutionStatus, status, "status")
         kind = None if trigger is None else field_enum(Trigger, trigger, "trigger")
-        for name, value in (("since", since), ("until", until)):
-            if value is not None and value.tzinfo is None:
-                raise field_error(name, f"{name} must have a time zone (e.g. ...Z or +00:00)")
+        since, until = as_utc("since", since), as_utc("until", until)
         cursor = None if before is None else self.resolve_execution_id(before)
         rows = self.store.list_executions(
             resolved, wanted, limit + 1, before=cursor, trigger=kind, since=since, until=until
@@ -444,7 +442,7 @@ class Queries:
         """Papers stored by ``paper_fetch`` jobs, newest publication first."""
         if limit < 1:
             raise ValidationError("limit must be at least 1")
-        return list_papers(self.store, search=search, since=since, limit=limit)
+        return list_papers(self.store, search=search, since=as_utc("since", since), limit=limit)
 
 
 def node_state(node: SchedulerNode, now: datetime) -> str:
@@ -509,3 +507,16 @@ def parse_window(text: str) -> timedelta:
     if not timedelta(0) < window <= MAX_WINDOW:
         raise field_error("window", f"window must be positive and at most {MAX_WINDOW.days} days")
     return window
+
+
+def as_utc(name: str, value: datetime | None) -> datetime | None:
+    """``value`` (aware) in UTC; a ValidationError about ``name`` for a naive time or one
+    that has no UTC equivalent (the year 1 at +14:00)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise field_error(name, f"{name} must have a time zone (e.g. ...Z or +00:00)")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise field_error(name, f"{name} {value.isoformat()} is out of range") from None

@@ -40,7 +40,7 @@ _REF_ERRORS: dict[int | str, dict[str, object]] = {
 }
 #: Most items a page may hold.
 MAX_LIMIT = 500
-_ETAG = re.compile(r'\s*(?:W/)?"?(\d{1,18})"?\s*')
+_ETAG = re.compile(r'\s*(?:W/)?"?(\d{1,9})"?\s*')
 
 Ref = Annotated[str, "a job id, key, exact name or unique id prefix"]
 

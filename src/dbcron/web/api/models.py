@@ -159,7 +159,9 @@ class JobPatch(_JobFields):
     """Changes to a job: only the fields sent change (null clears an optional one).
     ``version`` (or the ``If-Match`` header) is the version the change was made to."""
 
-    version: int | None = Field(None, description="The job's version as last read.")
+    version: int | None = Field(
+        None, ge=0, le=2**31 - 1, description="The job's version as last read."
+    )
     name: str | None = None
     job_type: str | None = None
     schedule_expression: str | None = None
