@@ -1,4 +1,7 @@
-"""``python -m benchmarks [w1 w2 w3 w4 catchup w5] [--quick] [--runs N]``: run dbcron's benchmarks.
+"""``python -m benchmarks [w1 w2 w3 w4 catchup web w5] [--quick] [--runs N]``: run the benchmarks.
+
+``--web`` (or naming ``web``) runs only the web workload: p95 of the REST API and the
+dashboard pages over 10,000 jobs and 1,000,000 executions (W5's small databases).
 
 W5 (scale: 100,000 jobs, 10,000,000 executions) runs only when named, e.g.
 ``python -m benchmarks w5 --small`` (10,000 / 1,000,000) or ``w5 --jobs N --executions M``;
@@ -22,13 +25,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import catchup, w1_burst, w2_lateness, w3_idle, w4_cluster, w5_scale
+from benchmarks import catchup, w1_burst, w2_lateness, w3_idle, w4_cluster, w5_scale, web
 from benchmarks.common import environment
 
 RESULTS = Path(__file__).resolve().parent / "results"
-WORKLOADS = ("w1", "w2", "w3", "w4", "catchup", "w5")
-#: Run only when named (W5 builds databases of millions of rows).
-DEFAULT_WORKLOADS = ("w1", "w2", "w3", "w4", "catchup")
+WORKLOADS = ("w1", "w2", "w3", "w4", "catchup", "web", "w5")
+#: Run only when named (W5 builds databases of millions of rows). The web workload's
+#: databases (W5's small size) are built once and kept.
+DEFAULT_WORKLOADS = ("w1", "w2", "w3", "w4", "catchup", "web")
 
 
 def _verdict(value: float, target: float, *, higher_is_better: bool) -> str:
@@ -158,6 +162,8 @@ def summary_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                     "-",
                 )
             )
+    if results.get("web"):
+        rows.extend(web.rows(results["web"]))
     w5 = results.get("w5")
     if w5:
         rows.extend(w5_rows(w5))
@@ -243,6 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--w5-clean", action="store_true", help="W5: drop the cached databases and exit"
     )
+    parser.add_argument(
+        "--web", action="store_true", help="only the web workload (same as naming web)"
+    )
     args = parser.parse_args(argv)
     if args.w5_clean:
         w5_scale.clean()
@@ -252,13 +261,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(
             f"unknown workload(s) {', '.join(unknown)} (choose from {' '.join(WORKLOADS)})"
         )
-    chosen = args.workloads or list(DEFAULT_WORKLOADS)
+    chosen = args.workloads or (["web"] if args.web else list(DEFAULT_WORKLOADS))
     runners: dict[str, Callable[[], dict[str, Any]]] = {
         "w1": lambda: w1_burst.run(args.quick, args.runs),
         "w2": lambda: w2_lateness.run(args.quick),
         "w3": lambda: w3_idle.run(args.quick),
         "w4": lambda: w4_cluster.run(args.quick, args.runs),
         "catchup": lambda: catchup.run(args.quick),
+        "web": lambda: web.run(args.quick, tuple(args.backends.split(","))),
         "w5": lambda: w5_scale.run(
             args.quick,
             args.jobs,

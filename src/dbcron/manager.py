@@ -37,6 +37,8 @@ from dbcron.models import (
     Execution,
     ExecutionStatus,
     Job,
+    JobOrder,
+    JobQuery,
     JobStatus,
     MisfirePolicy,
     OverlapPolicy,
@@ -51,6 +53,7 @@ from dbcron.service.queries import (
     StatusReport,
     enum_value,
 )
+from dbcron.service.secrets import unmask_config
 from dbcron.store.protocol import Store
 
 __all__ = ["EDITABLE_FIELDS", "NODE_DEAD_AFTER", "JobManager", "StatusReport"]
@@ -80,6 +83,8 @@ EDITABLE_FIELDS = frozenset(
     }
 )
 MAX_NAME_LENGTH = 200
+#: The largest whole number a job's numeric fields hold (the columns are 32-bit INTEGER).
+MAX_STORED_INT = 2**31 - 1
 #: What a job key looks like: a slug of 1 to 63 characters.
 KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 #: At most this many fires missed during a pause are recorded one by one on resume.
@@ -283,16 +288,25 @@ class JobManager:
         return self._apply(current, changes, expected_version=job.version)
 
     def update_fields(
-        self, job_id: str, *, expected_version: int | None = None, **changes: Any
+        self,
+        job_id: str,
+        *,
+        expected_version: int | None = None,
+        masked: bool = False,
+        **changes: Any,
     ) -> Job:
         """Change some fields of the job ``job_id`` (id, key, name or prefix); validate;
         store. With ``expected_version``, ConflictError unless the job is still at that
         version. Making a paused job active records the fires its pause missed, as
-        :meth:`resume_job` does."""
+        :meth:`resume_job` does. ``masked``: the config was shown with its secrets masked
+        (:func:`~dbcron.service.secrets.mask_config`), and values still masked keep the
+        stored secrets."""
         unknown = set(changes) - EDITABLE_FIELDS
         if unknown:
             raise ValidationError(f"cannot change {', '.join(sorted(unknown))}")
         current = self.get_job(job_id)
+        if masked and isinstance(changes.get("config"), dict):
+            changes["config"] = unmask_config(changes["config"], current.config)
         version = current.version if expected_version is None else expected_version
         paused = (
             self._paused_fires(current, current.updated_at, self.clock.now())
@@ -405,6 +419,29 @@ class JobManager:
         if job_type is not None:
             self.registry.get(job_type)
         return self.queries.jobs_page(wanted, job_type, limit=limit, after=after)
+
+    def search_jobs(
+        self,
+        *,
+        status: JobStatus | str | None = None,
+        job_type: str | None = None,
+        name: str | None = None,
+        order: JobOrder | str = JobOrder.CREATED,
+        limit: int = PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[Job]:
+        """A page of jobs filtered by status, type and a substring of the name, in
+        ``order`` (see :meth:`Queries.search_jobs`), the filters validated."""
+        query = JobQuery(
+            status=None if status is None else _enum(JobStatus, status, "status"),
+            job_type=job_type,
+            name_contains=name or None,
+            order=_enum(JobOrder, order, "sort"),
+        )
+        if job_type is not None:
+            with _about("job_type"):
+                self.registry.get(job_type)
+        return self.queries.search_jobs(query, limit=limit, after=after)
 
     def get_due_jobs(self, now: datetime | None = None) -> list[Job]:
         """Active jobs whose next_execution is at or before ``now`` (default: the clock)."""
@@ -599,7 +636,7 @@ def _check_int(
     value: Any,
     *,
     minimum: int,
-    maximum: int | None = None,
+    maximum: int = MAX_STORED_INT,
     optional: bool = False,
 ) -> None:
     if value is None and optional:
@@ -609,5 +646,5 @@ def _check_int(
             raise ValidationError(f"{name} must be a whole number, not {value!r}")
         if value < minimum:
             raise ValidationError(f"{name} must be at least {minimum}, not {value}")
-        if maximum is not None and value > maximum:
+        if value > maximum:
             raise ValidationError(f"{name} must be at most {maximum}, not {value}")

@@ -74,6 +74,29 @@ class RetryBackoff(StrEnum):
     EXPONENTIAL = "exponential"
 
 
+class JobOrder(StrEnum):
+    """The orders a job search can list jobs in (each then by job id)."""
+
+    CREATED = "created"
+    """Oldest first."""
+    NAME = "name"
+    """By name (the database's collation)."""
+    NEXT_RUN = "next_run"
+    """The soonest next fire first; jobs without one last."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobQuery:
+    """What a job search lists: filters and an order."""
+
+    status: JobStatus | None = None
+    """Only jobs in this state (None: every state but ``deleted``)."""
+    job_type: str | None = None
+    name_contains: str | None = None
+    """Only jobs whose name contains this text, ignoring (ASCII) case."""
+    order: JobOrder = JobOrder.CREATED
+
+
 def new_id() -> str:
     """A new random job id (a version 4 UUID in its canonical text form): random from
     the first digit, so that a short prefix names a job on the command line."""

@@ -62,9 +62,20 @@ def _expected(name: str) -> tuple[str, ...]:
 
 
 #: Parameters a query needs other than the common ones.
+#: The optional filters of the history pages (trigger kind, created range), unset.
+_NO_FILTERS = {"trigger": None, "since": None, "until": None}
 OWN_PARAMS = {
-    "list_unfinished": {"status": "running"},
-    "list_unfinished_before": {"status": "running"},
+    "list_unfinished": {"status": "running", **_NO_FILTERS},
+    "list_unfinished_before": {"status": "running", **_NO_FILTERS},
+    **dict.fromkeys(
+        (
+            "list_executions",
+            "list_executions_before",
+            "list_executions_of_job",
+            "list_executions_of_job_before",
+        ),
+        _NO_FILTERS,
+    ),
 }
 SQLITE_ONLY: dict[str, str | tuple[str, ...]] = {"window_p95": "job_executions_window_idx"}
 

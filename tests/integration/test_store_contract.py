@@ -11,6 +11,8 @@ from dbcron.models import (
     Execution,
     ExecutionStatus,
     Job,
+    JobOrder,
+    JobQuery,
     JobStatus,
     MisfirePolicy,
     OverlapPolicy,
@@ -136,6 +138,68 @@ def test_list_jobs_filters_and_hides_deleted(store: Store) -> None:
     assert store.list_jobs(status=JobStatus.PAUSED) == [c]
     assert store.list_jobs(job_type="http") == [b]
     assert store.list_jobs(status=JobStatus.ACTIVE, job_type="shell") == [a]
+
+
+def test_search_jobs_filters_sorts_and_pages_by_keyset(store: Store) -> None:
+    specs = [("Beta fetch", 3, 2), ("alpha FETCH", 1, None), ("gamma", 2, 1), ("Delta fetch", 0, 0)]
+    made = {
+        name: store.insert_job(
+            make_job(
+                name=name,
+                created_at=T0 + timedelta(seconds=created),
+                status=JobStatus.ACTIVE if nxt is not None else JobStatus.PAUSED,
+                next_execution=None if nxt is None else T0 + timedelta(hours=nxt),
+            )
+        )
+        for name, created, nxt in specs
+    }
+    fetch = ["Beta fetch", "alpha FETCH", "Delta fetch"]
+
+    def names(order: JobOrder, limit: int = 10, after: str | None = None) -> list[str]:
+        query = JobQuery(name_contains="fetch", order=order)
+        return [j.name for j in store.search_jobs(query, limit=limit, after=after)]
+
+    assert names(JobOrder.CREATED) == ["Delta fetch", "alpha FETCH", "Beta fetch"]
+    assert names(JobOrder.NEXT_RUN) == ["Delta fetch", "Beta fetch", "alpha FETCH"]
+    by_name = names(JobOrder.NAME)
+    assert sorted(by_name) == sorted(fetch)
+    for order in JobOrder:
+        whole = names(order)
+        first = names(order, limit=2)
+        rest = names(order, after=made[first[-1]].job_id)
+        assert first + rest == whole
+        assert names(order, after="no-such-job") == []
+    paused = store.search_jobs(JobQuery(status=JobStatus.PAUSED), limit=10)
+    assert [j.name for j in paused] == ["alpha FETCH"]
+
+
+def test_list_executions_filters_by_trigger_and_creation_time(store: Store) -> None:
+    job = store.insert_job(make_job())
+    rows = [
+        Execution(
+            job_id=job.job_id,
+            scheduled_for=T0 + timedelta(minutes=i),
+            created_at=T0 + timedelta(minutes=i),
+            trigger=Trigger.MANUAL if i % 2 else Trigger.SCHEDULE,
+            status=ExecutionStatus.SUCCESS,
+        )
+        for i in range(6)
+    ]
+    store.insert_executions(rows)
+    minute = timedelta(minutes=1)
+
+    def ids(job_id: str | None = None, **filters: object) -> list[str]:
+        found = store.list_executions(job_id, limit=50, **filters)  # type: ignore[arg-type]
+        return [e.execution_id for e in found]
+
+    newest_first = [r.execution_id for r in reversed(rows)]
+    for of in (None, job.job_id):
+        assert ids(of, trigger=Trigger.MANUAL) == newest_first[0::2]
+        assert ids(of, since=T0 + 2 * minute, until=T0 + 4 * minute) == newest_first[2:4]
+        assert ids(of, until=T0) == []
+        assert ids(of, trigger=Trigger.RETRY) == []
+        below = store.list_executions(of, limit=50, before=newest_first[0], since=T0 + 3 * minute)
+        assert [e.execution_id for e in below] == newest_first[1:3]
 
 
 def test_due_jobs_are_active_and_due_earliest_first(store: Store) -> None:

@@ -89,7 +89,8 @@ def test_unknown_top_level_keys_are_named_with_the_known_sections(tmp_path: Path
     message = config_error(tmp_path)
     assert message.startswith("config.yaml: unknown config key 'nonsense'; known sections: ")
     assert message.endswith(
-        "database, scheduler, job_defaults, logging, handlers, web, paper_fetch, arxiv"
+        "known sections: database, scheduler, job_defaults, logging, handlers, web, "
+        "paper_fetch, arxiv"
     )
     write_config(tmp_path, "nonsense: 1\npaper_fetch: {}\nsheduler: {}\n")
     message = config_error(tmp_path)

@@ -12,22 +12,24 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from dbcron.clock import Clock
-from dbcron.cron import parse_schedule
+from dbcron.cron import FirePreview, parse_duration, parse_schedule, preview
 from dbcron.engine.database_clock import clock_for
-from dbcron.errors import AmbiguousIdError, NotFoundError, ValidationError
+from dbcron.errors import AmbiguousIdError, CronError, NotFoundError, ValidationError
 from dbcron.events import EventBus, NodeDead
 from dbcron.models import (
     Execution,
     ExecutionStatus,
     Job,
+    JobQuery,
     JobStats,
     JobStatus,
     SchedulerNode,
     StoredPaper,
+    Trigger,
 )
 from dbcron.service.labels import ExecutionLabels, execution_labels
 from dbcron.service.logtail import unseen
@@ -40,6 +42,9 @@ T = TypeVar("T")
 PAGE_SIZE = 50
 #: How many running executions ``status`` lists (it counts them all).
 RUNNING_SHOWN = 100
+#: The longest statistics window (and fire preview count) a reader may ask for.
+MAX_WINDOW = timedelta(days=3660)
+MAX_PREVIEW = 1000
 #: A node whose heartbeat is older than this (and that did not stop cleanly) is dead.
 NODE_DEAD_AFTER = timedelta(seconds=60)
 #: Text that may be a job id or a prefix of one; a whole id.
@@ -96,6 +101,25 @@ class Page(Generic[T]):
     None when this page is the last."""
     remaining: int | None = None
     """How many items follow this page, where counting them is cheap (jobs); else None."""
+
+
+@dataclass(frozen=True)
+class WindowReport:
+    """The statistics of the executions created since ``since`` (``window`` ago)."""
+
+    since: datetime
+    window: timedelta
+    stats: JobStats
+
+
+@dataclass(frozen=True)
+class FirePlan:
+    """A job's upcoming fires in its time zone, with DST notes."""
+
+    job: Job
+    description: str
+    """The schedule in words."""
+    fires: list[FirePreview]
 
 
 @dataclass(frozen=True)
@@ -207,6 +231,20 @@ class Queries:
         anchor = max(now, job.next_execution or now)
         return self.next_fires(job, count, after=anchor - timedelta(microseconds=1))
 
+    def fire_preview(self, job_id: str, count: int = 5) -> FirePlan:
+        """The job ``job_id`` names (see :meth:`get_job`), its schedule in words and the
+        fires :meth:`upcoming_fires` gives, each with its local time in the job's zone
+        and a note where DST moved it or made its local time occur twice (what
+        ``dbcron next`` shows)."""
+        if not 1 <= count <= MAX_PREVIEW:
+            raise field_error("count", f"count must be between 1 and {MAX_PREVIEW}, not {count}")
+        job = self.get_job(job_id)
+        schedule = parse_schedule(job.schedule_expression, job.timezone)
+        start = now = self.clock.now()
+        if job.status is JobStatus.ACTIVE:
+            start = max(now, job.next_execution or now) - timedelta(microseconds=1)
+        return FirePlan(job, schedule.describe(), preview(schedule, start, count))
+
     def job_detail(self, job_id: str, fires: int = 5, executions: int = 10) -> JobDetail:
         """The job (id or prefix), its next ``fires`` and its last ``executions``."""
         job = self.get_job(job_id)
@@ -237,6 +275,18 @@ class Queries:
         rest = self.store.count_jobs(status, job_type, after=jobs[-1].job_id)
         return Page(jobs, jobs[-1].job_id if rest else None, rest)
 
+    def search_jobs(
+        self, query: JobQuery, *, limit: int = PAGE_SIZE, after: str | None = None
+    ) -> Page[Job]:
+        """A page of the jobs ``query`` selects, in its order; ``after`` is the
+        ``next_cursor`` of the page before (a job id: a page after a job that was
+        purged meanwhile is empty)."""
+        if limit < 1:
+            raise ValidationError("limit must be at least 1")
+        rows = self.store.search_jobs(query, limit=limit + 1, after=after)
+        items = rows[:limit]
+        return Page(items, items[-1].job_id if len(rows) > limit else None)
+
     def last_results(self, jobs: list[Job]) -> dict[str, Execution]:
         """The newest ended execution of each of ``jobs`` (one query), by job id."""
         return self.store.last_results([job.job_id for job in jobs])
@@ -257,15 +307,24 @@ class Queries:
         *,
         limit: int = 20,
         before: str | None = None,
+        trigger: Trigger | str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> Page[Execution]:
         """A page of executions, newest first, of one job (id or prefix) or of all jobs;
-        ``before`` is the ``next_cursor`` of the page before (an execution id)."""
+        ``before`` is the ``next_cursor`` of the page before (an execution id).
+        ``trigger`` keeps one trigger kind; ``since``/``until`` keep the executions
+        created in ``[since, until)`` (aware datetimes)."""
         if limit < 1:
             raise ValidationError("limit must be at least 1")
         resolved = self.resolve_id(job_id) if job_id else None
-        wanted = None if status is None else enum_value(ExecutionStatus, status, "status")
+        wanted = None if status is None else field_enum(ExecutionStatus, status, "status")
+        kind = None if trigger is None else field_enum(Trigger, trigger, "trigger")
+        since, until = as_utc("since", since), as_utc("until", until)
         cursor = None if before is None else self.resolve_execution_id(before)
-        rows = self.store.list_executions(resolved, wanted, limit + 1, before=cursor)
+        rows = self.store.list_executions(
+            resolved, wanted, limit + 1, before=cursor, trigger=kind, since=since, until=until
+        )
         more = len(rows) > limit
         items = rows[:limit]
         return Page(items, items[-1].execution_id if more else None)
@@ -395,6 +454,15 @@ class Queries:
         for node in new:
             self.bus.publish(NodeDead(node))
 
+    def window_stats(self, window: timedelta) -> WindowReport:
+        """The statistics of every job's executions created in the last ``window``."""
+        if not timedelta(0) < window <= MAX_WINDOW:
+            raise field_error(
+                "window", f"window must be positive and at most {MAX_WINDOW.days} days"
+            )
+        since = self.clock.now() - window
+        return WindowReport(since, window, self.store.job_stats(since))
+
     # -- papers ----------------------------------------------------------------------------
 
     def papers(
@@ -403,7 +471,7 @@ class Queries:
         """Papers stored by ``paper_fetch`` jobs, newest publication first."""
         if limit < 1:
             raise ValidationError("limit must be at least 1")
-        return list_papers(self.store, search=search, since=since, limit=limit)
+        return list_papers(self.store, search=search, since=as_utc("since", since), limit=limit)
 
 
 def node_state(node: SchedulerNode, now: datetime) -> str:
@@ -438,3 +506,46 @@ def enum_value(enum: Any, value: Any, name: str) -> Any:
     except ValueError:
         allowed = ", ".join(m.value for m in enum)
         raise ValidationError(f"{name} must be one of {allowed}, not {value!r}") from None
+
+
+def field_error(field: str, message: str) -> ValidationError:
+    """A ValidationError about the input ``field``."""
+    error = ValidationError(message)
+    error.field = field
+    return error
+
+
+def field_enum(enum: Any, value: Any, name: str) -> Any:
+    """:func:`enum_value`, the error naming ``name`` as its field."""
+    try:
+        return enum_value(enum, value, name)
+    except ValidationError as exc:
+        exc.field = name
+        raise
+
+
+def parse_window(text: str) -> timedelta:
+    """A statistics window such as ``24h``, ``7d`` or ``90m`` (see
+    :func:`~dbcron.cron.parse_duration`), at most :data:`MAX_WINDOW`."""
+    try:
+        window = parse_duration(text)
+    except CronError as exc:
+        raise field_error("window", f"window {text!r}: {exc}") from None
+    except OverflowError:
+        raise field_error("window", f"window {text!r} is too long") from None
+    if not timedelta(0) < window <= MAX_WINDOW:
+        raise field_error("window", f"window must be positive and at most {MAX_WINDOW.days} days")
+    return window
+
+
+def as_utc(name: str, value: datetime | None) -> datetime | None:
+    """``value`` (aware) in UTC; a ValidationError about ``name`` for a naive time or one
+    that has no UTC equivalent (the year 1 at +14:00)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise field_error(name, f"{name} must have a time zone (e.g. ...Z or +00:00)")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise field_error(name, f"{name} {value.isoformat()} is out of range") from None

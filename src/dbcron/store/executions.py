@@ -12,6 +12,7 @@ from dbcron.models import (
     Execution,
     ExecutionStatus,
     JobStats,
+    Trigger,
 )
 from dbcron.store.backend import _EXECUTION_STATUS, _TRIGGER, Row, SqlBackend
 
@@ -176,6 +177,9 @@ class SqlExecutions(SqlBackend):
         limit: int = 50,
         *,
         before: str | None = None,
+        trigger: Trigger | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[Execution]:
         """See :meth:`Store.list_executions`."""
         params = {
@@ -183,6 +187,9 @@ class SqlExecutions(SqlBackend):
             "status": status.value if status else None,
             "limit": limit,
             "before": before,
+            "trigger": trigger.value if trigger else None,
+            "since": self._encode_ts(since),
+            "until": self._encode_ts(until),
         }
         query = "list_executions" if job_id is None else "list_executions_of_job"
         if job_id is None and status in (ExecutionStatus.PENDING, ExecutionStatus.RUNNING):

@@ -11,6 +11,7 @@ from dbcron.errors import ConflictError, NotFoundError, ValidationError
 from dbcron.models import (
     Execution,
     Job,
+    JobQuery,
     JobStatus,
 )
 from dbcron.store.backend import _BACKOFF, _JOB_STATUS, _MISFIRE, _OVERLAP, NO_LIMIT, Row
@@ -177,6 +178,18 @@ class SqlJobs(SqlExecutions):
         }
         query = "list_jobs" if after is None else "list_jobs_after"
         return [self._job(row) for row in self._fetchall(query, params)]
+
+    def search_jobs(self, query: JobQuery, *, limit: int, after: str | None = None) -> list[Job]:
+        """See :meth:`Store.search_jobs`."""
+        params = {
+            "status": query.status.value if query.status else None,
+            "job_type": query.job_type,
+            "name": query.name_contains or None,
+            "limit": limit,
+            "after": after,
+        }
+        rows = self._fetchall(f"search_jobs_by_{query.order.value}", params)
+        return [self._job(row) for row in rows]
 
     def count_jobs(
         self,

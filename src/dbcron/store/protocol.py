@@ -31,6 +31,7 @@ from dbcron.models import (
     Execution,
     ExecutionStatus,
     Job,
+    JobQuery,
     JobStats,
     JobStatus,
     OptimizeResult,
@@ -39,6 +40,7 @@ from dbcron.models import (
     PruneResult,
     SchedulerNode,
     StoredPaper,
+    Trigger,
     UpsertResult,
 )
 from dbcron.store.diagnostics import Diagnostics
@@ -267,6 +269,12 @@ class Store(Protocol):
         """
         ...
 
+    def search_jobs(self, query: JobQuery, *, limit: int, after: str | None = None) -> list[Job]:
+        """At most ``limit`` jobs that ``query`` selects, in its order (then by id);
+        ``after`` (a job id) starts the page after that job in this order (an ``after``
+        that names no job gives an empty page). What the REST API's job list reads."""
+        ...
+
     def count_jobs(
         self,
         status: JobStatus | None = None,
@@ -368,13 +376,18 @@ class Store(Protocol):
         limit: int = 50,
         *,
         before: str | None = None,
+        trigger: Trigger | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[Execution]:
         """At most ``limit`` executions, of one job or of all, newest first: by
         ``created_at``, then ``scheduled_for``, ``retry_attempt`` and ``execution_id``, all
         descending. ``before`` (an execution id) starts the page below that execution: a
         keyset that enters ``job_executions_window_idx`` (all jobs) or
         ``job_executions_history_idx`` (one job) at that row, whatever the depth. A
-        ``before`` that names no execution gives an empty page."""
+        ``before`` that names no execution gives an empty page. ``trigger`` keeps the
+        executions of that trigger kind; ``since`` and ``until`` those created at or after
+        ``since`` and before ``until``."""
         ...
 
     def job_stats(self, since: datetime, job_id: str | None = None) -> JobStats:

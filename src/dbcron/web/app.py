@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from dbcron import __version__
 from dbcron.runtime import Runtime
-from dbcron.web import auth, health, metrics, problems
+from dbcron.web import api, auth, health, metrics, problems
 from dbcron.web.security import SecurityMiddleware
 
 __all__ = ["create_app"]
@@ -34,4 +34,5 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.metrics = metrics.WebMetrics(runtime)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    app.include_router(api.router)
     return app

@@ -19,16 +19,23 @@ SELECT * FROM job_executions WHERE execution_id = %(execution_id)s;
 -- :before (a keyset: the index is entered at that row, whatever the depth). Across jobs
 -- the walk is job_executions_window_idx; of one job, job_executions_history_idx (the job is
 -- a plain equality, never "IS NULL OR", so that the planner never walks every execution).
+-- Optional filters: trigger kind and a created_at range [:since, :until).
 
 -- name: list_executions
 SELECT e.* FROM job_executions AS e
 WHERE (%(status)s::text IS NULL OR e.status = %(status)s)
+  AND (%(trigger)s::text IS NULL OR e.trigger = %(trigger)s)
+  AND (%(since)s::timestamptz IS NULL OR e.created_at >= %(since)s)
+  AND (%(until)s::timestamptz IS NULL OR e.created_at < %(until)s)
 ORDER BY e.created_at DESC, e.scheduled_for DESC, e.retry_attempt DESC, e.execution_id DESC
 LIMIT %(limit)s;
 
 -- name: list_executions_before
 SELECT e.* FROM job_executions AS e
 WHERE (%(status)s::text IS NULL OR e.status = %(status)s)
+  AND (%(trigger)s::text IS NULL OR e.trigger = %(trigger)s)
+  AND (%(since)s::timestamptz IS NULL OR e.created_at >= %(since)s)
+  AND (%(until)s::timestamptz IS NULL OR e.created_at < %(until)s)
   -- scalar subqueries, not a join: the planner turns them into parameters of the index
   -- range (a join made it walk the index from the top, filtering)
   AND e.created_at <= (SELECT created_at FROM job_executions WHERE execution_id = %(before)s)
@@ -42,12 +49,18 @@ LIMIT %(limit)s;
 -- name: list_executions_of_job
 SELECT e.* FROM job_executions AS e
 WHERE e.job_id = %(job_id)s AND (%(status)s::text IS NULL OR e.status = %(status)s)
+  AND (%(trigger)s::text IS NULL OR e.trigger = %(trigger)s)
+  AND (%(since)s::timestamptz IS NULL OR e.created_at >= %(since)s)
+  AND (%(until)s::timestamptz IS NULL OR e.created_at < %(until)s)
 ORDER BY e.created_at DESC, e.scheduled_for DESC, e.retry_attempt DESC, e.execution_id DESC
 LIMIT %(limit)s;
 
 -- name: list_executions_of_job_before
 SELECT e.* FROM job_executions AS e
 WHERE e.job_id = %(job_id)s AND (%(status)s::text IS NULL OR e.status = %(status)s)
+  AND (%(trigger)s::text IS NULL OR e.trigger = %(trigger)s)
+  AND (%(since)s::timestamptz IS NULL OR e.created_at >= %(since)s)
+  AND (%(until)s::timestamptz IS NULL OR e.created_at < %(until)s)
   -- scalar subqueries, not a join: the planner turns them into parameters of the index
   -- range (a join made it walk the index from the top, filtering)
   AND e.created_at <= (SELECT created_at FROM job_executions WHERE execution_id = %(before)s)
@@ -65,12 +78,18 @@ LIMIT %(limit)s;
 -- name: list_unfinished
 SELECT e.* FROM job_executions AS e
 WHERE e.status IN ('pending', 'running') AND e.status = %(status)s
+  AND (%(trigger)s::text IS NULL OR e.trigger = %(trigger)s)
+  AND (%(since)s::timestamptz IS NULL OR e.created_at >= %(since)s)
+  AND (%(until)s::timestamptz IS NULL OR e.created_at < %(until)s)
 ORDER BY e.created_at DESC, e.scheduled_for DESC, e.retry_attempt DESC, e.execution_id DESC
 LIMIT %(limit)s;
 
 -- name: list_unfinished_before
 SELECT e.* FROM job_executions AS e
 WHERE e.status IN ('pending', 'running') AND e.status = %(status)s
+  AND (%(trigger)s::text IS NULL OR e.trigger = %(trigger)s)
+  AND (%(since)s::timestamptz IS NULL OR e.created_at >= %(since)s)
+  AND (%(until)s::timestamptz IS NULL OR e.created_at < %(until)s)
   AND (e.created_at, e.scheduled_for, e.retry_attempt, e.execution_id) < (
       SELECT created_at, scheduled_for, retry_attempt, execution_id FROM job_executions
       WHERE execution_id = %(before)s

@@ -112,3 +112,43 @@ LIMIT %(limit)s;
 
 -- name: count_jobs_fired_since
 SELECT count(*) AS n FROM jobs WHERE last_execution >= %(since)s;
+
+-- Job searches (the REST API's job list): the filters of list_jobs plus a case-insensitive
+-- substring of the name, in one of three orders, each ending with the job id; a page
+-- after the first starts after the job :after in that order (a keyset by that job's
+-- row; an :after that names no job gives an empty page). Sorting some thousand rows
+-- needs no index of its own.
+
+-- name: search_jobs_by_created
+SELECT j.* FROM jobs AS j
+WHERE (%(status)s::text IS NULL AND j.status <> 'deleted' OR j.status = %(status)s)
+  AND (%(job_type)s::text IS NULL OR j.job_type = %(job_type)s)
+  AND (%(name)s::text IS NULL OR strpos(lower(j.name), lower(%(name)s)) > 0)
+  AND (%(after)s::text IS NULL OR (j.created_at, j.name, j.job_id) > (
+      SELECT created_at, name, job_id FROM jobs WHERE job_id = %(after)s
+  ))
+ORDER BY j.created_at, j.name, j.job_id
+LIMIT %(limit)s;
+
+-- name: search_jobs_by_name
+SELECT j.* FROM jobs AS j
+WHERE (%(status)s::text IS NULL AND j.status <> 'deleted' OR j.status = %(status)s)
+  AND (%(job_type)s::text IS NULL OR j.job_type = %(job_type)s)
+  AND (%(name)s::text IS NULL OR strpos(lower(j.name), lower(%(name)s)) > 0)
+  AND (%(after)s::text IS NULL OR (j.name, j.job_id) > (
+      SELECT name, job_id FROM jobs WHERE job_id = %(after)s
+  ))
+ORDER BY j.name, j.job_id
+LIMIT %(limit)s;
+
+-- Jobs without a next run (paused, inactive, deleted) sort last.
+-- name: search_jobs_by_next_run
+SELECT j.* FROM jobs AS j
+WHERE (%(status)s::text IS NULL AND j.status <> 'deleted' OR j.status = %(status)s)
+  AND (%(job_type)s::text IS NULL OR j.job_type = %(job_type)s)
+  AND (%(name)s::text IS NULL OR strpos(lower(j.name), lower(%(name)s)) > 0)
+  AND (%(after)s::text IS NULL OR (coalesce(j.next_execution, 'infinity'), j.job_id) > (
+      SELECT coalesce(next_execution, 'infinity'), job_id FROM jobs WHERE job_id = %(after)s
+  ))
+ORDER BY coalesce(j.next_execution, 'infinity'), j.job_id
+LIMIT %(limit)s;

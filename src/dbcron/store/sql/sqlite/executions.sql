@@ -19,10 +19,13 @@ SELECT * FROM job_executions WHERE execution_id = :execution_id;
 -- :before (a keyset: the index is entered at that row, whatever the depth). Across jobs
 -- the walk is job_executions_window_idx; of one job, job_executions_history_idx (the job is
 -- a plain equality, never "IS NULL OR", so that the planner never walks every execution).
+-- Optional filters: trigger kind and a created_at range [:since, :until).
 
 -- name: list_executions
 SELECT e.* FROM job_executions AS e
 WHERE (:status IS NULL OR e.status = :status)
+  AND (:trigger IS NULL OR e.trigger = :trigger)
+  AND (:since IS NULL OR e.created_at >= :since) AND (:until IS NULL OR e.created_at < :until)
 ORDER BY e.created_at DESC, e.scheduled_for DESC, e.retry_attempt DESC, e.execution_id DESC
 LIMIT :limit;
 
@@ -33,6 +36,8 @@ WITH c AS (
 )
 SELECT e.* FROM job_executions AS e, c
 WHERE (:status IS NULL OR e.status = :status)
+  AND (:trigger IS NULL OR e.trigger = :trigger)
+  AND (:since IS NULL OR e.created_at >= :since) AND (:until IS NULL OR e.created_at < :until)
   AND e.created_at <= c.created_at
   AND (e.created_at, e.scheduled_for, e.retry_attempt, e.execution_id)
     < (c.created_at, c.scheduled_for, c.retry_attempt, c.execution_id)
@@ -42,6 +47,8 @@ LIMIT :limit;
 -- name: list_executions_of_job
 SELECT e.* FROM job_executions AS e
 WHERE e.job_id = :job_id AND (:status IS NULL OR e.status = :status)
+  AND (:trigger IS NULL OR e.trigger = :trigger)
+  AND (:since IS NULL OR e.created_at >= :since) AND (:until IS NULL OR e.created_at < :until)
 ORDER BY e.created_at DESC, e.scheduled_for DESC, e.retry_attempt DESC, e.execution_id DESC
 LIMIT :limit;
 
@@ -52,6 +59,8 @@ WITH c AS (
 )
 SELECT e.* FROM job_executions AS e, c
 WHERE e.job_id = :job_id AND (:status IS NULL OR e.status = :status)
+  AND (:trigger IS NULL OR e.trigger = :trigger)
+  AND (:since IS NULL OR e.created_at >= :since) AND (:until IS NULL OR e.created_at < :until)
   AND e.created_at <= c.created_at
   AND (e.created_at, e.scheduled_for, e.retry_attempt, e.execution_id)
     < (c.created_at, c.scheduled_for, c.retry_attempt, c.execution_id)
@@ -65,6 +74,8 @@ LIMIT :limit;
 -- name: list_unfinished
 SELECT e.* FROM job_executions AS e
 WHERE e.status IN ('pending', 'running') AND e.status = :status
+  AND (:trigger IS NULL OR e.trigger = :trigger)
+  AND (:since IS NULL OR e.created_at >= :since) AND (:until IS NULL OR e.created_at < :until)
 ORDER BY e.created_at DESC, e.scheduled_for DESC, e.retry_attempt DESC, e.execution_id DESC
 LIMIT :limit;
 
@@ -75,6 +86,8 @@ WITH c AS (
 )
 SELECT e.* FROM job_executions AS e, c
 WHERE e.status IN ('pending', 'running') AND e.status = :status
+  AND (:trigger IS NULL OR e.trigger = :trigger)
+  AND (:since IS NULL OR e.created_at >= :since) AND (:until IS NULL OR e.created_at < :until)
   -- "+" keeps the time index out: the partial index of unfinished rows is the walk
   AND (+e.created_at, e.scheduled_for, e.retry_attempt, e.execution_id)
     < (c.created_at, c.scheduled_for, c.retry_attempt, c.execution_id)
