@@ -1,8 +1,8 @@
 """Authentication, roles, CSRF and security headers through a real server.
 
-Changing requests go to a small route the tests add (``POST /test/jobs/{id}/pause``,
-admin only, calling the real job service), and to ``POST /logout``; a page route
-(``GET /test/page``) stands for a dashboard page showing its form's CSRF token.
+Changing requests go to the REST API (``/api/v1``) and ``POST /logout``; a page route
+the tests add (``GET /test/page``) stands for a dashboard page showing its form's CSRF
+token.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dbcron.models import JobStatus
 from dbcron.runtime import Runtime
 from dbcron.service.credentials import hash_password, hash_token
 from dbcron.store import Store, open_store
-from dbcron.web.auth import AdminDep, ViewerDep, csrf_token
+from dbcron.web.auth import ViewerDep, csrf_token
 from dbcron.web.security import CSP, DOCS_CSP
 from dbcron.web.server import WebServer
 from tests.support.web import serving, started
@@ -50,11 +50,8 @@ def runtime_for(url: str, store: Store, web: dict[str, object] | None = None) ->
 
 @contextmanager
 def serving_with_routes(runtime: Runtime) -> Iterator[httpx.Client]:
-    """The app with a changing route and a page route added."""
+    """The app with a page route added (a dashboard page with its form's CSRF token)."""
     server = WebServer(runtime, WebSettings(host="127.0.0.1", port=0))
-
-    def pause(job_id: str, principal: AdminDep) -> dict[str, str]:
-        return {"status": runtime.jobs.pause_job(job_id).status.value, "by": principal.name}
 
     def page_route(request: Request, principal: ViewerDep) -> HTMLResponse:
         token = csrf_token(request)
@@ -62,7 +59,6 @@ def serving_with_routes(runtime: Runtime) -> Iterator[httpx.Client]:
             f'<p>hello {principal.name}</p><input name="csrf_token" value="{token}">'
         )
 
-    server.app.add_api_route("/test/jobs/{job_id}/pause", pause, methods=["POST"])
     server.app.add_api_route("/test/page", page_route, methods=["GET"])
     with started(server) as client:
         yield client
@@ -104,30 +100,42 @@ def page_csrf(http: httpx.Client) -> str:
 def test_tokens_and_roles(store: Store, db_url: str) -> None:
     runtime = runtime_for(db_url, store)
     job = runtime.jobs.new_job("j", "python", "@hourly", NOOP)
+    pause, one = f"/api/v1/jobs/{job.job_id}/pause", f"/api/v1/jobs/{job.job_id}"
     with serving_with_routes(runtime) as http:
         # open endpoints
         assert http.get("/healthz").status_code == 200
         assert http.get("/readyz").status_code == 200
         # no token, a wrong one, a malformed header: 401 problems asking for a Bearer token
         for headers in ({}, {"authorization": "Bearer nope"}, {"authorization": "Basic eDp5"}):
-            denied = http.get("/metrics", headers=headers)
-            assert denied.status_code == 401, headers
-            assert denied.headers["content-type"] == "application/problem+json"
-            assert denied.headers["www-authenticate"].startswith("Bearer")
-            assert http.post(f"/test/jobs/{job.job_id}/pause", headers=headers).status_code == 401
+            for denied in (http.get("/metrics", headers=headers), http.get(one, headers=headers)):
+                assert denied.status_code == 401, headers
+                assert denied.headers["content-type"] == "application/problem+json"
+                assert denied.headers["www-authenticate"].startswith("Bearer")
+            assert http.post(pause, headers=headers).status_code == 401
         viewer = {"authorization": f"Bearer {VIEWER_TOKEN}"}
         assert http.get("/metrics", headers=viewer).status_code == 200
+        assert http.get(one, headers=viewer).json()["status"] == "active"
         # a viewer changing a job: 403, nothing changed
-        refused = http.post(f"/test/jobs/{job.job_id}/pause", headers=viewer)
-        assert refused.status_code == 403
-        assert refused.headers["content-type"] == "application/problem+json"
-        assert "viewer role" in refused.json()["detail"]
-        assert runtime.jobs.get_job(job.job_id).status is JobStatus.ACTIVE
+        for refused in (
+            http.post(pause, headers=viewer),
+            http.patch(one, headers=viewer, json={"description": "x"}),
+            http.delete(one, headers=viewer),
+        ):
+            assert refused.status_code == 403
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert "viewer role" in refused.json()["detail"]
+        unchanged = runtime.jobs.get_job(job.job_id)
+        assert unchanged.status is JobStatus.ACTIVE and unchanged.description is None
         # an admin token changes it, with no CSRF token (not a cookie login)
         admin = {"authorization": f"Bearer {ADMIN_TOKEN}"}
-        done = http.post(f"/test/jobs/{job.job_id}/pause", headers=admin)
-        assert done.status_code == 200 and done.json() == {"status": "paused", "by": "deploy"}
+        done = http.post(pause, headers=admin)
+        assert done.status_code == 200 and done.json()["status"] == "paused"
         assert runtime.jobs.get_job(job.job_id).status is JobStatus.PAUSED
+        # changes are attributed to the token's name
+        pending = runtime.jobs.trigger_job(job.job_id)
+        cancel = f"/api/v1/executions/{pending.execution_id}/cancel"
+        assert http.post(cancel, headers=viewer).status_code == 403
+        assert http.post(cancel, headers=admin).json()["error_message"] == "cancelled by deploy"
 
 
 def test_login_page_cookie_and_logout(sqlite_store: Store, sqlite_url: str) -> None:
@@ -171,7 +179,7 @@ def test_login_page_cookie_and_logout(sqlite_store: Store, sqlite_url: str) -> N
 def test_csrf_of_cookie_logins(store: Store, db_url: str) -> None:
     runtime = runtime_for(db_url, store)
     job = runtime.jobs.new_job("j", "python", "@hourly", NOOP)
-    pause = f"/test/jobs/{job.job_id}/pause"
+    pause = f"/api/v1/jobs/{job.job_id}/pause"
     with serving_with_routes(runtime) as http:
         assert log_in(http, "alice", PASSWORDS["alice"]).status_code == 303
         token = page_csrf(http)
@@ -180,15 +188,21 @@ def test_csrf_of_cookie_logins(store: Store, db_url: str) -> None:
             http.post(pause),
             http.post(pause, headers={"x-csrf-token": "wrong"}),
             http.post(pause, data={"csrf_token": token[:-1]}),
+            http.patch(f"/api/v1/jobs/{job.job_id}", json={"description": "x"}),
         ):
             assert attempt.status_code == 403
             assert "CSRF token" in attempt.json()["detail"]
-        assert runtime.jobs.get_job(job.job_id).status is JobStatus.ACTIVE
+        unchanged = runtime.jobs.get_job(job.job_id)
+        assert unchanged.status is JobStatus.ACTIVE and unchanged.description is None
         # the session's token as the header (htmx) or the form field
-        assert http.post(pause, headers={"x-csrf-token": token}).json()["by"] == "alice"
+        assert http.post(pause, headers={"x-csrf-token": token}).json()["status"] == "paused"
         runtime.jobs.resume_job(job.job_id)
         assert http.post(pause, data={"csrf_token": token}).status_code == 200
         assert runtime.jobs.get_job(job.job_id).status is JobStatus.PAUSED
+        pending = runtime.jobs.trigger_job(job.job_id)
+        cancel = f"/api/v1/executions/{pending.execution_id}/cancel"
+        cancelled = http.post(cancel, headers={"x-csrf-token": token})
+        assert cancelled.json()["error_message"] == "cancelled by alice"
 
 
 def test_viewer_login_cannot_change(sqlite_store: Store, sqlite_url: str) -> None:
@@ -196,9 +210,8 @@ def test_viewer_login_cannot_change(sqlite_store: Store, sqlite_url: str) -> Non
     job = runtime.jobs.new_job("j", "python", "@hourly", NOOP)
     with serving_with_routes(runtime) as http:
         log_in(http, "victor", PASSWORDS["victor"])
-        refused = http.post(
-            f"/test/jobs/{job.job_id}/pause", headers={"x-csrf-token": page_csrf(http)}
-        )
+        token = page_csrf(http)
+        refused = http.post(f"/api/v1/jobs/{job.job_id}/pause", headers={"x-csrf-token": token})
         assert refused.status_code == 403 and "viewer role" in refused.json()["detail"]
         assert runtime.jobs.get_job(job.job_id).status is JobStatus.ACTIVE
 
@@ -215,7 +228,7 @@ def test_failed_logins_are_limited(sqlite_store: Store, sqlite_url: str) -> None
 def test_cross_site_changes_are_refused_without_auth(store: Store, db_url: str) -> None:
     runtime = runtime_for(db_url, store, web={})
     job = runtime.jobs.new_job("j", "python", "@hourly", NOOP)
-    pause = f"/test/jobs/{job.job_id}/pause"
+    pause = f"/api/v1/jobs/{job.job_id}/pause"
     with serving_with_routes(runtime) as http:
         origin = str(http.base_url).rstrip("/")
         for headers in (
@@ -232,7 +245,7 @@ def test_cross_site_changes_are_refused_without_auth(store: Store, db_url: str) 
         assert runtime.jobs.get_job(job.job_id).status is JobStatus.ACTIVE
         # the dashboard's own form posts and non-browser clients pass as the local admin
         same = http.post(pause, headers={"origin": origin, "sec-fetch-site": "same-origin"})
-        assert same.json() == {"status": "paused", "by": "local"}
+        assert same.json()["status"] == "paused"
         runtime.jobs.resume_job(job.job_id)
         assert http.post(pause).status_code == 200
         # nothing to log in to: the login page sends to the dashboard
