@@ -37,8 +37,9 @@ import secrets
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request, Security
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from dbcron.config import WebSettings
@@ -262,7 +263,17 @@ async def check_csrf(request: Request, expected: str) -> None:
         )
 
 
-async def require_viewer(request: Request) -> Principal:
+#: Declares Bearer authentication in the OpenAPI document (the docs page's "Authorize");
+#: the token itself is checked by :func:`current_principal`.
+_BEARER: Final = HTTPBearer(
+    auto_error=False,
+    scheme_name="token",
+    description="An API token (dbcron web-user token) when authentication is configured.",
+)
+_BearerScheme = Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)]
+
+
+async def require_viewer(request: Request, _scheme: _BearerScheme = None) -> Principal:
     """Any authenticated principal; a changing request authenticated by the session
     cookie must also carry the session's CSRF token."""
     principal = current_principal(request)
@@ -272,7 +283,7 @@ async def require_viewer(request: Request) -> Principal:
     return principal
 
 
-async def require_admin(request: Request) -> Principal:
+async def require_admin(request: Request, _scheme: _BearerScheme = None) -> Principal:
     """A principal with the admin role; 403 otherwise."""
     principal = await require_viewer(request)
     if not principal.is_admin:
