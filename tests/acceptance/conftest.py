@@ -60,6 +60,17 @@ class Cli:
         assert "Traceback" not in result.err
         return result
 
+    def popen(self, *args: str) -> subprocess.Popen[str]:
+        """``dbcron --db URL ARGS`` started in the background, stdout and stderr piped."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "dbcron", "--db", self.url, *args],
+            cwd=self.cwd,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
     def shell_job(self, name: str, command: str) -> str:
         """Create a yearly shell job running ``command`` through the shell, no retries;
         its id."""

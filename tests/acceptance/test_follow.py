@@ -6,8 +6,6 @@ can be cancelled from another terminal."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -47,17 +45,6 @@ def _gated_job(cli: Cli, gate: Path) -> str:
     return str(created["job_id"])
 
 
-def _popen(cli: Cli, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "dbcron", "--db", cli.url, *args],
-        cwd=cli.cwd,
-        env=cli.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 @pytest.mark.parametrize("executor", ["process", "thread"])
 def test_logs_follow_streams_a_running_execution(cli: Cli, tmp_path: Path, executor: str) -> None:
     cli.ok("init")
@@ -65,7 +52,7 @@ def test_logs_follow_streams_a_running_execution(cli: Cli, tmp_path: Path, execu
     job = _gated_job(cli, gate)
     with cli.scheduler(executor):
         execution = cli.ok("trigger", job, "--json").json()["execution_id"]
-        follower = _popen(cli, "logs", "--follow", execution[:8], "--timeout", "60")
+        follower = cli.popen("logs", "--follow", execution[:8], "--timeout", "60")
         out, errors = Reader(follower.stdout), Reader(follower.stderr)
         # the first line arrives while the job still waits at its gate
         wait_for(lambda: "before-the-gate" in out.text, 30, what="the streamed first line")
@@ -83,7 +70,7 @@ def test_trigger_follow_streams_the_run_and_exits_by_its_outcome(cli: Cli, tmp_p
     job = _gated_job(cli, gate)
     broken = cli.shell_job("Broken", "echo about-to-fail; exit 3")
     with cli.scheduler():
-        follower = _popen(cli, "trigger", job, "--follow", "--timeout", "60")
+        follower = cli.popen("trigger", job, "--follow", "--timeout", "60")
         out = Reader(follower.stdout)
         wait_for(lambda: "before-the-gate" in out.text, 30, what="the streamed first line")
         assert follower.poll() is None
@@ -101,11 +88,11 @@ def test_run_in_the_foreground_says_what_it_runs_streams_and_can_be_cancelled(
     cli.ok("init")
     gate = tmp_path / "gate"  # never opened: the run ends only by its cancel
     job = _gated_job(cli, gate)
-    runner = _popen(cli, "run", job)
+    runner = cli.popen("run", job)
     errors = Reader(runner.stderr)
     wait_for(lambda: "Running execution " in errors.text, 30, what="the run's first line")
     execution = errors.text.split("Running execution ", 1)[1].split()[0]
-    follower = _popen(cli, "logs", "-f", execution, "--timeout", "60")
+    follower = cli.popen("logs", "-f", execution, "--timeout", "60")
     out = Reader(follower.stdout)
     wait_for(lambda: "before-the-gate" in out.text, 30, what="the foreground run's live logs")
     cli.ok("cancel", execution, "--reason", "enough")

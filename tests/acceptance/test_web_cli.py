@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
@@ -32,14 +31,7 @@ def _url_from(stream: IO[str], marker: str) -> str:
 def _running(
     cli: Cli, *args: str, marker: str, stream: str
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dbcron", "--db", cli.url, *args],
-        cwd=cli.cwd,
-        env=cli.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = cli.popen(*args)
     try:
         pipe = proc.stdout if stream == "stdout" else proc.stderr
         assert pipe is not None

@@ -80,3 +80,24 @@ def test_show_lists_the_fires_an_active_job_will_make(store: Store) -> None:
     assert overdue.next_fires[0] > clock.now()
     paused = jobs.queries.job_detail(jobs.pause_job(job.job_id).job_id)
     assert paused.next_fires == overdue.next_fires
+
+
+def test_run_now_reports_progress_while_the_job_runs(store: Store, db_url: str) -> None:
+    runtime = Runtime(Settings.model_validate({"database": {"url": db_url}}), store=store)
+    job = runtime.jobs.new_job(
+        "slow",
+        "python",
+        "0 0 1 1 *",
+        {"callable": "tests.support.handlers:sleep", "kwargs": {"seconds": 1.5}},
+    )
+    seen: list[tuple[str, float]] = []
+    done = runtime.operations.run_now(
+        job.job_id,
+        mode="thread",
+        on_progress=lambda e, elapsed: seen.append((e.execution_id, elapsed)),
+    )
+    assert done.status is ExecutionStatus.SUCCESS
+    assert seen[0] == (done.execution_id, 0.0)
+    later = [elapsed for _, elapsed in seen[1:]]
+    assert later and later == sorted(later) and later[-1] >= 1.0
+    assert {execution_id for execution_id, _ in seen} == {done.execution_id}
