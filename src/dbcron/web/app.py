@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from dbcron import __version__
 from dbcron.runtime import Runtime
-from dbcron.web import health, problems
+from dbcron.web import health, pages, problems
 
 __all__ = ["create_app"]
 
@@ -26,4 +26,5 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     problems.install(app)
     app.include_router(health.router)
+    pages.install(app)
     return app
