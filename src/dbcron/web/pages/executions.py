@@ -35,7 +35,7 @@ def executions(
     request: Request,
     principal: ViewerDep,
     job: Annotated[str, Query(max_length=200)] = "",
-    status: ExecutionStatus | None = None,
+    status: Annotated[str, Query(max_length=20)] = "",
     within: Annotated[str, Query(pattern="^(|1h|24h|7d)$")] = "",
     before: Annotated[str | None, Query(max_length=36)] = None,
 ) -> HTMLResponse:
@@ -53,7 +53,7 @@ def executions(
             "names": job_names(queries, found.items),
             "labels": queries.execution_labels(found.items),
             "job": job,
-            "status": status.value if status else "",
+            "status": status,
             "within": within,
             "before": before,
             "ranges": RANGES,

@@ -40,7 +40,7 @@ def jobs(
     q: Annotated[str, Query(max_length=200)] = "",
     sort: JobSort = JobSort.NAME,
     desc: bool = False,
-    status: JobStatus | None = None,
+    status: Annotated[str, Query(max_length=20)] = "",
 ) -> HTMLResponse:
     """The jobs table; htmx asks for its rows only as the search is typed."""
     table = job_table(runtime_of(request).queries, q, sort, descending=desc, status=status)
@@ -53,7 +53,7 @@ def jobs(
             "q": q,
             "sort": sort.value,
             "desc": desc,
-            "status": status.value if status else "",
+            "status": status,
             "sorts": list(JobSort),
             "statuses": list(JobStatus),
         },
