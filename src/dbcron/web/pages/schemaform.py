@@ -32,7 +32,8 @@ class FormField:
     """The config key."""
     label: str
     kind: str
-    """``text``, ``integer``, ``number``, ``checkbox``, ``select``, ``lines`` or ``json``."""
+    """``text``, ``integer``, ``number``, ``checkbox``, ``select``, ``lines``, ``json``
+    or ``text_or_json`` (JSON when it starts with ``[`` or ``{``, else the text)."""
     required: bool
     value: str
     """The input's value as text (``lines``: one item a line; ``checkbox``: ``on`` or
@@ -51,17 +52,19 @@ def _kind(prop: Mapping[str, Any]) -> str:
         return "select"
     kinds = prop.get("type")
     if kinds is None and "anyOf" in prop:
-        plain = [p.get("type") for p in prop["anyOf"] if p.get("type") != "null"]
+        plain = sorted(str(p.get("type")) for p in prop["anyOf"] if p.get("type") != "null")
         if plain == ["string"]:
             return "text"
         if plain == ["integer"]:
             return "integer"
-        if sorted(str(p) for p in plain) == ["array", "string"]:
-            return "text"  # a command given as one string (or a list in JSON)
+        if "string" in plain:
+            return "text_or_json"  # a command as one string, or a list in JSON
         return "json"
     if kinds == "array" and prop.get("items", {}).get("type") == "string":
         return "lines"
-    if kinds in ("string", "integer", "number"):
+    if kinds == "string":
+        return "text"
+    if kinds in ("integer", "number"):
         return str(kinds)
     if kinds == "boolean":
         return "checkbox"
@@ -75,14 +78,18 @@ def _as_text(kind: str, value: Any) -> str:
         return "on" if value else ""
     if kind == "lines" and isinstance(value, list):
         return "\n".join(str(item) for item in value)
-    if kind == "json" or not isinstance(value, str | int | float):
+    if kind in ("json", "text_or_json") and not isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if not isinstance(value, str | int | float):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
 
 
 def fields_of(schema: Mapping[str, Any], config: Mapping[str, Any] | None) -> list[FormField]:
-    """The inputs of ``schema``'s properties, filled from ``config`` (or the schema's
-    defaults when None, i.e. a new job)."""
+    """The inputs of ``schema``'s properties, filled from ``config`` (None: a new job).
+    An input whose key the config lacks is left empty (its default is named in its
+    help, and an empty input is left out again on save), except a checkbox, which shows
+    the default it stands for."""
     if not schema.get("properties"):
         whole = "{}" if config is None else json.dumps(dict(config), ensure_ascii=False)
         return [FormField(WHOLE, "Config (JSON object)", "json", False, whole)]
@@ -90,7 +97,11 @@ def fields_of(schema: Mapping[str, Any], config: Mapping[str, Any] | None) -> li
     out: list[FormField] = []
     for name, prop in schema.get("properties", {}).items():
         kind = _kind(prop)
-        value = prop.get("default") if config is None else config.get(name)
+        given = config or {}
+        if name in given:
+            value = given[name]
+        else:
+            value = prop.get("default") if kind == "checkbox" else None
         options = tuple(str(v) for v in prop.get("enum", ()))
         hint = str(prop.get("description") or "")
         if "default" in prop and prop["default"] is not None and kind != "checkbox":
@@ -120,7 +131,9 @@ def _parse(field: FormField, text: str) -> Any:
             return int(stripped) if field.kind == "integer" else float(stripped)
         except ValueError:
             raise refused(f"config.{field.name} must be a number, not {stripped!r}") from None
-    if field.kind == "json":
+    if field.kind == "text_or_json" and not stripped.startswith(("[", "{")):
+        return text
+    if field.kind in ("json", "text_or_json"):
         try:
             return json.loads(stripped)
         except ValueError as exc:
