@@ -5,11 +5,13 @@ and the pages still work when the front-end packages were not built."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
+from dbcron.clock import FakeClock
 from dbcron.config import Settings
 from dbcron.runtime import Runtime
 from dbcron.web.pages import render
@@ -164,3 +166,32 @@ def test_pages_work_without_the_front_end_packages(
     assert page.status_code == 200
     assert "front-end packages are not built" in page.text
     assert "vendor/htmx.min.js" not in page.text
+
+
+def test_the_job_page_flags_fires_that_dst_moves(sqlite_url: str) -> None:
+    """Europe/London springs forward at 01:00 on 2027-03-28: a daily 01:30 job's fire
+    that day does not exist and runs at 02:30, which the page says."""
+    clock = FakeClock(datetime(2027, 3, 26, 12, tzinfo=UTC))
+    runtime = Runtime(Settings.model_validate({"database": {"url": sqlite_url}}), clock=clock)
+    try:
+        job = runtime.jobs.new_job(
+            "Early", "shell", "30 1 * * *", {"command": "true"}, timezone="Europe/London"
+        )
+        with serving(runtime) as client:
+            text = client.get(f"/jobs/{job.job_id}").text
+            check = client.post(
+                "/jobs/form/check",
+                data={
+                    "name": "x",
+                    "job_type": "shell",
+                    "schedule_expression": "30 1 * * *",
+                    "timezone": "Europe/London",
+                    "config.command": "true",
+                },
+            ).text
+    finally:
+        runtime.close()
+    assert "At 01:30" in text
+    for shown in (text, check):
+        assert shown.count('class="dst-note"') == 1
+        assert "01:30 does not exist on 2027-03-28" in shown

@@ -219,9 +219,10 @@ def config_inputs(
 
 
 @router.post("/jobs/form/check", response_class=HTMLResponse)
-async def check(request: Request, principal: ViewerDep) -> HTMLResponse:
+async def check(request: Request, principal: AdminDep) -> HTMLResponse:
     """The form checked as the job service checks it (nothing is written): its
-    message, or the next fires of the schedule with DST notes."""
+    message, or the next fires of the schedule with DST notes. Admin only, like the
+    form: checking a ``python`` job imports its module."""
     values = await _form(request)
     jobs = runtime_of(request).jobs
     ref = values.get("job_id", "")
