@@ -31,6 +31,7 @@ from dbcron.models import (
     StoredPaper,
     Trigger,
 )
+from dbcron.service.histogram import RunsHistogram, runs_histogram
 from dbcron.service.labels import ExecutionLabels, execution_labels
 from dbcron.service.logtail import unseen
 from dbcron.store.papers import list_papers
@@ -417,6 +418,11 @@ class Queries:
         )
         self._publish_dead([n for n in nodes if states[n.node_id] == "dead"])
         return report
+
+    def runs_histogram(self, window: timedelta = timedelta(hours=24)) -> RunsHistogram:
+        """Executions per UTC hour by status over the ``window`` up to now (the
+        overview's chart); see :func:`dbcron.service.histogram.runs_histogram`."""
+        return runs_histogram(self.store, self.clock.now(), window)
 
     def _publish_dead(self, dead: list[SchedulerNode]) -> None:
         with self._dead_lock:

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from dbcron import __version__
 from dbcron.runtime import Runtime
-from dbcron.web import api, health, problems
+from dbcron.web import api, health, pages, problems
 
 __all__ = ["create_app"]
 
@@ -27,4 +27,5 @@ def create_app(runtime: Runtime) -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(api.router)
+    pages.install(app)
     return app
