@@ -3,17 +3,27 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The dashboard's front-end packages (htmx, Chart.js), pinned by the lockfile and copied
+# into src/dbcron/web/static/vendor/ (git-ignored) by frontend/build.mjs.
+FRONTEND := frontend/node_modules/.built
 DB ?= sqlite:///dbcron.db
 
-.PHONY: run test lint typecheck unit integration acceptance bench clean venv chaos
+.PHONY: frontend run test lint typecheck unit integration acceptance bench clean venv chaos
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(FRONTEND)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
+
+frontend: $(FRONTEND)
+
+$(FRONTEND): frontend/package-lock.json frontend/build.mjs
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	cd frontend && node build.mjs
+	touch $(FRONTEND)
 
 run: $(STAMP)
 	$(BIN)/dbcron --db $(DB) init
@@ -46,4 +56,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache frontend/node_modules src/dbcron/web/static/vendor

@@ -4,7 +4,8 @@ Usage: python scripts/test_postgres.py -- COMMAND...
 
 Sets DBCRON_TEST_PG_URL for the command: the given one, the local server at
 127.0.0.1:5432 when it answers, or a private server started for this run and
-removed afterwards. Installs PostgreSQL's binaries and PgBouncer first when missing.
+removed afterwards. Installs PostgreSQL's binaries, PgBouncer and Chromium (the browser
+tests') first when missing.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tests.support.browser import chromium_binary
 from tests.support.pgbouncer import pgbouncer_binary
 from tests.support.pgserver import DEFAULT_URL, answers, make_private_server, pg_bin_dir
 
@@ -30,6 +32,7 @@ def main(argv: list[str]) -> int:
     # the private servers, PgBouncer) once, here, before several workers race apt-get.
     pg_bin_dir(install=True)
     pgbouncer_binary()
+    chromium_binary()
     env = dict(os.environ)
     server = None
     url = env.get("DBCRON_TEST_PG_URL") or DEFAULT_URL

@@ -217,19 +217,32 @@ class JobManager:
         left out or None get the configured defaults, the time zone included; a job
         without a schedule runs every ``scheduler.interval_hours``
         (:attr:`default_schedule`)."""
+        return self.create_job(
+            self.draft_job(name, job_type, schedule_expression, config, description, **options)
+        )
+
+    def draft_job(
+        self,
+        name: str,
+        job_type: str,
+        schedule_expression: str | None = None,
+        config: dict[str, Any] | None = None,
+        description: str | None = None,
+        **options: Any,
+    ) -> Job:
+        """The job :meth:`new_job` would create from these fields, not validated and not
+        stored (the dashboard's form checks it with :meth:`prepare_job` as it is typed)."""
         given = {key: value for key, value in options.items() if value is not None}
         given.setdefault("timezone", self.defaults.timezone)
-        return self.create_job(
-            Job(
-                name=name,
-                job_type=job_type,
-                schedule_expression=(
-                    self.default_schedule if schedule_expression is None else schedule_expression
-                ),
-                config=dict(config or {}),
-                description=description,
-                **given,
-            )
+        return Job(
+            name=name,
+            job_type=job_type,
+            schedule_expression=(
+                self.default_schedule if schedule_expression is None else schedule_expression
+            ),
+            config=dict(config or {}),
+            description=description,
+            **given,
         )
 
     def create_job(self, job: Job) -> Job:

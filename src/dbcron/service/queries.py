@@ -31,6 +31,7 @@ from dbcron.models import (
     StoredPaper,
     Trigger,
 )
+from dbcron.service.histogram import RunsHistogram, runs_histogram
 from dbcron.service.labels import ExecutionLabels, execution_labels
 from dbcron.service.logtail import unseen
 from dbcron.store.papers import list_papers
@@ -446,6 +447,11 @@ class Queries:
             nodes=nodes,
             node_states={n.node_id: node_state(n, now) for n in nodes},
         )
+
+    def runs_histogram(self, window: timedelta = timedelta(hours=24)) -> RunsHistogram:
+        """Executions per UTC hour by status over the ``window`` up to now (the
+        overview's chart); see :func:`dbcron.service.histogram.runs_histogram`."""
+        return runs_histogram(self.store, self.clock.now(), window)
 
     def _publish_dead(self, dead: list[SchedulerNode]) -> None:
         with self._dead_lock:

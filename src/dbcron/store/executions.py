@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from dbcron.errors import ConflictError
@@ -236,6 +236,18 @@ class SqlExecutions(SqlBackend):
         row = self._fetchone("count_unfinished", {})
         assert row is not None
         return int(row["pending"] or 0), int(row["running"] or 0)
+
+    def runs_per_hour(self, since: datetime) -> list[tuple[datetime, ExecutionStatus, int]]:
+        """See :meth:`Store.runs_per_hour`."""
+        rows = self._fetchall("runs_per_hour", {"since": self._encode_ts(since)})
+        return [
+            (
+                datetime.strptime(row["hour"], "%Y-%m-%dT%H").replace(tzinfo=UTC),
+                _EXECUTION_STATUS[row["status"]],
+                int(row["runs"]),
+            )
+            for row in rows
+        ]
 
     def _p95(self, cur: Any, params: dict[str, Any], row: Row) -> float | None:
         """The p95 duration of the window's stats row: PostgreSQL computed it in the

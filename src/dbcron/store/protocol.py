@@ -418,6 +418,13 @@ class Store(Protocol):
         age; counted through the engine's partial index, never by loading rows."""
         ...
 
+    def runs_per_hour(self, since: datetime) -> list[tuple[datetime, ExecutionStatus, int]]:
+        """``(hour, status, count)`` of the executions created at or after ``since``,
+        grouped by the UTC hour they were created in (its start, aware UTC) and status,
+        oldest hour first; hours and statuses without executions are left out. One
+        grouped query over the window index."""
+        ...
+
     def list_nodes(self) -> list[SchedulerNode]:
         """Every recorded scheduler node, most recent heartbeat first."""
         ...

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from dbcron import __version__
 from dbcron.runtime import Runtime
-from dbcron.web import api, auth, health, metrics, problems
+from dbcron.web import api, auth, health, metrics, pages, problems
 from dbcron.web.security import SecurityMiddleware
 
 __all__ = ["create_app"]
@@ -35,4 +35,5 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(api.router)
+    pages.install(app)
     return app
