@@ -7,6 +7,7 @@ from pathlib import Path
 from dbcron.config import Settings
 from dbcron.runtime import Runtime
 from dbcron.store import Store
+from dbcron.web.app import create_app
 from tests.support.web import serving
 
 
@@ -44,3 +45,10 @@ def test_unknown_routes_are_problem_documents(store: Store, db_url: str) -> None
         assert missing.headers["content-type"] == "application/problem+json"
         assert missing.json()["status"] == 404
         assert http.get("/api/openapi.json").json()["info"]["title"] == "dbcron"
+
+
+def test_page_links_resolve_to_pages_not_api_endpoints_of_the_same_name() -> None:
+    app = create_app(Runtime(Settings()))  # builds the app only: no database is opened
+    assert app.url_path_for("create_job") == "/jobs/new"
+    assert app.url_path_for("papers") == "/papers"
+    app.state.metrics.close()
