@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from dbcron.config import Settings, WebSettings
 from dbcron.runtime import Runtime
@@ -49,9 +50,10 @@ class Dashboard:
 
 
 @contextmanager
-def dashboard(folder: Path) -> Iterator[Dashboard]:
+def dashboard(folder: Path, web: dict[str, Any] | None = None) -> Iterator[Dashboard]:
     """A migrated SQLite database in ``folder``, a scheduler node in a thread (so that
-    triggered runs really run) and the web server on a free port, for the block."""
+    triggered runs really run) and the web server on a free port, for the block;
+    ``web`` is the ``web:`` settings (users, tokens, secret_key) when given."""
     url = f"sqlite:///{folder / 'dash.db'}"
     store = open_store(url, create=True, check_schema=False)
     store.migrate()
@@ -60,6 +62,7 @@ def dashboard(folder: Path) -> Iterator[Dashboard]:
         {
             "database": {"url": url},
             "scheduler": {"max_workers": 2, "lease_seconds": 5, "shutdown_grace_seconds": 5},
+            "web": web or {},
         }
     )
     runtime = Runtime(settings)
