@@ -47,8 +47,10 @@ def test_unknown_routes_are_problem_documents(store: Store, db_url: str) -> None
         assert http.get("/api/openapi.json").json()["info"]["title"] == "dbcron"
 
 
-def test_page_links_resolve_to_pages_not_api_endpoints_of_the_same_name() -> None:
-    app = create_app(Runtime(Settings()))  # builds the app only: no database is opened
+def test_page_and_api_route_names_do_not_collide(tmp_path: Path) -> None:
+
+    app = create_app(runtime_for(f"sqlite:///{tmp_path / 'unused.db'}"))
     assert app.url_path_for("create_job") == "/jobs/new"
-    assert app.url_path_for("papers") == "/papers"
-    app.state.metrics.close()
+    assert app.url_path_for("api.create_job") == "/api/v1/jobs"
+    assert app.url_path_for("pause", ref="x") == "/jobs/x/pause"
+    assert app.url_path_for("api.pause_job", ref="x") == "/api/v1/jobs/x/pause"

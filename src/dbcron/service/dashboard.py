@@ -125,13 +125,10 @@ def recent_executions(
     ``before`` is the previous page's ``next_cursor``."""
     if within is not None and within <= timedelta(0):
         raise ValidationError("the time range must be positive")
-    page = queries.history_page(job or None, status or None, limit=limit, before=before)
-    if within is None:
-        return page
-    since = queries.clock.now() - within
-    kept = [e for e in page.items if e.created_at is None or e.created_at >= since]
-    complete = len(kept) == len(page.items)
-    return Page(kept, page.next_cursor if complete else None)
+    since = None if within is None else queries.clock.now() - within
+    return queries.history_page(
+        job or None, status or None, limit=limit, before=before, since=since
+    )
 
 
 def job_names(queries: Queries, executions: list[Execution]) -> dict[str, str]:

@@ -34,8 +34,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.metrics = metrics.WebMetrics(runtime)
     app.include_router(health.router)
     app.include_router(metrics.router)
-    # Pages first: url_for finds the first route of a name, and the API has endpoints
-    # named like pages (create_job, papers) that the templates must not link to.
-    pages.install(app)
     app.include_router(api.router)
+    pages.install(app)
     return app

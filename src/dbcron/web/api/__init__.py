@@ -11,6 +11,7 @@ documents (:mod:`dbcron.web.problems`).
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi.routing import APIRoute
 
 from dbcron.web.api import cluster, executions, jobs
 from dbcron.web.api.models import Problem
@@ -25,6 +26,10 @@ router = APIRouter(
         503: {"model": Problem, "description": "The database is unavailable"},
     },
 )
-router.include_router(jobs.router)
-router.include_router(executions.router)
-router.include_router(cluster.router)
+# Route names share one namespace with the dashboard's (``url_for("create_job")`` in a
+# template must find the page, not the API): the API's are prefixed with ``api.``.
+for _part in (jobs.router, executions.router, cluster.router):
+    for _route in _part.routes:
+        if isinstance(_route, APIRoute) and not _route.name.startswith("api."):
+            _route.name = f"api.{_route.name}"
+    router.include_router(_part)
