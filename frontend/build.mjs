@@ -15,6 +15,11 @@ const files = [
   ["htmx.org", "LICENSE", "htmx.LICENSE.txt"],
   ["chart.js", "dist/chart.umd.min.js", "chart.umd.min.js"],
   ["chart.js", "LICENSE.md", "chart.js.LICENSE.md"],
+  // the REST API's docs page (/api/docs), served from here instead of a CDN
+  ["swagger-ui-dist", "swagger-ui-bundle.js", "swagger-ui-bundle.js"],
+  ["swagger-ui-dist", "swagger-ui.css", "swagger-ui.css"],
+  ["swagger-ui-dist", "favicon-32x32.png", "swagger-favicon.png"],
+  ["swagger-ui-dist", "LICENSE", "swagger-ui.LICENSE.txt"],
 ];
 
 rmSync(vendor, { recursive: true, force: true });

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from dbcron import __version__
 from dbcron.runtime import Runtime
-from dbcron.web import api, auth, health, metrics, pages, problems
+from dbcron.web import api, apidocs, auth, health, metrics, pages, problems
 from dbcron.web.security import SecurityMiddleware
 
 __all__ = ["create_app"]
@@ -23,7 +23,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         title="dbcron",
         version=__version__,
         summary="Cron that lives in a database: jobs, executions and scheduler nodes.",
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
@@ -35,5 +35,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(api.router)
+    app.include_router(apidocs.router)
     pages.install(app)
     return app

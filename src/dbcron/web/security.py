@@ -40,11 +40,11 @@ CSP: Final = (
     "connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; "
     "object-src 'none'; frame-ancestors 'none'"
 )
-#: The Content-Security-Policy of the OpenAPI page (Swagger UI's inline start-up script).
+#: The Content-Security-Policy of the OpenAPI page: its assets are the package's own
+#: (:mod:`dbcron.web.apidocs`); Swagger UI needs its inline start-up script.
 DOCS_CSP: Final = (
-    "default-src 'self'; img-src 'self' data: https://fastapi.tiangolo.com; "
-    "style-src 'self' https://cdn.jsdelivr.net; "
-    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; connect-src 'self'; "
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+    "script-src 'self' 'unsafe-inline'; connect-src 'self'; "
     "base-uri 'none'; "
     "object-src 'none'; frame-ancestors 'none'"
 )
