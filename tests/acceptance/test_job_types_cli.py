@@ -38,7 +38,7 @@ def test_application_sections_in_config_yaml(cli: Cli) -> None:
     assert unknown.code == 2
     assert unknown.err == (
         "error: config.yaml: unknown config key 'nonsense'; known sections: database, "
-        "scheduler, job_defaults, logging, handlers, paper_fetch, arxiv\n"
+        "scheduler, job_defaults, logging, handlers, web, paper_fetch, arxiv\n"
     )
     assert cli.dump() == before
 

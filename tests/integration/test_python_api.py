@@ -130,7 +130,8 @@ def test_a_config_file_path(tmp_path: Path) -> None:
         (
             {"databse": {"url": "sqlite:///x.db"}},
             "config dict: unknown config key 'databse' (did you mean 'database'?); known "
-            "sections: database, scheduler, job_defaults, logging, handlers, paper_fetch, arxiv",
+            "sections: database, scheduler, job_defaults, logging, handlers, web, paper_fetch, "
+            "arxiv",
         ),
         (
             {"database": {"url": "sqlite:///x.db"}, "scheduler": {"max_worker": 2}},

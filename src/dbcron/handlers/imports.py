@@ -96,7 +96,7 @@ def import_target(path: str, dirs: ImportDirs | None, *, what: str = "callable")
         dirs.activate()
     searched = (dirs or ImportDirs()).describe()
     try:
-        target: Any = importlib.import_module(module_name)
+        target: Any = _import(module_name)
     except ModuleNotFoundError as exc:
         missing = exc.name or module_name
         if missing == module_name or module_name.startswith(missing + "."):
@@ -124,3 +124,15 @@ def import_target(path: str, dirs: ImportDirs | None, *, what: str = "callable")
     if not callable(target):
         raise HandlerFailed(f"{what} {path!r} is not callable")
     return target
+
+
+def _import(module_name: str) -> Any:
+    """``importlib.import_module``, once more after invalidating the import caches when
+    the module is not found: a module file written since its directory was last listed
+    within the same mtime tick is otherwise not seen (a job created right after its
+    module was written)."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError:
+        importlib.invalidate_caches()
+        return importlib.import_module(module_name)
