@@ -21,7 +21,7 @@ import weakref
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dbcron.clock import Clock
 from dbcron.config import Settings
@@ -29,8 +29,11 @@ from dbcron.errors import DbcronError
 from dbcron.events import EventBus
 from dbcron.manager import JobManager, StatusReport
 from dbcron.models import Execution, Job, JobStatus
-from dbcron.runtime import Engine, Runtime, settings_from
+from dbcron.runtime import Runtime, settings_from
 from dbcron.store import Store
+
+if TYPE_CHECKING:
+    from dbcron.runtime import Engine
 
 #: The settings each store of :func:`create_database_manager` was opened with, for the
 #: :class:`DatabaseJobScheduler` made over it.

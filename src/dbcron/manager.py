@@ -16,11 +16,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import fields
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dbcron.clock import Clock
 from dbcron.config import JobDefaults, SchedulerSettings
-from dbcron.cron import Schedule, parse_schedule, validate_timezone
 from dbcron.engine.database_clock import clock_for
 from dbcron.errors import ConflictError, NotFoundError, ValidationError
 from dbcron.events import (
@@ -32,7 +31,6 @@ from dbcron.events import (
     JobCreated,
     JobDeleted,
 )
-from dbcron.handlers.registry import HandlerRegistry, default_registry
 from dbcron.models import (
     Execution,
     ExecutionStatus,
@@ -55,6 +53,10 @@ from dbcron.service.queries import (
 )
 from dbcron.service.secrets import unmask_config
 from dbcron.store.protocol import Store
+
+if TYPE_CHECKING:
+    from dbcron.cron import Schedule
+    from dbcron.handlers.registry import HandlerRegistry
 
 __all__ = ["EDITABLE_FIELDS", "NODE_DEAD_AFTER", "JobManager", "StatusReport"]
 
@@ -123,9 +125,19 @@ class JobManager:
         self.clock: Clock = clock or clock_for(store, local_clock)
         self.defaults = defaults or JobDefaults()
         self.default_schedule = default_schedule or SchedulerSettings().default_schedule
-        self.registry = registry or default_registry
+        self._registry = registry
         self.bus = bus or EventBus()
         self._queries: Queries | None = None
+
+    @property
+    def registry(self) -> HandlerRegistry:
+        """The job types jobs are validated against: the built-in and plugin ones
+        unless others were given (imported on first use: reading jobs needs none)."""
+        if self._registry is None:
+            from dbcron.handlers.registry import default_registry
+
+            self._registry = default_registry
+        return self._registry
 
     @property
     def queries(self) -> Queries:
@@ -163,6 +175,8 @@ class JobManager:
                 raise ValidationError(f"job name is longer than {MAX_NAME_LENGTH} characters")
         with _about("key"):
             check_key(job.key)
+        from dbcron.cron import parse_schedule, validate_timezone
+
         with _about("timezone"):
             validate_timezone(job.timezone)
         with _about("schedule_expression"):
@@ -393,6 +407,8 @@ class JobManager:
                 f"missed: the time zone changed from {current.timezone} to "
                 f"{updated.timezone} before the fire ran"
             )
+        from dbcron.cron import parse_schedule
+
         schedule = parse_schedule(current.schedule_expression, current.timezone)
         fires = [due, *schedule.fires_between(due, now, MAX_PAUSED_FIRES)]
         return [Execution.missed(current, fire, reason, now) for fire in fires[:MAX_PAUSED_FIRES]]
@@ -497,6 +513,8 @@ class JobManager:
         )
 
     def _paused_fires(self, job: Job, since: datetime, now: datetime) -> list[Execution]:
+        from dbcron.cron import parse_schedule
+
         schedule = parse_schedule(job.schedule_expression, job.timezone)
         fires = schedule.fires_between(since, now, MAX_PAUSED_FIRES + 1)
         reason = f"missed: the job was paused (paused {since.isoformat()})"

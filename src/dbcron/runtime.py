@@ -14,26 +14,30 @@ import os
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from dbcron.backoff import Backoff
 from dbcron.clock import Clock
 from dbcron.config import LoadedSettings, SchedulerSettings, Settings, load_settings
-from dbcron.engine.run_log import RunLog
-from dbcron.engine.scheduler import Scheduler
 from dbcron.errors import ConfigError, DatabaseUnavailableError
 from dbcron.events import EventBus
-from dbcron.handlers.imports import ImportDirs
 from dbcron.manager import JobManager
-from dbcron.service.jobfiles import JobFiles
-from dbcron.service.operations import Operations, engine_settings
 from dbcron.service.queries import Queries
 from dbcron.store import Store, open_store
+
+if TYPE_CHECKING:
+    # The engine, the job files and the operations are imported when first built: the
+    # CLI's reading commands need none of them (and start faster without).
+    from dbcron.engine.run_log import RunLog
+    from dbcron.engine.scheduler import Scheduler
+    from dbcron.handlers.imports import ImportDirs
+    from dbcron.service.jobfiles import JobFiles
+    from dbcron.service.operations import Operations
 
 __all__ = ["Engine", "Runtime", "loaded_from", "settings_from"]
 
 #: The scheduling engine (one node) a runtime builds.
-Engine = Scheduler
+Engine: TypeAlias = "Scheduler"
 
 log = logging.getLogger("dbcron.scheduler")
 
@@ -195,12 +199,16 @@ class Runtime:
     @property
     def job_files(self) -> JobFiles:
         """Jobs as files (export, plan, apply) over the job service."""
+        from dbcron.service.jobfiles import JobFiles
+
         return JobFiles(self.jobs)
 
     @property
     def operations(self) -> Operations:
         """Schema, seed, foreground runs."""
         if self._operations is None:
+            from dbcron.service.operations import Operations
+
             self._operations = Operations(
                 self.store,
                 self.jobs,
@@ -223,6 +231,8 @@ class Runtime:
             cwd: str | None = os.getcwd()
         except OSError:  # the working directory was deleted
             cwd = None
+        from dbcron.handlers.imports import ImportDirs
+
         return ImportDirs(cwd, self.settings.handlers.paths)
 
     # -- the engine ------------------------------------------------------------------------
@@ -232,6 +242,8 @@ class Runtime:
     ) -> SchedulerSettings:
         """The configured scheduler settings with ``workers`` and ``executor`` overridden
         (validated)."""
+        from dbcron.service.operations import engine_settings
+
         return engine_settings(self.settings.scheduler, workers=workers, executor=executor)
 
     def engine(
@@ -245,6 +257,9 @@ class Runtime:
         store = self.wait_for_store(stopping)
         if store is None:
             return None
+        from dbcron.engine.run_log import RunLog
+        from dbcron.engine.scheduler import Scheduler
+
         if self._run_log is None:
             self._run_log = RunLog(self.bus)
         return Scheduler(

@@ -10,8 +10,8 @@ nothing, and ``dbcron`` then sees a current schema.
 
 from __future__ import annotations
 
-from dbcron import __version__
 from dbcron.store.sqlfiles import load_migrations, sqlite_schema_objects
+from dbcron.version import __version__
 
 #: Every table dbcron creates on PostgreSQL.
 POSTGRES_TABLES = ("jobs", "job_executions", "scheduler_nodes", "papers", "dbcron_schema_version")

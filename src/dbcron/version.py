@@ -1,5 +1,5 @@
-"""dbcron's version, in a module of its own: the engine and the handlers read it without
-importing the package root (which imports the adapters)."""
+"""dbcron's version, in a module of its own: the package root re-exports it without
+importing anything else, and ``dbcron --version`` needs nothing more."""
 
 from __future__ import annotations
 

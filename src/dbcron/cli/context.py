@@ -1,19 +1,25 @@
 """What every CLI command shares: the runtime (settings, store, services), built lazily
-from ``--db`` and ``--config`` by the one composition root, :mod:`dbcron.runtime`."""
+from ``--db`` and ``--config`` by the one composition root, :mod:`dbcron.runtime`.
+
+The runtime (and with it the settings models, the store and the services) is imported
+on first use, not with the CLI: ``dbcron --help`` and ``dbcron next`` need none of it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dbcron.clock import Clock, SystemClock
-from dbcron.config import LoadedSettings, Settings
-from dbcron.manager import JobManager
-from dbcron.runtime import Runtime
-from dbcron.service.jobfiles import JobFiles
-from dbcron.service.operations import Operations
-from dbcron.service.queries import Queries
-from dbcron.store import Store
+
+if TYPE_CHECKING:
+    from dbcron.config import LoadedSettings, Settings
+    from dbcron.manager import JobManager
+    from dbcron.runtime import Runtime
+    from dbcron.service.jobfiles import JobFiles
+    from dbcron.service.operations import Operations
+    from dbcron.service.queries import Queries
+    from dbcron.store import Store
 
 #: The CLI needs few connections, whatever the configured pool size.
 CLI_MAX_POOL_SIZE = 4
@@ -35,6 +41,8 @@ class CliContext:
     def runtime(self) -> Runtime:
         """The composition root for this command (the configuration loaded on first use)."""
         if self._runtime is None:
+            from dbcron.runtime import Runtime
+
             self._runtime = Runtime.from_flags(
                 database_url=self.db_flag,
                 config_path=self.config_flag,

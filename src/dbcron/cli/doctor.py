@@ -8,7 +8,6 @@ import typer
 from dbcron.cli import render
 from dbcron.cli.root import JsonFlag, _ctx, app, out
 from dbcron.serialize import to_jsonable
-from dbcron.service.doctor import Doctor
 
 
 @app.command()
@@ -19,6 +18,8 @@ def doctor(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     LISTEN/NOTIFY (SQLite: the journal mode), row level security against Supabase's
     public roles, the clock skew, the live schedulers, the handlers of every job type
     and job, and where the configuration came from."""
+    from dbcron.service.doctor import Doctor
+
     state = _ctx(ctx)
     # Both run inside the doctor: a configuration that cannot be loaded or a database
     # that is down is one of its failed checks, not an early error.

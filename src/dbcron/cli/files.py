@@ -11,7 +11,6 @@ import typer
 from dbcron.cli import render
 from dbcron.cli.root import _ctx, app, err, out
 from dbcron.errors import ValidationError
-from dbcron.service.jobfiles import Action
 
 
 @app.command()
@@ -66,6 +65,8 @@ def apply(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
 ) -> None:
     """Make the jobs match a file (create, update, with --prune delete), plan first."""
+    from dbcron.service.jobfiles import Action
+
     files = _ctx(ctx).job_files
     plan = files.plan(_read(file), file, prune=prune)
     if not plan.has_changes:

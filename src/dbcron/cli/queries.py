@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperCommand, TyperOption
@@ -14,11 +14,13 @@ from typer.core import TyperCommand, TyperOption
 from dbcron.cli import render
 from dbcron.cli.root import ExecutionId, JobId, JsonFlag, _ctx, app, err, out
 from dbcron.cli.view import UtcFlag, View, WideFlag, emit
-from dbcron.cron import parse_schedule, preview, validate_timezone
 from dbcron.errors import ValidationError
 from dbcron.models import ExecutionStatus
 from dbcron.serialize import status_document, to_jsonable
-from dbcron.service.queries import PAGE_SIZE, Page, Queries
+from dbcron.service.queries import PAGE_SIZE
+
+if TYPE_CHECKING:
+    from dbcron.service.queries import Page, Queries
 
 
 @app.command("list")
@@ -257,6 +259,8 @@ def next_fires(
     utc: UtcFlag = False,
 ) -> None:
     """Preview the next fire times of a schedule, in local time and UTC."""
+    from dbcron.cron import parse_schedule, preview, validate_timezone
+
     if count < 1 or count > 1000:
         raise ValidationError("-n must be between 1 and 1000")
     zone = validate_timezone(tz)

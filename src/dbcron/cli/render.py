@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
@@ -26,12 +26,14 @@ from dbcron.cli.render_runs import (
 from dbcron.cli.tables import Column, Fitted, Grid
 from dbcron.cli.timefmt import local, local_and_relative, relative
 from dbcron.cli.view import View
-from dbcron.cron.preview import FirePreview
-from dbcron.manager import StatusReport
 from dbcron.models import Execution, Job, JobStatus
 from dbcron.service.checks import Check, CheckStatus
-from dbcron.service.jobfiles import Action, Plan
-from dbcron.service.labels import ExecutionLabels
+
+if TYPE_CHECKING:
+    from dbcron.cron.preview import FirePreview
+    from dbcron.manager import StatusReport
+    from dbcron.service.jobfiles import Plan
+    from dbcron.service.labels import ExecutionLabels
 
 __all__ = [
     "config_table",
@@ -383,21 +385,21 @@ def doctor_report(checks: list[Check]) -> RenderableType:
     return Text("\n").join(lines)
 
 
-_PLAN_MARK = {
-    Action.CREATE: ("+", "green"),
-    Action.UPDATE: ("~", "yellow"),
-    Action.DELETE: ("-", "red"),
-}
-
-
 def plan_view(plan: Plan) -> RenderableType:
     """What applying a jobs file does: each job created, updated (a line per field:
     ``field: old -> new``) or deleted, how many stay unchanged, and the totals."""
+    from dbcron.service.jobfiles import Action  # with the files commands, not with the CLI
+
+    marks = {
+        Action.CREATE: ("+", "green"),
+        Action.UPDATE: ("~", "yellow"),
+        Action.DELETE: ("-", "red"),
+    }
     lines: list[RenderableType] = [Text(f"Plan for {plan.source}:", style="bold")]
     for item in plan.items:
         if item.action is Action.UNCHANGED:
             continue
-        mark, style = _PLAN_MARK[item.action]
+        mark, style = marks[item.action]
         lines.append(Text(f"  {mark} {item.action.value:<7} {item.key} ({item.name})", style=style))
         lines += [
             Text(f"      {change.field}: {_plan_value(change.old)} -> {_plan_value(change.new)}")

@@ -1,5 +1,8 @@
 """The layers: the ``.env`` file, the environment, the config file and the flags, each
-read into dotted keys with the origin of each value."""
+read into dotted keys with the origin of each value.
+
+The YAML and ``.env`` parsers are imported only when there is a file (or a ``DBCRON_*``
+value) to parse: most commands run with neither, and every command loads the settings."""
 
 from __future__ import annotations
 
@@ -10,10 +13,6 @@ import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, Literal
-
-import yaml
-from dotenv.parser import parse_stream
-from dotenv.variables import parse_variables
 
 from dbcron.config.settings import (
     _SECTIONS,
@@ -120,6 +119,9 @@ def _read_dotenv(path: Path, environ: Mapping[str, str]) -> dict[str, str]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeError) as exc:
         raise ConfigError(f"cannot read .env file {path}: {_reason(exc)}") from None
+    from dotenv.parser import parse_stream
+    from dotenv.variables import parse_variables
+
     values: dict[str, str] = {}
     for binding in parse_stream(io.StringIO(text)):
         if binding.error:
@@ -192,6 +194,8 @@ def _read_config_file(path: Path, shown: str) -> tuple[_Layer, _Others]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeError) as exc:
         raise ConfigError(f"cannot read config file {shown}: {_reason(exc)}") from None
+    import yaml
+
     try:
         document = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
@@ -278,6 +282,8 @@ def _parse_env_value(raw: str, section: str, key: str) -> Any:
         return raw.split(os.pathsep)
     if _is_mapping(section, key):
         # web.users / web.tokens: a YAML flow mapping or JSON object in one variable
+        import yaml
+
         try:
             return yaml.safe_load(raw)
         except yaml.YAMLError:
@@ -285,6 +291,8 @@ def _parse_env_value(raw: str, section: str, key: str) -> Any:
     text, nullable = _wants_text(section, key)
     if text:
         return None if nullable and raw in _NULL_WORDS else raw
+    import yaml
+
     try:
         value = yaml.safe_load(raw)
     except yaml.YAMLError:

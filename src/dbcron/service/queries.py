@@ -13,10 +13,9 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from dbcron.clock import Clock
-from dbcron.cron import FirePreview, parse_duration, parse_schedule, preview
 from dbcron.engine.database_clock import clock_for
 from dbcron.errors import AmbiguousIdError, CronError, NotFoundError, ValidationError
 from dbcron.events import EventBus, NodeDead
@@ -34,8 +33,10 @@ from dbcron.models import (
 from dbcron.service.histogram import RunsHistogram, runs_histogram
 from dbcron.service.labels import ExecutionLabels, execution_labels
 from dbcron.service.logtail import unseen
-from dbcron.store.papers import list_papers
 from dbcron.store.protocol import Store
+
+if TYPE_CHECKING:
+    from dbcron.cron import FirePreview
 
 T = TypeVar("T")
 
@@ -213,6 +214,8 @@ class Queries:
 
     def next_fires(self, job: Job, count: int = 5, after: datetime | None = None) -> list[datetime]:
         """The next ``count`` fire times of ``job``'s schedule after ``after`` (now)."""
+        from dbcron.cron import parse_schedule
+
         schedule = parse_schedule(job.schedule_expression, job.timezone)
         start = after or self.clock.now()
         out: list[datetime] = []
@@ -239,6 +242,8 @@ class Queries:
         ``dbcron next`` shows)."""
         if not 1 <= count <= MAX_PREVIEW:
             raise field_error("count", f"count must be between 1 and {MAX_PREVIEW}, not {count}")
+        from dbcron.cron import parse_schedule, preview
+
         job = self.get_job(job_id)
         schedule = parse_schedule(job.schedule_expression, job.timezone)
         start = now = self.clock.now()
@@ -477,6 +482,8 @@ class Queries:
         """Papers stored by ``paper_fetch`` jobs, newest publication first."""
         if limit < 1:
             raise ValidationError("limit must be at least 1")
+        from dbcron.store.papers import list_papers
+
         return list_papers(self.store, search=search, since=as_utc("since", since), limit=limit)
 
 
@@ -533,6 +540,8 @@ def field_enum(enum: Any, value: Any, name: str) -> Any:
 def parse_window(text: str) -> timedelta:
     """A statistics window such as ``24h``, ``7d`` or ``90m`` (see
     :func:`~dbcron.cron.parse_duration`), at most :data:`MAX_WINDOW`."""
+    from dbcron.cron import parse_duration
+
     try:
         window = parse_duration(text)
     except CronError as exc:
