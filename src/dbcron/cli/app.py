@@ -14,12 +14,19 @@ is the order of ``--help``.
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterator, Mapping, MutableMapping
+
 import typer
+import typer.main
+from typer.core import TyperGroup
+from typer.models import CommandInfo
 
 from dbcron.cli.context import CliContext
 from dbcron.cli.root import _ctx, app, fail, out, print_error
 
-# Typer (0.29) runs its own copy of Click; these are the errors it raises.
+# Typer (0.29) runs its own copy of Click; these are its command and the errors it raises.
+from typer._click.core import Command  # isort: skip
 from typer._click.exceptions import NoArgsIsHelpError, UsageError  # isort: skip
 from dbcron.errors import DbcronError
 
@@ -75,6 +82,63 @@ _summaries_whole()
 # -- entry point -------------------------------------------------------------------
 
 
+class _Commands(MutableMapping[str, Command]):
+    """The commands of the ``dbcron`` group by name, in registration order, each built
+    from its registration when first looked up.
+
+    Typer builds every command of a group up front, reading each one's signature and
+    annotations: for dbcron's commands that is ~15 ms of every run, which needs one of
+    them. Click looks commands up by name (:meth:`TyperGroup.get_command`), so a command
+    line builds only the command it runs; ``dbcron --help`` still builds them all.
+    """
+
+    def __init__(self, infos: list[CommandInfo], built: Mapping[str, Command]) -> None:
+        """``infos``: the commands to build when looked up; ``built``: the ones already
+        built (the sub-groups, such as ``web-user``), after them as in Typer's order."""
+        self._infos = {_command_name(info): info for info in infos}
+        self._built: dict[str, Command | None] = {**dict.fromkeys(self._infos), **built}
+
+    def __getitem__(self, name: str) -> Command:
+        command = self._built[name]
+        if command is None:
+            command = typer.main.get_command_from_info(
+                self._infos[name],
+                pretty_exceptions_short=app.pretty_exceptions_short,
+                rich_markup_mode=app.rich_markup_mode,
+            )
+            self._built[name] = command
+        return command
+
+    def __setitem__(self, name: str, command: Command) -> None:
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._built)
+
+    def __len__(self) -> int:
+        return len(self._built)
+
+
+def _command_name(info: CommandInfo) -> str:
+    """The name a registered command is invoked by (Typer's rule)."""
+    assert info.callback is not None
+    return info.name or typer.main.get_command_name(info.callback.__name__)
+
+
+def _root_group() -> TyperGroup:
+    """The ``dbcron`` group as Typer builds it for :data:`app`, with its commands built
+    on first lookup (:class:`_Commands`)."""
+    bare = copy.copy(app)  # the root options, callback and sub-groups; no commands
+    bare.registered_commands = []
+    group = typer.main.get_command(bare)
+    assert isinstance(group, TyperGroup)
+    group.commands = _Commands(app.registered_commands, group.commands)
+    return group
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; user errors (dbcron's own, and the command line's: a missing or extra
     argument, an unknown option or command) become one line on stderr and an exit code."""
@@ -88,7 +152,7 @@ def invoke(argv: list[str] | None, state: CliContext | None = None) -> int:
     stderr. With ``state``, the command uses that context's database and configuration
     (the interactive shell's), which stays open afterwards."""
     try:
-        code = app(args=argv, prog_name="dbcron", standalone_mode=False, obj=state)
+        code = _root_group()(args=argv, prog_name="dbcron", standalone_mode=False, obj=state)
     except NoArgsIsHelpError as exc:  # `dbcron` alone: the help, as --help shows it
         out.file.write(exc.format_message() + "\n")
         return 0

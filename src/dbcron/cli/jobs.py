@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import getpass
 import inspect
 import json
-import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -344,6 +342,9 @@ def cancel(
 
 def _who() -> str:
     """``user@host`` of whoever runs this command, recorded with a cancellation."""
+    import getpass
+    import socket
+
     try:
         user = getpass.getuser()
     except (KeyError, OSError):

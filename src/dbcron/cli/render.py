@@ -27,11 +27,11 @@ from dbcron.cli.tables import Column, Fitted, Grid
 from dbcron.cli.timefmt import local, local_and_relative, relative
 from dbcron.cli.view import View
 from dbcron.models import Execution, Job, JobStatus
-from dbcron.service.checks import Check, CheckStatus
 
 if TYPE_CHECKING:
     from dbcron.cron.preview import FirePreview
     from dbcron.manager import StatusReport
+    from dbcron.service.checks import Check
     from dbcron.service.jobfiles import Plan
     from dbcron.service.labels import ExecutionLabels
 
@@ -366,20 +366,20 @@ def ended_line(ex: Execution) -> str:
     return f"execution {ex.execution_id} {ex.status.value}{took}{error}"
 
 
-CHECK_STYLE = {
-    CheckStatus.OK: "green",
-    CheckStatus.WARN: "bold yellow",
-    CheckStatus.FAIL: "bold red",
-    CheckStatus.SKIP: "dim",
-}
-
-
 def doctor_report(checks: list[Check]) -> RenderableType:
     """``dbcron doctor``: one line per check, its status, its name and why."""
+    from dbcron.service.checks import CheckStatus  # with the doctor, not with the CLI
+
+    styles = {
+        CheckStatus.OK: "green",
+        CheckStatus.WARN: "bold yellow",
+        CheckStatus.FAIL: "bold red",
+        CheckStatus.SKIP: "dim",
+    }
     width = max((len(check.name) for check in checks), default=0)
     lines = []
     for check in checks:
-        line = Text(f"{check.status.value:<4}", style=CHECK_STYLE[check.status])
+        line = Text(f"{check.status.value:<4}", style=styles[check.status])
         line.append(f"  {check.name:<{width}}  {check.detail}")
         lines.append(line)
     return Text("\n").join(lines)
