@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from dbcron.clock import Clock
 from dbcron.config import Settings
 from dbcron.errors import DbcronError
-from dbcron.events import EventBus
+from dbcron.eventbus import EventBus
 from dbcron.manager import JobManager, StatusReport
 from dbcron.models import Execution, Job, JobStatus
 from dbcron.runtime import Runtime, settings_from

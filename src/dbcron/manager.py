@@ -22,15 +22,7 @@ from dbcron.clock import Clock
 from dbcron.config import JobDefaults, SchedulerSettings
 from dbcron.engine.database_clock import clock_for
 from dbcron.errors import ConflictError, NotFoundError, ValidationError
-from dbcron.events import (
-    Event,
-    EventBus,
-    ExecutionCancelled,
-    ExecutionMissed,
-    JobChanged,
-    JobCreated,
-    JobDeleted,
-)
+from dbcron.eventbus import EventBus
 from dbcron.models import (
     Execution,
     ExecutionStatus,
@@ -56,6 +48,7 @@ from dbcron.store.protocol import Store
 
 if TYPE_CHECKING:
     from dbcron.cron import Schedule
+    from dbcron.events import Event
     from dbcron.handlers.registry import HandlerRegistry
 
 __all__ = ["EDITABLE_FIELDS", "NODE_DEAD_AFTER", "JobManager", "StatusReport"]
@@ -274,6 +267,8 @@ class JobManager:
             next_execution=self._next(job, schedule, now),
         )
         created = self.store.insert_job(job)
+        from dbcron.events import JobCreated
+
         self.bus.publish(JobCreated(created))
         return created
 
@@ -380,6 +375,8 @@ class JobManager:
             keep_next_execution=not timing_changed,
             missed=recorded,
         )
+        from dbcron.events import ExecutionMissed, JobChanged, JobDeleted
+
         events: list[Event] = [
             JobDeleted(stored)
             if stored.status is JobStatus.DELETED
@@ -420,6 +417,8 @@ class JobManager:
         if purge:
             if not self.store.purge_job(job.job_id):
                 raise NotFoundError(f"no job with id {job_id!r}")
+            from dbcron.events import JobDeleted
+
             self.bus.publish(JobDeleted(job, purged=True))
             return job
         if job.status is JobStatus.DELETED:
@@ -570,6 +569,8 @@ class JobManager:
                 f"execution {found} already ended ({before.status.value}{when}); "
                 "only a pending or running execution can be cancelled"
             )
+        from dbcron.events import ExecutionCancelled
+
         self.bus.publish(ExecutionCancelled(after, previous_status=before.status))
         return after
 

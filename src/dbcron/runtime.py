@@ -20,7 +20,7 @@ from dbcron.backoff import Backoff
 from dbcron.clock import Clock
 from dbcron.config import LoadedSettings, SchedulerSettings, Settings, load_settings
 from dbcron.errors import ConfigError, DatabaseUnavailableError
-from dbcron.events import EventBus
+from dbcron.eventbus import EventBus
 from dbcron.manager import JobManager
 from dbcron.service.queries import Queries
 from dbcron.store import Store, open_store

@@ -13,7 +13,7 @@ from typing import Any
 
 from dbcron.config import SchedulerSettings
 from dbcron.errors import ValidationError
-from dbcron.events import EventBus
+from dbcron.eventbus import EventBus
 from dbcron.handlers.imports import ImportDirs
 from dbcron.manager import MAINTENANCE_JOB, JobManager
 from dbcron.models import Execution, Job, JobStatus

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from dbcron.clock import Clock
 from dbcron.engine.database_clock import clock_for
 from dbcron.errors import AmbiguousIdError, CronError, NotFoundError, ValidationError
-from dbcron.events import EventBus, NodeDead
+from dbcron.eventbus import EventBus
 from dbcron.models import (
     Execution,
     ExecutionStatus,
@@ -462,6 +462,10 @@ class Queries:
         with self._dead_lock:
             new = [n for n in dead if n.node_id not in self._dead_seen]
             self._dead_seen.update(n.node_id for n in new)
+        if not new:
+            return
+        from dbcron.events import NodeDead
+
         for node in new:
             self.bus.publish(NodeDead(node))
 
