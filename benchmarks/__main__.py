@@ -1,7 +1,10 @@
-"""``python -m benchmarks [w1 w2 w3 w4 catchup web w5] [--quick] [--runs N]``: run the benchmarks.
+"""``python -m benchmarks [w1 w2 w3 w4 catchup startup web w5] [--quick] [--runs N]``: run the
+benchmarks.
 
 ``--web`` (or naming ``web``) runs only the web workload: p95 of the REST API and the
 dashboard pages over 10,000 jobs and 1,000,000 executions (W5's small databases).
+``startup`` times the CLI's start (``dbcron --help``, ``dbcron list``, ``import dbcron``);
+``startup --against REV`` also times git revision REV's source tree, alternated with this one.
 
 W5 (scale: 100,000 jobs, 10,000,000 executions) runs only when named, e.g.
 ``python -m benchmarks w5 --small`` (10,000 / 1,000,000) or ``w5 --jobs N --executions M``;
@@ -25,14 +28,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import catchup, w1_burst, w2_lateness, w3_idle, w4_cluster, w5_scale, web
+from benchmarks import catchup, startup, w1_burst, w2_lateness, w3_idle, w4_cluster, w5_scale, web
 from benchmarks.common import environment
 
 RESULTS = Path(__file__).resolve().parent / "results"
-WORKLOADS = ("w1", "w2", "w3", "w4", "catchup", "web", "w5")
+WORKLOADS = ("w1", "w2", "w3", "w4", "catchup", "startup", "web", "w5")
 #: Run only when named (W5 builds databases of millions of rows). The web workload's
 #: databases (W5's small size) are built once and kept.
-DEFAULT_WORKLOADS = ("w1", "w2", "w3", "w4", "catchup", "web")
+DEFAULT_WORKLOADS = ("w1", "w2", "w3", "w4", "catchup", "startup", "web")
 
 
 def _verdict(value: float, target: float, *, higher_is_better: bool) -> str:
@@ -162,11 +165,40 @@ def summary_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                     "-",
                 )
             )
+    up = results.get("startup")
+    if up:
+        rows.extend(startup_rows(up))
     if results.get("web"):
         rows.extend(web.rows(results["web"]))
     w5 = results.get("w5")
     if w5:
         rows.extend(w5_rows(w5))
+    return rows
+
+
+def startup_rows(up: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """The start-up rows: per source tree, bytecode condition and command line, the median
+    and p95 wall time against the target."""
+    rows: list[tuple[str, str, str, str]] = []
+    target = up["target_s"]
+    for tree, modes in up["trees"].items():
+        for mode, commands in modes.items():
+            for name, f in commands.items():
+                verdict = (
+                    f"< {target:.2f} s median: "
+                    + _verdict(f["median_s"], target, higher_is_better=False)
+                    if name in startup.TARGETED
+                    else "-"
+                )
+                rows.append(
+                    (
+                        "startup",
+                        f"{up['commands'][name]}, bytecode {mode} ({tree}), median; p95 of "
+                        f"{up['runs']}",
+                        f"{f['median_s']:.3f} s; {f['p95_s']:.3f} s",
+                        verdict,
+                    )
+                )
     return rows
 
 
@@ -231,10 +263,18 @@ def main(argv: list[str] | None = None) -> int:
         "workloads",
         nargs="*",
         metavar="WORKLOAD",
-        help="w1 w2 w3 w4 catchup (all of these by default) w5",
+        help="w1 w2 w3 w4 catchup startup web (all of these by default) w5",
     )
     parser.add_argument("--quick", action="store_true", help="small, fast smoke mode")
-    parser.add_argument("--runs", type=int, default=None, help="timed runs for W1 and W4")
+    parser.add_argument(
+        "--runs", type=int, default=None, help="timed runs for W1 and W4; startup: per command"
+    )
+    parser.add_argument(
+        "--against",
+        metavar="REV",
+        default=None,
+        help="startup: also time git revision REV's source tree, alternated with this one",
+    )
     parser.add_argument("--jobs", type=int, default=None, help="W5: jobs (100,000)")
     parser.add_argument("--executions", type=int, default=None, help="W5: executions (10,000,000)")
     parser.add_argument(
@@ -268,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         "w3": lambda: w3_idle.run(args.quick),
         "w4": lambda: w4_cluster.run(args.quick, args.runs),
         "catchup": lambda: catchup.run(args.quick),
+        "startup": lambda: startup.run(args.quick, args.runs, args.against),
         "web": lambda: web.run(args.quick, tuple(args.backends.split(","))),
         "w5": lambda: w5_scale.run(
             args.quick,
