@@ -148,3 +148,25 @@ def test_list_on_sqlite_imports_only_what_reading_jobs_needs(tmp_path: Path) -> 
     assert "Heartbeat" in out  # the seeded jobs were read and printed
     assert "dbcron.store.sqlite" in modules
     assert _loaded(modules, HEAVY_LIBRARIES | UNUSED_PARTS) == []
+
+
+def test_the_lazy_group_is_the_group_typer_builds() -> None:
+    """The root group that builds its commands on lookup lists the same commands and
+    sub-groups, in the same order, with the same help, as the one Typer builds whole."""
+    import typer.main
+
+    from dbcron.cli.app import _root_group, app
+
+    eager, lazy = typer.main.get_command(app), _root_group()
+    assert isinstance(eager, type(lazy))
+    ctx = eager.make_context("dbcron", ["--help"], resilient_parsing=True)
+    names = eager.list_commands(ctx)
+    assert "list" in names and "web-user" in names
+    assert lazy.list_commands(ctx) == names
+    for name in names:
+        built, looked_up = eager.get_command(ctx, name), lazy.get_command(ctx, name)
+        assert built is not None and looked_up is not None
+        sub = built.make_context(name, ["--help"], parent=ctx, resilient_parsing=True)
+        assert looked_up.get_help(sub) == built.get_help(sub), name
+    assert lazy.get_command(ctx, "no-such-command") is None
+    assert lazy.get_help(ctx) == eager.get_help(ctx)
