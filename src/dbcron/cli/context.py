@@ -2,7 +2,8 @@
 from ``--db`` and ``--config`` by the one composition root, :mod:`dbcron.runtime`.
 
 The runtime (and with it the settings models, the store and the services) is imported
-on first use, not with the CLI: ``dbcron --help`` and ``dbcron next`` need none of it."""
+on first use, not with the CLI: ``dbcron --help`` needs none of it, and a command that
+needs no database (``dbcron next '0 9 * * *'``) no store."""
 
 from __future__ import annotations
 
