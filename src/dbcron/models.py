@@ -85,6 +85,32 @@ class JobOrder(StrEnum):
     """The soonest next fire first; jobs without one last."""
 
 
+class JobTableSort(StrEnum):
+    """The columns the dashboard's jobs table sorts by (each then by name, then id)."""
+
+    NAME = "name"
+    TYPE = "type"
+    STATUS = "status"
+    NEXT = "next"
+    """Next fire, soonest first; jobs without one last."""
+    LAST = "last"
+    """Last fire, most recent first; jobs that never fired last."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobTableQuery:
+    """What the dashboard's jobs table shows: a search, a status filter and an order."""
+
+    search: str | None = None
+    """Jobs whose name, key, type or description contains this text (ignoring ASCII
+    case), or whose id starts with it."""
+    status: JobStatus | None = None
+    """Only jobs in this state (None: every state but ``deleted``)."""
+    sort: JobTableSort = JobTableSort.NAME
+    descending: bool = False
+    """The whole order reversed."""
+
+
 @dataclass(frozen=True, slots=True)
 class JobQuery:
     """What a job search lists: filters and an order."""

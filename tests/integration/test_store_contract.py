@@ -14,6 +14,8 @@ from dbcron.models import (
     JobOrder,
     JobQuery,
     JobStatus,
+    JobTableQuery,
+    JobTableSort,
     MisfirePolicy,
     OverlapPolicy,
     RetryBackoff,
@@ -171,6 +173,70 @@ def test_search_jobs_filters_sorts_and_pages_by_keyset(store: Store) -> None:
         assert names(order, after="no-such-job") == []
     paused = store.search_jobs(JobQuery(status=JobStatus.PAUSED), limit=10)
     assert [j.name for j in paused] == ["alpha FETCH"]
+
+
+def _table_key(sort: JobTableSort, job: Job) -> tuple[object, ...]:
+    """The jobs table's order, spelled out in Python (the SQL must agree)."""
+    far_future, far_past = datetime.max.replace(tzinfo=UTC), datetime.min.replace(tzinfo=UTC)
+    name = job.name.lower()
+    if sort is JobTableSort.TYPE:
+        return (job.job_type, name, job.job_id)
+    if sort is JobTableSort.STATUS:
+        return (job.status.value, name, job.job_id)
+    if sort is JobTableSort.NEXT:
+        return (job.next_execution or far_future, name, job.job_id)
+    if sort is JobTableSort.LAST:
+        return (-((job.last_execution or far_past) - far_past).total_seconds(), name, job.job_id)
+    return (name, job.job_id)
+
+
+def test_table_jobs_searches_sorts_and_counts_in_the_database(store: Store) -> None:
+    specs = [
+        ("Beta fetch", "shell", JobStatus.ACTIVE, 3, 2, "nightly"),
+        ("alpha FETCH", "http", JobStatus.PAUSED, None, None, None),
+        ("gamma", "python", JobStatus.ACTIVE, 2, 5, "fetches the gamma feed"),
+        ("Delta", "shell", JobStatus.ACTIVE, None, 1, None),
+        ("epsilon", "http", JobStatus.INACTIVE, 1, None, None),
+        ("zeta", "shell", JobStatus.DELETED, 4, 4, "fetch"),
+    ]
+    made = [
+        store.insert_job(
+            make_job(
+                name=name,
+                job_type=kind,
+                config={"command": "true"} if kind == "shell" else {"url": "http://x"},
+                status=status,
+                next_execution=None if nxt is None else T0 + timedelta(hours=nxt),
+                last_execution=None if last is None else T0 - timedelta(hours=last),
+                description=about,
+            )
+        )
+        for name, kind, status, nxt, last, about in specs
+    ]
+    shown = [job for job in made if job.status is not JobStatus.DELETED]
+    for sort in JobTableSort:
+        for descending in (False, True):
+            query = JobTableQuery(sort=sort, descending=descending)
+            jobs, matched = store.table_jobs(query, limit=10)
+            want = sorted(shown, key=lambda j: _table_key(sort, j), reverse=descending)
+            assert [j.name for j in jobs] == [j.name for j in want], (sort, descending)
+            assert matched == 5
+            first, matched = store.table_jobs(query, limit=2)
+            assert [j.name for j in first] == [j.name for j in want[:2]] and matched == 5
+    # the search looks at name, key, type, description (any case) and the id's start
+    found, matched = store.table_jobs(JobTableQuery(search="fetch"), limit=10)
+    assert [j.name for j in found] == ["alpha FETCH", "Beta fetch", "gamma"] and matched == 3
+    assert [j.name for j in store.table_jobs(JobTableQuery(search="http"), limit=10)[0]] == [
+        "alpha FETCH",
+        "epsilon",
+    ]
+    prefix = made[3].job_id[:8]
+    assert [j.name for j in store.table_jobs(JobTableQuery(search=prefix), limit=10)[0]] == [
+        "Delta"
+    ]
+    deleted = JobTableQuery(search="fetch", status=JobStatus.DELETED)
+    assert [j.name for j in store.table_jobs(deleted, limit=10)[0]] == ["zeta"]
+    assert store.table_jobs(JobTableQuery(search="no such text"), limit=10) == ([], 0)
 
 
 def test_list_executions_filters_by_trigger_and_creation_time(store: Store) -> None:

@@ -54,3 +54,17 @@ def test_page_and_api_route_names_do_not_collide(tmp_path: Path) -> None:
     assert app.url_path_for("api.create_job") == "/api/v1/jobs"
     assert app.url_path_for("pause", ref="x") == "/jobs/x/pause"
     assert app.url_path_for("api.pause_job", ref="x") == "/api/v1/jobs/x/pause"
+
+
+def test_page_links_are_the_routes_paths(tmp_path: Path) -> None:
+    from starlette.requests import Request
+
+    from dbcron.web.app import create_app
+    from dbcron.web.pages.render import Links
+
+    app = create_app(runtime_for(f"sqlite:///{tmp_path / 'unused.db'}"))
+    links = Links(Request({"type": "http", "root_path": ""}))
+    assert links.job("3f2a 9c") == app.url_path_for("job_page", ref="3f2a 9c").replace(" ", "%20")
+    assert links.execution("01a2-7f") == app.url_path_for("execution_page", execution_id="01a2-7f")
+    mounted = Links(Request({"type": "http", "root_path": "/cron/"}))
+    assert mounted.job("x") == "/cron/jobs/x"

@@ -7,13 +7,12 @@ what a window keeps) live here, not in the templates or the routes.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Final
 
 from dbcron.errors import ValidationError
-from dbcron.models import Execution, ExecutionStatus, Job, JobStatus
+from dbcron.models import Execution, ExecutionStatus, Job, JobStatus, JobTableQuery, JobTableSort
 from dbcron.service.queries import Page, Queries, enum_value
 
 __all__ = [
@@ -29,20 +28,9 @@ __all__ = [
 #: The most rows the jobs table shows at once (the rest is counted, not shown).
 JOB_TABLE_ROWS: Final = 500
 
-_FAR_FUTURE: Final = datetime.max.replace(tzinfo=UTC)
-_FAR_PAST: Final = datetime.min.replace(tzinfo=UTC)
 
-
-class JobSort(enum.StrEnum):
-    """The columns the jobs table sorts by."""
-
-    NAME = "name"
-    TYPE = "type"
-    STATUS = "status"
-    NEXT = "next"
-    """Next fire, soonest first; jobs without one last."""
-    LAST = "last"
-    """Last fire, most recent first; jobs that never fired last."""
+#: The columns the jobs table sorts by.
+JobSort = JobTableSort
 
 
 @dataclass(frozen=True)
@@ -62,21 +50,6 @@ class JobTable:
     """Jobs that matched the search (more than ``len(rows)`` when cut at the limit)."""
 
 
-def _sort_key(sort: JobSort, job: Job) -> tuple[object, ...]:
-    name = job.name.casefold()
-    if sort is JobSort.TYPE:
-        return (job.job_type, name)
-    if sort is JobSort.STATUS:
-        return (job.status.value, name)
-    if sort is JobSort.NEXT:
-        return (job.next_execution or _FAR_FUTURE, name)
-    if sort is JobSort.LAST:
-        # most recent first: sort on the negated distance from the far past
-        stamp = job.last_execution or _FAR_PAST
-        return (-(stamp - _FAR_PAST).total_seconds(), name)
-    return (name, job.job_id)
-
-
 def job_table(
     queries: Queries,
     search: str = "",
@@ -94,21 +67,10 @@ def job_table(
     wanted = None if status in (None, "") else enum_value(JobStatus, status, "status")
     if limit < 1:
         raise ValidationError("limit must be at least 1")
-    needle = search.strip().casefold()
-    jobs = queries.jobs_page(wanted, limit=None).items
-    if needle:
-        jobs = [job for job in jobs if _matches(job, needle)]
-    jobs.sort(key=lambda job: _sort_key(order, job), reverse=descending)
-    shown = jobs[:limit]
+    query = JobTableQuery(search.strip() or None, wanted, order, descending)
+    shown, matched = queries.store.table_jobs(query, limit=limit)
     last = queries.last_results(shown)
-    return JobTable([JobRow(job, last.get(job.job_id)) for job in shown], len(jobs))
-
-
-def _matches(job: Job, needle: str) -> bool:
-    if job.job_id.startswith(needle):
-        return True
-    texts = (job.name, job.key or "", job.job_type, job.description or "")
-    return any(needle in text.casefold() for text in texts)
+    return JobTable([JobRow(job, last.get(job.job_id)) for job in shown], matched)
 
 
 def recent_executions(

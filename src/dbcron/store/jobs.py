@@ -13,6 +13,7 @@ from dbcron.models import (
     Job,
     JobQuery,
     JobStatus,
+    JobTableQuery,
 )
 from dbcron.store.backend import _BACKOFF, _JOB_STATUS, _MISFIRE, _OVERLAP, NO_LIMIT, Row
 from dbcron.store.executions import SqlExecutions
@@ -190,6 +191,18 @@ class SqlJobs(SqlExecutions):
         }
         rows = self._fetchall(f"search_jobs_by_{query.order.value}", params)
         return [self._job(row) for row in rows]
+
+    def table_jobs(self, query: JobTableQuery, *, limit: int) -> tuple[list[Job], int]:
+        """See :meth:`Store.table_jobs`."""
+        params = {
+            "status": query.status.value if query.status else None,
+            "needle": query.search.lower() if query.search else None,
+            "sort": query.sort.value,
+            "descending": query.descending,
+            "limit": limit,
+        }
+        rows = self._fetchall("table_jobs", params)
+        return [self._job(row) for row in rows], int(rows[0]["matched"]) if rows else 0
 
     def count_jobs(
         self,

@@ -34,6 +34,7 @@ from dbcron.models import (
     JobQuery,
     JobStats,
     JobStatus,
+    JobTableQuery,
     OptimizeResult,
     Outcome,
     Paper,
@@ -273,6 +274,12 @@ class Store(Protocol):
         """At most ``limit`` jobs that ``query`` selects, in its order (then by id);
         ``after`` (a job id) starts the page after that job in this order (an ``after``
         that names no job gives an empty page). What the REST API's job list reads."""
+        ...
+
+    def table_jobs(self, query: JobTableQuery, *, limit: int) -> tuple[list[Job], int]:
+        """The first ``limit`` jobs of the dashboard's jobs table that ``query`` selects,
+        in its order, and how many it selects in all; one query, whose sort and search
+        run in the database (no job outside the page is decoded)."""
         ...
 
     def count_jobs(

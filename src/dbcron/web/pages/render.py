@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
@@ -97,6 +98,25 @@ _ENV.globals.update(when=when, duration=duration, badge=badge)
 templates = Jinja2Templates(env=_ENV)
 
 
+class Links:
+    """Links to jobs and executions for pages that list many of them: the same paths as
+    ``url_for("job_page", ...)`` and ``url_for("execution_page", ...)``, built without
+    Starlette's route search (a tenth of a millisecond each, so 100 ms for a table of
+    500 jobs)."""
+
+    def __init__(self, request: Request) -> None:
+        """Links under ``request``'s root path (where the app is mounted)."""
+        self._root = str(request.scope.get("root_path", "")).rstrip("/")
+
+    def job(self, job_id: str) -> str:
+        """The job page of ``job_id``."""
+        return f"{self._root}/jobs/{quote(job_id, safe='')}"
+
+    def execution(self, execution_id: str) -> str:
+        """The page of one execution."""
+        return f"{self._root}/executions/{quote(execution_id, safe='')}"
+
+
 def page(
     request: Request, template: str, context: dict[str, Any], *, status_code: int = 200
 ) -> HTMLResponse:
@@ -110,6 +130,7 @@ def page(
         "csrf": csrf_token(request),
         "vendor": vendor_ready(),
         "path": request.url.path,
+        "links": Links(request),
     }
     return templates.TemplateResponse(
         request, template, {**base, **context}, status_code=status_code

@@ -152,3 +152,34 @@ WHERE (%(status)s::text IS NULL AND j.status <> 'deleted' OR j.status = %(status
   ))
 ORDER BY coalesce(j.next_execution, 'infinity'), j.job_id
 LIMIT %(limit)s;
+
+-- The dashboard's jobs table: search (name, key, type, description, id prefix), status,
+-- one of five orders (each reversible, then by name, then id), and the number matched.
+-- Jobs without a next fire sort as the far future, jobs never fired as the far past.
+-- name: table_jobs
+SELECT j.*, count(*) OVER () AS matched FROM jobs AS j
+WHERE (%(status)s::text IS NULL AND j.status <> 'deleted' OR j.status = %(status)s)
+  AND (%(needle)s::text IS NULL
+    OR left(j.job_id, length(%(needle)s)) = %(needle)s
+    OR strpos(lower(j.name), %(needle)s) > 0
+    OR strpos(lower(coalesce(j.key, '')), %(needle)s) > 0
+    OR strpos(lower(j.job_type), %(needle)s) > 0
+    OR strpos(lower(coalesce(j.description, '')), %(needle)s) > 0)
+ORDER BY
+  CASE WHEN %(sort)s = 'type' AND NOT %(descending)s THEN j.job_type END,
+  CASE WHEN %(sort)s = 'type' AND %(descending)s THEN j.job_type END DESC,
+  CASE WHEN %(sort)s = 'status' AND NOT %(descending)s THEN j.status END,
+  CASE WHEN %(sort)s = 'status' AND %(descending)s THEN j.status END DESC,
+  CASE WHEN %(sort)s = 'next' AND NOT %(descending)s
+    THEN coalesce(j.next_execution, 'infinity'::timestamptz) END,
+  CASE WHEN %(sort)s = 'next' AND %(descending)s
+    THEN coalesce(j.next_execution, 'infinity'::timestamptz) END DESC,
+  CASE WHEN %(sort)s = 'last' AND NOT %(descending)s
+    THEN coalesce(j.last_execution, '-infinity'::timestamptz) END DESC,
+  CASE WHEN %(sort)s = 'last' AND %(descending)s
+    THEN coalesce(j.last_execution, '-infinity'::timestamptz) END,
+  CASE WHEN NOT %(descending)s THEN lower(j.name) END,
+  CASE WHEN NOT %(descending)s THEN j.job_id END,
+  lower(j.name) DESC,
+  j.job_id DESC
+LIMIT %(limit)s;

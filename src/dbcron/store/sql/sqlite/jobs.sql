@@ -153,3 +153,34 @@ WHERE (:status IS NULL AND j.status <> 'deleted' OR j.status = :status)
     > (c.nxt, c.job_id))
 ORDER BY coalesce(j.next_execution, '9999-12-31T23:59:59.999999+00:00'), j.job_id
 LIMIT :limit;
+
+-- The dashboard's jobs table: search (name, key, type, description, id prefix), status,
+-- one of five orders (each reversible, then by name, then id), and the number matched.
+-- Jobs without a next fire sort as the far future, jobs never fired as the far past.
+-- name: table_jobs
+SELECT j.*, count(*) OVER () AS matched FROM jobs AS j
+WHERE (:status IS NULL AND j.status <> 'deleted' OR j.status = :status)
+  AND (:needle IS NULL
+    OR substr(j.job_id, 1, length(:needle)) = :needle
+    OR instr(lower(j.name), :needle) > 0
+    OR instr(lower(coalesce(j.key, '')), :needle) > 0
+    OR instr(lower(j.job_type), :needle) > 0
+    OR instr(lower(coalesce(j.description, '')), :needle) > 0)
+ORDER BY
+  CASE WHEN :sort = 'type' AND NOT :descending THEN j.job_type END,
+  CASE WHEN :sort = 'type' AND :descending THEN j.job_type END DESC,
+  CASE WHEN :sort = 'status' AND NOT :descending THEN j.status END,
+  CASE WHEN :sort = 'status' AND :descending THEN j.status END DESC,
+  CASE WHEN :sort = 'next' AND NOT :descending
+    THEN coalesce(j.next_execution, '9999-12-31T23:59:59.999999+00:00') END,
+  CASE WHEN :sort = 'next' AND :descending
+    THEN coalesce(j.next_execution, '9999-12-31T23:59:59.999999+00:00') END DESC,
+  CASE WHEN :sort = 'last' AND NOT :descending
+    THEN coalesce(j.last_execution, '0001-01-01T00:00:00.000000+00:00') END DESC,
+  CASE WHEN :sort = 'last' AND :descending
+    THEN coalesce(j.last_execution, '0001-01-01T00:00:00.000000+00:00') END,
+  CASE WHEN NOT :descending THEN lower(j.name) END,
+  CASE WHEN NOT :descending THEN j.job_id END,
+  lower(j.name) DESC,
+  j.job_id DESC
+LIMIT :limit;
