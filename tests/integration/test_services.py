@@ -101,3 +101,25 @@ def test_run_now_reports_progress_while_the_job_runs(store: Store, db_url: str) 
     later = [elapsed for _, elapsed in seen[1:]]
     assert later and later == sorted(later) and later[-1] >= 1.0
     assert {execution_id for execution_id, _ in seen} == {done.execution_id}
+
+
+def test_latest_failures_are_failed_and_timed_out_runs_newest_first(store: Store) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from dbcron.models import Execution
+
+    jobs = JobManager(store)
+    job = jobs.new_job("j", "python", "0 0 1 1 *", NOOP)
+    t0 = datetime(2026, 12, 1, tzinfo=UTC)
+    statuses = [ExecutionStatus.FAILED, ExecutionStatus.SUCCESS, ExecutionStatus.TIMEOUT] * 3
+    made = [
+        store.insert_execution(
+            Execution(
+                job.job_id, t0 + timedelta(minutes=i), status, created_at=t0 + timedelta(minutes=i)
+            )
+        )
+        for i, status in enumerate(statuses)
+    ]
+    bad = [e.execution_id for e in reversed(made) if e.status is not ExecutionStatus.SUCCESS]
+    assert [e.execution_id for e in jobs.queries.latest_failures(4)] == bad[:4]
+    assert [e.execution_id for e in jobs.queries.latest_failures(10)] == bad

@@ -306,6 +306,14 @@ class Queries:
         """Executions, newest first, of one job (id or prefix) or of all jobs."""
         return self.history_page(job_id, status, limit=limit).items
 
+    def latest_failures(self, limit: int = 10) -> list[Execution]:
+        """The newest ``limit`` executions that failed or timed out, newest first (two
+        index walks of ``limit`` rows each)."""
+        failed = self.history(status=ExecutionStatus.FAILED, limit=limit)
+        timed_out = self.history(status=ExecutionStatus.TIMEOUT, limit=limit)
+        both = sorted([*failed, *timed_out], key=_history_order, reverse=True)
+        return both[:limit]
+
     def history_page(
         self,
         job_id: str | None = None,
@@ -489,6 +497,12 @@ class Queries:
         from dbcron.store.papers import list_papers
 
         return list_papers(self.store, search=search, since=as_utc("since", since), limit=limit)
+
+
+def _history_order(execution: Execution) -> tuple[datetime, datetime, int, str]:
+    """The history's order (the history queries' ``ORDER BY``), for merging pages."""
+    created = execution.created_at or execution.scheduled_for
+    return (created, execution.scheduled_for, execution.retry_attempt, execution.execution_id)
 
 
 def node_state(node: SchedulerNode, now: datetime) -> str:

@@ -58,7 +58,7 @@ def overview(
     length, label = WINDOWS[window]
     report = queries.status_report(window=length, upcoming=10, jobs=5)
     histogram = queries.runs_histogram(length)
-    failures = queries.history(status=ExecutionStatus.FAILED, limit=10)
+    failures = queries.latest_failures(10)
     labels = queries.execution_labels([*report.running, *failures])
     stats = report.overall
     ended = stats.success + stats.failed + stats.timeout
