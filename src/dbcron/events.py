@@ -118,6 +118,18 @@ class ExecutionMissed(ExecutionEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class FiresClaimed(Event):
+    """A claim transaction committed on ``node_id`` and turned ``jobs`` (one or more)
+    due jobs into fires (``started`` of them started at once) in ``seconds`` (the transaction's wall
+    time, as the scheduler measured it: the claim latency)."""
+
+    node_id: str
+    jobs: int
+    started: int
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class NodeEvent(Event):
     """Base of the events a scheduler node publishes about itself."""
 

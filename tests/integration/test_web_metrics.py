@@ -11,6 +11,8 @@ from dbcron.config import Settings
 from dbcron.models import SchedulerNode
 from dbcron.runtime import Runtime
 from dbcron.store import Store
+from tests.support.engine import history, running
+from tests.support.waiting import wait_for
 from tests.support.web import serving
 
 NOOP = {"callable": "tests.support.handlers:noop"}
@@ -27,6 +29,8 @@ FAMILIES = {
     "dbcron_execution_retries": "counter",
     "dbcron_executions_rescued": "counter",
     "dbcron_missed_fires": "counter",
+    "dbcron_claim_seconds": "histogram",
+    "dbcron_fires_claimed": "counter",
 }
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -134,3 +138,16 @@ def test_metrics_say_when_the_database_is_down() -> None:
         _types, samples = scrape(scraped.text)
         assert samples[("dbcron_database_up", ())] == 0
         assert ("dbcron_executions_pending", ()) not in samples
+
+
+def test_claims_of_a_running_engine_are_timed(store: Store, db_url: str) -> None:
+    runtime = runtime_for(db_url, store)
+    job = runtime.jobs.new_job("every second", "python", "@every 1s", NOOP)
+    engine = runtime.engine(runtime.engine_settings(executor="thread"))
+    assert engine is not None
+    with serving(runtime) as http, running(engine):
+        wait_for(lambda: history(store, job.job_id), 20, what="the claimed fire")
+        _types, samples = scrape(http.get("/metrics").text)
+    assert samples[("dbcron_fires_claimed_total", ())] >= 1
+    assert samples[("dbcron_claim_seconds_count", ())] >= 1
+    assert 0 < samples[("dbcron_claim_seconds_sum", ())] < 10

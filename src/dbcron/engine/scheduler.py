@@ -43,6 +43,7 @@ from dbcron.events import (
     EventBus,
     ExecutionMissed,
     ExecutionStarted,
+    FiresClaimed,
     NodeStarted,
 )
 from dbcron.execution import Executor, Work, make_executor
@@ -329,6 +330,7 @@ class Scheduler(Shutdown):
             planner = self._planner(now, missed)
             # Completions that came in meanwhile ride along: one commit for both.
             batch = self._take_done()
+            began = self.clock.monotonic()
             try:
                 summary = self.store.claim_due(
                     now,
@@ -352,6 +354,10 @@ class Scheduler(Shutdown):
                 raise
             self._record_completed(batch, summary.completed)
             self._count_claim(summary, missed)
+            seconds = self.clock.monotonic() - began
+            self.bus.publish(
+                FiresClaimed(self.node_id, summary.jobs, len(summary.started), seconds)
+            )
             if summary.jobs < limit:
                 return False
             claimed_full_batch = True

@@ -36,6 +36,7 @@ from dbcron.events import (
     ExecutionMissed,
     ExecutionRescued,
     ExecutionStarted,
+    FiresClaimed,
     JobChanged,
     JobCreated,
 )
@@ -48,6 +49,7 @@ __all__ = ["UNKNOWN_TYPE", "WebMetrics", "router"]
 UNKNOWN_TYPE: Final = "unknown"
 _DURATION_BUCKETS: Final = (0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 1800, 3600, 4 * 3600)
 _LATENESS_BUCKETS: Final = (0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600)
+_CLAIM_BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 
 router = APIRouter(tags=["metrics"])
 
@@ -156,6 +158,17 @@ class WebMetrics:
             ["job_type"],
             registry=self.registry,
         )
+        self.claim = Histogram(
+            "dbcron_claim_seconds",
+            "Wall time of this process's claim transactions (due jobs turned into fires)",
+            buckets=_CLAIM_BUCKETS,
+            registry=self.registry,
+        )
+        self.claimed = Counter(
+            "dbcron_fires_claimed",
+            "Due jobs this process's claims turned into fires",
+            registry=self.registry,
+        )
         self.registry.register(_ClusterCollector(runtime))
         self._types: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -206,6 +219,9 @@ class WebMetrics:
                 self.ended.labels(self._job_type(execution.job_id), "cancelled").inc()
             case ExecutionMissed(execution=execution):
                 self.missed.labels(self._job_type(execution.job_id)).inc()
+            case FiresClaimed(jobs=jobs, seconds=seconds):
+                self.claim.observe(seconds)
+                self.claimed.inc(jobs)
             case _:
                 pass
 
