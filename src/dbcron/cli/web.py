@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 
@@ -21,15 +22,19 @@ def web(ctx: typer.Context, host: HostOption = None, port: PortOption = None) ->
     runtime.store  # noqa: B018 - a database that is down or not migrated fails here, in one line
     server = WebServer(runtime, settings)
     stopping = threading.Event()
+    # The shell runs this command too: give it its own Ctrl-C back afterwards.
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     install_signal_handlers(stopping.set)
-    server.start()
-    out.print(f"dbcron dashboard: {server.url}", markup=False, soft_wrap=True)
-    out.print(f"REST API docs:    {server.url}api/docs", markup=False, soft_wrap=True)
-    out.print("Ctrl-C stops it.", markup=False)
     try:
+        server.start()
+        out.print(f"dbcron dashboard: {server.url}", markup=False, soft_wrap=True)
+        out.print(f"REST API docs:    {server.url}api/docs", markup=False, soft_wrap=True)
+        out.print("Ctrl-C stops it.", markup=False)
         stopping.wait()
     finally:
         server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 web_user = typer.Typer(
