@@ -11,9 +11,6 @@ input. The read model (history, status) is :class:`dbcron.service.queries.Querie
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -30,10 +27,15 @@ from dbcron.models import (
     JobOrder,
     JobQuery,
     JobStatus,
-    MisfirePolicy,
-    OverlapPolicy,
-    RetryBackoff,
     Trigger,
+)
+from dbcron.service.job_fields import (
+    EDITABLE_FIELDS,
+    ENUM_FIELDS,
+    about,
+    check_fields,
+    enum_field,
+    normalised,
 )
 from dbcron.service.queries import (
     NODE_DEAD_AFTER,
@@ -41,7 +43,6 @@ from dbcron.service.queries import (
     Page,
     Queries,
     StatusReport,
-    enum_value,
 )
 from dbcron.service.secrets import unmask_config
 from dbcron.store.protocol import Store
@@ -53,35 +54,6 @@ if TYPE_CHECKING:
 
 __all__ = ["EDITABLE_FIELDS", "NODE_DEAD_AFTER", "JobManager", "StatusReport"]
 
-#: Fields a caller may change with :meth:`JobManager.update_fields`.
-EDITABLE_FIELDS = frozenset(
-    {
-        "name",
-        "job_type",
-        "schedule_expression",
-        "config",
-        "status",
-        "description",
-        "timeout_seconds",
-        "retry_count",
-        "retry_delay_seconds",
-        "timezone",
-        "misfire_policy",
-        "catchup_window_seconds",
-        "max_concurrency",
-        "overlap_policy",
-        "priority",
-        "retry_backoff",
-        "keep_last",
-        "retention_days",
-        "key",
-    }
-)
-MAX_NAME_LENGTH = 200
-#: The largest whole number a job's numeric fields hold (the columns are 32-bit INTEGER).
-MAX_STORED_INT = 2**31 - 1
-#: What a job key looks like: a slug of 1 to 63 characters.
-KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 #: At most this many fires missed during a pause are recorded one by one on resume.
 MAX_PAUSED_FIRES = 100
 #: The daily maintenance job that ``dbcron init`` (and ``seed``) create unless one exists.
@@ -161,41 +133,21 @@ class JobManager:
         """Check every field of ``job``; raise ValidationError (a subclass) naming the
         first problem, its ``field`` the job field at fault. Returns the parsed schedule.
         (That no other job has its key is checked where it is written.)"""
-        with _about("name"):
-            if not isinstance(job.name, str) or not job.name.strip():
-                raise ValidationError("job name must not be empty")
-            if len(job.name) > MAX_NAME_LENGTH:
-                raise ValidationError(f"job name is longer than {MAX_NAME_LENGTH} characters")
-        with _about("key"):
-            check_key(job.key)
+        check_fields(job)
         from dbcron.cron import parse_schedule, validate_timezone
 
-        with _about("timezone"):
+        with about("timezone"):
             validate_timezone(job.timezone)
-        with _about("schedule_expression"):
+        with about("schedule_expression"):
             schedule = parse_schedule(job.schedule_expression, job.timezone)
-        with _about("job_type"):
+        with about("job_type"):
             self.registry.get(job.job_type)
-        with _about("config"):
+        with about("config"):
             self.registry.validate_config(job.job_type, job.config)
             try:
                 json.dumps(job.config, allow_nan=False)
             except (TypeError, ValueError) as exc:
                 raise ValidationError(f"config is not JSON-serialisable: {exc}") from None
-        _check_int("timeout_seconds", job.timeout_seconds, minimum=1, optional=True)
-        _check_int("retry_count", job.retry_count, minimum=0, optional=True)
-        _check_int("retry_delay_seconds", job.retry_delay_seconds, minimum=0, optional=True)
-        _check_int("catchup_window_seconds", job.catchup_window_seconds, minimum=0)
-        _check_int("max_concurrency", job.max_concurrency, minimum=1)
-        _check_int("priority", job.priority, minimum=-1000, maximum=1000)
-        _check_int("keep_last", job.keep_last, minimum=0, optional=True)
-        _check_int("retention_days", job.retention_days, minimum=1, optional=True)
-        for name, enum in _ENUM_FIELDS.items():
-            value = getattr(job, name)
-            if not isinstance(value, enum):
-                allowed = ", ".join(m.value for m in enum)
-                with _about(name):
-                    raise ValidationError(f"{name} must be one of {allowed}, not {value!r}")
         return schedule
 
     def _check_key_free(self, job: Job) -> None:
@@ -204,7 +156,7 @@ class JobManager:
             return
         other = self.store.job_by_key(job.key)
         if other is not None and other.job_id != job.job_id:
-            with _about("key"):
+            with about("key"):
                 raise ValidationError(
                     f"key {job.key!r} is already used by job {other.job_id[:8]} ({other.name})"
                 )
@@ -277,7 +229,7 @@ class JobManager:
         configured defaults where timeout and retries are None), validated, key included,
         and its schedule; writes nothing. Raises ValidationError as create_job does."""
         job = job.with_changes(
-            **_normalised({name: getattr(job, name) for name in ("name", "key", *_ENUM_FIELDS)}),
+            **normalised({name: getattr(job, name) for name in ("name", "key", *ENUM_FIELDS)}),
             timeout_seconds=(
                 self.defaults.timeout_seconds
                 if job.timeout_seconds is None
@@ -291,7 +243,7 @@ class JobManager:
             ),
         )
         if job.status is JobStatus.DELETED:
-            with _about("status"):
+            with about("status"):
                 raise ValidationError("a job cannot be created deleted")
         schedule = self.validate(job)
         self.registry.check_handler(job.job_type, job.config)
@@ -335,7 +287,7 @@ class JobManager:
             if current.status is JobStatus.PAUSED
             and current.updated_at is not None
             and "status" in changes
-            and _enum(JobStatus, changes["status"], "status") is JobStatus.ACTIVE
+            and enum_field(JobStatus, changes["status"], "status") is JobStatus.ACTIVE
             else []
         )
         return self._apply(current, changes, expected_version=version, missed=paused)
@@ -352,7 +304,7 @@ class JobManager:
         to a deleted job."""
         if current.status is JobStatus.DELETED:
             raise ValidationError(f"job {current.job_id} is deleted; it cannot be changed")
-        updated = current.with_changes(**_normalised(changes))
+        updated = current.with_changes(**normalised(changes))
         schedule = self.validate(updated)
         if (updated.job_type, updated.config) != (current.job_type, current.config):
             self.registry.check_handler(updated.job_type, updated.config)
@@ -429,7 +381,7 @@ class JobManager:
         self, status: JobStatus | str | None = None, job_type: str | None = None
     ) -> list[Job]:
         """Jobs filtered by status and type; without a status, all but deleted ones."""
-        wanted = None if status is None else _enum(JobStatus, status, "status")
+        wanted = None if status is None else enum_field(JobStatus, status, "status")
         if job_type is not None:
             self.registry.get(job_type)
         return self.store.list_jobs(status=wanted, job_type=job_type)
@@ -443,7 +395,7 @@ class JobManager:
         after: str | None = None,
     ) -> Page[Job]:
         """A page of jobs (see :meth:`Queries.jobs_page`), the filters validated."""
-        wanted = None if status is None else _enum(JobStatus, status, "status")
+        wanted = None if status is None else enum_field(JobStatus, status, "status")
         if job_type is not None:
             self.registry.get(job_type)
         return self.queries.jobs_page(wanted, job_type, limit=limit, after=after)
@@ -461,13 +413,13 @@ class JobManager:
         """A page of jobs filtered by status, type and a substring of the name, in
         ``order`` (see :meth:`Queries.search_jobs`), the filters validated."""
         query = JobQuery(
-            status=None if status is None else _enum(JobStatus, status, "status"),
+            status=None if status is None else enum_field(JobStatus, status, "status"),
             job_type=job_type,
             name_contains=name or None,
-            order=_enum(JobOrder, order, "sort"),
+            order=enum_field(JobOrder, order, "sort"),
         )
         if job_type is not None:
-            with _about("job_type"):
+            with about("job_type"):
                 self.registry.get(job_type)
         return self.queries.search_jobs(query, limit=limit, after=after)
 
@@ -611,72 +563,3 @@ _STATUS_VERBS = {
     JobStatus.DELETED: "deleted",
     JobStatus.ACTIVE: "activated",
 }
-
-#: Job fields whose values are enum members (given as members or as their text).
-_ENUM_FIELDS: dict[str, Any] = {
-    "status": JobStatus,
-    "misfire_policy": MisfirePolicy,
-    "overlap_policy": OverlapPolicy,
-    "retry_backoff": RetryBackoff,
-}
-
-
-def _normalised(fields_: dict[str, Any]) -> dict[str, Any]:
-    """``fields_`` with enum fields turned into members, the name stripped and an empty
-    key as no key."""
-    out = dict(fields_)
-    for name, enum in _ENUM_FIELDS.items():
-        if name in out:
-            out[name] = _enum(enum, out[name], name)
-    if isinstance(out.get("name"), str):
-        out["name"] = out["name"].strip()
-    if isinstance(out.get("key"), str):
-        out["key"] = out["key"].strip() or None
-    return out
-
-
-def _enum(enum: Any, value: Any, name: str) -> Any:
-    with _about(name):
-        return enum_value(enum, value, name)
-
-
-def check_key(key: Any) -> None:
-    """ValidationError unless ``key`` is None or a slug that :data:`KEY_PATTERN` fits."""
-    if key is None:
-        return
-    if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
-        raise ValidationError(
-            f"invalid key {key!r}: a key is 1 to 63 lower-case letters, digits, '.', '_' "
-            "or '-', starting with a letter or digit (e.g. 'nightly-fetch')"
-        )
-
-
-@contextmanager
-def _about(field: str) -> Iterator[None]:
-    """Tag a ValidationError raised inside with the job field it is about (unless it
-    already names one)."""
-    try:
-        yield
-    except ValidationError as exc:
-        if exc.field is None:
-            exc.field = field
-        raise
-
-
-def _check_int(
-    name: str,
-    value: Any,
-    *,
-    minimum: int,
-    maximum: int = MAX_STORED_INT,
-    optional: bool = False,
-) -> None:
-    if value is None and optional:
-        return
-    with _about(name):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValidationError(f"{name} must be a whole number, not {value!r}")
-        if value < minimum:
-            raise ValidationError(f"{name} must be at least {minimum}, not {value}")
-        if value > maximum:
-            raise ValidationError(f"{name} must be at most {maximum}, not {value}")

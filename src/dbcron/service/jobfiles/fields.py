@@ -127,7 +127,7 @@ def job_document(job: Job, key: str, defaults: dict[str, Any]) -> dict[str, Any]
 
 # -- keys ------------------------------------------------------------------------------
 
-#: The longest key (see dbcron.manager.KEY_PATTERN).
+#: The longest key (see dbcron.service.job_fields.KEY_PATTERN).
 MAX_KEY_LENGTH = 63
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dbcron.errors import ValidationError
-from dbcron.manager import check_key
+from dbcron.service.job_fields import check_key
 from dbcron.service.jobfiles.fields import BY_NAME, OWN_ONLY, REQUIRED, kind_problem
 from dbcron.service.jobfiles.source import Path, Source
 
