@@ -150,4 +150,8 @@ def test_claims_of_a_running_engine_are_timed(store: Store, db_url: str) -> None
         _types, samples = scrape(http.get("/metrics").text)
     assert samples[("dbcron_fires_claimed_total", ())] >= 1
     assert samples[("dbcron_claim_seconds_count", ())] >= 1
+    # only the claims that claimed something are timed
+    assert (
+        samples[("dbcron_claim_seconds_count", ())] <= samples[("dbcron_fires_claimed_total", ())]
+    )
     assert 0 < samples[("dbcron_claim_seconds_sum", ())] < 10

@@ -354,10 +354,10 @@ class Scheduler(Shutdown):
                 raise
             self._record_completed(batch, summary.completed)
             self._count_claim(summary, missed)
-            seconds = self.clock.monotonic() - began
-            self.bus.publish(
-                FiresClaimed(self.node_id, summary.jobs, len(summary.started), seconds)
-            )
+            if summary.jobs:
+                took = self.clock.monotonic() - began
+                started = len(summary.started)
+                self.bus.publish(FiresClaimed(self.node_id, summary.jobs, started, took))
             if summary.jobs < limit:
                 return False
             claimed_full_batch = True
