@@ -4,6 +4,7 @@ and the pages still work when the front-end packages were not built."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,6 +86,19 @@ def test_bad_input_is_a_client_error(http: httpx.Client, path: str, status: int)
     answer = http.get(path)
     assert answer.status_code == status, answer.text
     assert answer.headers["content-type"] == "application/problem+json"
+    # a browser gets the same status and message as a dashboard page
+    shown = http.get(path, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert shown.status_code == status
+    assert shown.headers["content-type"].startswith("text/html")
+    assert answer.json()["detail"] in html.unescape(shown.text)
+    assert '<nav aria-label="Main">' in shown.text
+
+
+def test_the_api_answers_browsers_with_problem_documents(http: httpx.Client) -> None:
+    for path in ("/api/v1/jobs/no-such-job", "/api/v1/nothing-here"):
+        answer = http.get(path, headers={"Accept": "text/html"})
+        assert answer.status_code == 404
+        assert answer.headers["content-type"] == "application/problem+json"
 
 
 def test_the_form_never_shows_secrets_and_keeps_them_on_save(

@@ -8,12 +8,12 @@ Problems of the service layer map by class (:data:`STATUS_OF`); request validati
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dbcron.errors import (
@@ -88,21 +88,57 @@ def _message(error: dict[str, Any]) -> str:
     return f"{field}: {error.get('msg', 'invalid value')}"
 
 
+#: Renders an error as an HTML page for a browser, or returns None to answer with the
+#: problem document (set by the dashboard: :func:`dbcron.web.pages.render.error_page`).
+HtmlErrors = Callable[[Request, int, str, str], Response | None]
+
+
+def _wants_html(request: Request) -> bool:
+    """True for a browser asking for a dashboard page (not the API, not htmx, which
+    shows a failed request's message itself)."""
+    path = request.url.path
+    if path.startswith("/api/") or path == "/metrics" or request.headers.get("HX-Request"):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _answer(
+    request: Request,
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    """The error as a dashboard page for a browser, else as a problem document."""
+    render: HtmlErrors | None = request.app.state.html_errors
+    if render is not None and _wants_html(request):
+        page = render(request, status, title, detail)
+        if page is not None:
+            return page
+    return problem(status, title, detail, field=field, headers=headers, **extra)
+
+
 def install(app: FastAPI) -> None:
     """Answer service errors, request validation errors and HTTP errors (404 of an
-    unknown route, 405) as problem documents."""
+    unknown route, 405) as problem documents (as pages for a browser when the dashboard
+    set ``app.state.html_errors``)."""
+    app.state.html_errors = None
 
     @app.exception_handler(DbcronError)
-    async def _service_error(request: Request, exc: DbcronError) -> JSONResponse:
+    async def _service_error(request: Request, exc: DbcronError) -> Response:
         status, title = status_of(exc)
         field = exc.field if isinstance(exc, ValidationError) else None
-        return problem(status, title, _first_line(exc), field=field)
+        return _answer(request, status, title, _first_line(exc), field=field)
 
     @app.exception_handler(RequestValidationError)
-    async def _request_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _request_error(request: Request, exc: RequestValidationError) -> Response:
         errors = list(exc.errors())
         first = errors[0] if errors else {}
-        return problem(
+        return _answer(
+            request,
             422,
             "Invalid request",
             _message(first) if first else "invalid request",
@@ -113,8 +149,7 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else "request refused"
-        return problem(
-            exc.status_code, detail, detail, headers=dict(exc.headers) if exc.headers else None
-        )
+        headers = dict(exc.headers) if exc.headers else None
+        return _answer(request, exc.status_code, detail, detail, headers=headers)

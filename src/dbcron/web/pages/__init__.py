@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from dbcron.web.pages import executions, jobform, jobs, overview, papers
-from dbcron.web.pages.render import STATIC_DIR
+from dbcron.web.pages.render import STATIC_DIR, error_page
 
 __all__ = ["install"]
 
@@ -20,5 +20,6 @@ __all__ = ["install"]
 def install(app: FastAPI) -> None:
     """Serve the dashboard's pages and its static files (``/static``) from ``app``."""
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.state.html_errors = error_page
     for module in (overview, jobform, jobs, executions, papers):
         app.include_router(module.router)

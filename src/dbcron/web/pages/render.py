@@ -15,11 +15,12 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 from starlette.responses import HTMLResponse
 
+from dbcron.errors import DbcronError
 from dbcron.models import ExecutionStatus, JobStatus
 from dbcron.runtime import Runtime
 from dbcron.web.auth import csrf_token, current_principal
 
-__all__ = ["STATIC_DIR", "ago", "page", "runtime_of", "vendor_ready"]
+__all__ = ["STATIC_DIR", "Links", "ago", "error_page", "page", "runtime_of", "vendor_ready"]
 
 #: The dashboard's static files; ``vendor/`` in it is built by frontend/build.mjs.
 STATIC_DIR: Final = Path(__file__).resolve().parent.parent / "static"
@@ -135,3 +136,15 @@ def page(
     return templates.TemplateResponse(
         request, template, {**base, **context}, status_code=status_code
     )
+
+
+def error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse | None:
+    """An error as a dashboard page (the same message as the problem document), or None
+    when the page cannot be shown (the request has no principal: the problem document
+    answers then)."""
+    try:
+        current_principal(request)
+    except DbcronError:
+        return None
+    context = {"status": status, "title": title, "detail": detail}
+    return page(request, "error.html", context, status_code=status)
