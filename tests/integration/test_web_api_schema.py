@@ -1,6 +1,7 @@
 """A property-based run of the REST API's OpenAPI schema (schemathesis) against a real
 server over SQLite with a few jobs and executions: whatever the input the schema allows
-(and much it does not), the API never answers with a server error.
+(and much it does not), the API never answers with a server error, and every answer has
+the content type the schema documents (errors: ``application/problem+json``).
 
 Bounded for ``make test``: a few dozen examples per operation (about half a minute)."""
 
@@ -16,7 +17,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import content_type_conformance, not_a_server_error
 
 from tests.support.web import api_over
 
@@ -66,7 +67,7 @@ def test_no_input_gives_a_server_error(api_schema: schemathesis.BaseSchema) -> N
             database=None,
         )
         def no_server_error(case: schemathesis.Case) -> None:
-            response = case.call_and_validate(checks=[not_a_server_error])
+            response = case.call_and_validate(checks=[not_a_server_error, content_type_conformance])
             statuses[response.status_code] += 1
 
         try:

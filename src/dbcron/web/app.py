@@ -29,6 +29,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     problems.install(app)
+    problems.document_problems(app)
     auth.install(app, runtime.settings.web)
     app.add_middleware(SecurityMiddleware, auth_configured=runtime.settings.web.auth_configured)
     app.state.metrics = metrics.WebMetrics(runtime)

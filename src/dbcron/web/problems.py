@@ -27,7 +27,7 @@ from dbcron.errors import (
     ValidationError,
 )
 
-__all__ = ["PROBLEM_JSON", "STATUS_OF", "install", "problem"]
+__all__ = ["PROBLEM_JSON", "STATUS_OF", "document_problems", "install", "problem"]
 
 #: The media type of a problem document.
 PROBLEM_JSON: Final = "application/problem+json"
@@ -153,3 +153,25 @@ def install(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else "request refused"
         headers = dict(exc.headers) if exc.headers else None
         return _answer(request, exc.status_code, detail, detail, headers=headers)
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make the OpenAPI schema say what the server sends: every 4xx/5xx response of
+    ``app`` is ``application/problem+json`` (FastAPI documents a response model as
+    ``application/json``). FastAPI's documented way to extend the schema: replace
+    ``app.openapi`` with a function that builds it once."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    for status, response in operation.get("responses", {}).items():
+                        content = response.get("content", {})
+                        if status[:1] in ("4", "5") and "application/json" in content:
+                            response["content"] = {PROBLEM_JSON: content["application/json"]}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
