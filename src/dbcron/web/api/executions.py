@@ -3,10 +3,11 @@ jobs and of one job, one execution with its logs, cancelling one."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Depends, Query
 
 from dbcron.runtime import Runtime
 from dbcron.service.queries import PAGE_SIZE
@@ -52,42 +53,41 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
-def _page(
-    runtime: Runtime,
-    job: str | None,
-    filters: tuple[str | None, str | None, datetime | None, datetime | None],
-    limit: int,
-    cursor: str | None,
-) -> ExecutionPage:
-    status, trigger, since, until = filters
-    page = runtime.queries.history_page(
-        job,
-        status,
-        limit=limit,
-        before=cursors.decode(_LISTING, cursor),
-        trigger=trigger,
-        since=_aware(since),
-        until=_aware(until),
-    )
-    return ExecutionPage(
-        items=[execution_out(e) for e in page.items],
-        next_cursor=cursors.encode(_LISTING, page.next_cursor),
-    )
+@dataclass(frozen=True)
+class ExecutionFilters:
+    """The query parameters both execution lists take (a FastAPI dependency)."""
+
+    status: Status = None
+    trigger: TriggerKind = None
+    since: Since = None
+    until: Until = None
+    limit: Limit = PAGE_SIZE
+    cursor: Cursor = None
+
+    def page(self, runtime: Runtime, job: str | None) -> ExecutionPage:
+        """The page these filters select, of one job (reference) or of all."""
+        page = runtime.queries.history_page(
+            job,
+            self.status,
+            limit=self.limit,
+            before=cursors.decode(_LISTING, self.cursor),
+            trigger=self.trigger,
+            since=_aware(self.since),
+            until=_aware(self.until),
+        )
+        return ExecutionPage(
+            items=[execution_out(e) for e in page.items],
+            next_cursor=cursors.encode(_LISTING, page.next_cursor),
+        )
+
+
+Filters = Annotated[ExecutionFilters, Depends()]
 
 
 @router.get("/executions", summary="List executions", response_model=ExecutionPage)
-def list_executions(
-    runtime: RuntimeDep,
-    _: ViewerDep,
-    status: Status = None,
-    trigger: TriggerKind = None,
-    since: Since = None,
-    until: Until = None,
-    limit: Limit = PAGE_SIZE,
-    cursor: Cursor = None,
-) -> ExecutionPage:
+def list_executions(runtime: RuntimeDep, _: ViewerDep, filters: Filters) -> ExecutionPage:
     """Executions of every job, newest first (by creation), a page at a time."""
-    return _page(runtime, None, (status, trigger, since, until), limit, cursor)
+    return filters.page(runtime, None)
 
 
 @router.get(
@@ -97,18 +97,10 @@ def list_executions(
     responses={404: {"model": Problem, "description": "No such job"}},
 )
 def list_job_executions(
-    ref: str,
-    runtime: RuntimeDep,
-    _: ViewerDep,
-    status: Status = None,
-    trigger: TriggerKind = None,
-    since: Since = None,
-    until: Until = None,
-    limit: Limit = PAGE_SIZE,
-    cursor: Cursor = None,
+    ref: str, runtime: RuntimeDep, _: ViewerDep, filters: Filters
 ) -> ExecutionPage:
     """The executions of one job (id, key, name or id prefix), newest first."""
-    return _page(runtime, ref, (status, trigger, since, until), limit, cursor)
+    return filters.page(runtime, ref)
 
 
 @router.get(
