@@ -37,13 +37,8 @@ from dbcron.service.job_fields import (
     enum_field,
     normalised,
 )
-from dbcron.service.queries import (
-    NODE_DEAD_AFTER,
-    PAGE_SIZE,
-    Page,
-    Queries,
-    StatusReport,
-)
+from dbcron.service.queries import NODE_DEAD_AFTER, PAGE_SIZE, Queries
+from dbcron.service.reports import Page, StatusReport
 from dbcron.service.secrets import unmask_config
 from dbcron.store.protocol import Store
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dbcron.models import JobStats
-    from dbcron.service.queries import StatusReport
+    from dbcron.service.reports import StatusReport
 
 
 def to_jsonable(value: Any) -> Any:

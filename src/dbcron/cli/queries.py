@@ -20,7 +20,8 @@ from dbcron.serialize import status_document, to_jsonable
 from dbcron.service.queries import PAGE_SIZE
 
 if TYPE_CHECKING:
-    from dbcron.service.queries import Page, Queries
+    from dbcron.service.queries import Queries
+    from dbcron.service.reports import Page
 
 
 @app.command("list")

@@ -13,7 +13,9 @@ from typing import Final
 
 from dbcron.errors import ValidationError
 from dbcron.models import Execution, ExecutionStatus, Job, JobStatus, JobTableQuery, JobTableSort
-from dbcron.service.queries import Page, Queries, enum_value
+from dbcron.service.inputs import enum_value
+from dbcron.service.queries import Queries
+from dbcron.service.reports import Page
 
 __all__ = [
     "JOB_TABLE_ROWS",

@@ -15,7 +15,7 @@ from typing import Any
 
 from dbcron.errors import ValidationError
 from dbcron.models import Job, JobStatus, MisfirePolicy, OverlapPolicy, RetryBackoff
-from dbcron.service.queries import enum_value
+from dbcron.service.inputs import enum_value
 
 __all__ = [
     "EDITABLE_FIELDS",

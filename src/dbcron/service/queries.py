@@ -11,126 +11,56 @@ import re
 import threading
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from dbcron.clock import Clock
 from dbcron.engine.database_clock import clock_for
-from dbcron.errors import AmbiguousIdError, CronError, NotFoundError, ValidationError
+from dbcron.errors import AmbiguousIdError, NotFoundError, ValidationError
 from dbcron.eventbus import EventBus
 from dbcron.models import (
     Execution,
     ExecutionStatus,
     Job,
     JobQuery,
-    JobStats,
     JobStatus,
     SchedulerNode,
     StoredPaper,
     Trigger,
 )
 from dbcron.service.histogram import RunsHistogram, runs_histogram
+from dbcron.service.inputs import (
+    MAX_WINDOW,
+    as_utc,
+    field_enum,
+    field_error,
+)
 from dbcron.service.labels import ExecutionLabels, execution_labels
 from dbcron.service.logtail import unseen
+from dbcron.service.reports import (
+    ClusterGauges,
+    FirePlan,
+    JobDetail,
+    Page,
+    StatusReport,
+    WindowReport,
+)
 from dbcron.store.protocol import Store
 
 if TYPE_CHECKING:
-    from dbcron.cron import FirePreview
-
-T = TypeVar("T")
+    pass
 
 #: How many items a page holds unless told otherwise.
 PAGE_SIZE = 50
 #: How many running executions ``status`` lists (it counts them all).
 RUNNING_SHOWN = 100
-#: The longest statistics window (and fire preview count) a reader may ask for.
-MAX_WINDOW = timedelta(days=3660)
+#: The longest fire preview a reader may ask for (the longest window: MAX_WINDOW).
 MAX_PREVIEW = 1000
 #: A node whose heartbeat is older than this (and that did not stop cleanly) is dead.
 NODE_DEAD_AFTER = timedelta(seconds=60)
 #: Text that may be a job id or a prefix of one; a whole id.
 _JOB_ID_TEXT = re.compile(r"[0-9a-f-]{1,36}")
 _FULL_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-@dataclass(frozen=True)
-class StatusReport:
-    """What ``dbcron status`` shows: nodes, running work, upcoming fires, statistics."""
-
-    generated_at: datetime
-    database: str
-    nodes: list[SchedulerNode]
-    running: list[Execution]
-    """What runs now (at most :data:`RUNNING_SHOWN`, the newest first)."""
-    running_count: int
-    """How many executions run now."""
-    pending: int
-    """How many executions wait to run (due or not)."""
-    upcoming: list[tuple[Job, datetime]]
-    overall: JobStats
-    per_job: list[tuple[Job, JobStats]]
-    """The jobs with the most failures and timeouts in the window (at most ``jobs``)."""
-    jobs_fired: int
-    """How many jobs fired in the window."""
-    window: timedelta
-    jobs_by_status: dict[str, int]
-    node_states: dict[str, str]
-    """node_id -> ``running``, ``stopped`` or ``dead`` (no heartbeat for NODE_DEAD_AFTER)."""
-
-
-@dataclass(frozen=True)
-class ClusterGauges:
-    """The cluster's state now, for metrics: unfinished work and the nodes."""
-
-    generated_at: datetime
-    pending: int
-    """Executions waiting to run (due or not)."""
-    running: int
-    """Executions running now, on any node."""
-    nodes: list[SchedulerNode]
-    node_states: dict[str, str]
-    """node_id -> ``running``, ``stopped`` or ``dead``."""
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """One page of a listing, and where the next one starts."""
-
-    items: list[T]
-    next_cursor: str | None
-    """The id to pass as ``after`` (jobs) or ``before`` (executions) for the next page;
-    None when this page is the last."""
-    remaining: int | None = None
-    """How many items follow this page, where counting them is cheap (jobs); else None."""
-
-
-@dataclass(frozen=True)
-class WindowReport:
-    """The statistics of the executions created since ``since`` (``window`` ago)."""
-
-    since: datetime
-    window: timedelta
-    stats: JobStats
-
-
-@dataclass(frozen=True)
-class FirePlan:
-    """A job's upcoming fires in its time zone, with DST notes."""
-
-    job: Job
-    description: str
-    """The schedule in words."""
-    fires: list[FirePreview]
-
-
-@dataclass(frozen=True)
-class JobDetail:
-    """What ``dbcron show`` shows: the job, its next fires and its latest executions."""
-
-    job: Job
-    next_fires: list[datetime]
-    executions: list[Execution]
 
 
 class Queries:
@@ -526,59 +456,3 @@ def _one_match(given: str, text: str, matches: list[str], what: str) -> str:
         more = " ..." if len(matches) > 5 else ""
         raise AmbiguousIdError(f"{what} id prefix {given!r} is ambiguous: matches {shown}{more}")
     return matches[0]
-
-
-def enum_value(enum: Any, value: Any, name: str) -> Any:
-    """``value`` as a member of ``enum`` (given as a member or as its text)."""
-    if isinstance(value, enum):
-        return value
-    try:
-        return enum(value)
-    except ValueError:
-        allowed = ", ".join(m.value for m in enum)
-        raise ValidationError(f"{name} must be one of {allowed}, not {value!r}") from None
-
-
-def field_error(field: str, message: str) -> ValidationError:
-    """A ValidationError about the input ``field``."""
-    error = ValidationError(message)
-    error.field = field
-    return error
-
-
-def field_enum(enum: Any, value: Any, name: str) -> Any:
-    """:func:`enum_value`, the error naming ``name`` as its field."""
-    try:
-        return enum_value(enum, value, name)
-    except ValidationError as exc:
-        exc.field = name
-        raise
-
-
-def parse_window(text: str) -> timedelta:
-    """A statistics window such as ``24h``, ``7d`` or ``90m`` (see
-    :func:`~dbcron.cron.parse_duration`), at most :data:`MAX_WINDOW`."""
-    from dbcron.cron import parse_duration
-
-    try:
-        window = parse_duration(text)
-    except CronError as exc:
-        raise field_error("window", f"window {text!r}: {exc}") from None
-    except OverflowError:
-        raise field_error("window", f"window {text!r} is too long") from None
-    if not timedelta(0) < window <= MAX_WINDOW:
-        raise field_error("window", f"window must be positive and at most {MAX_WINDOW.days} days")
-    return window
-
-
-def as_utc(name: str, value: datetime | None) -> datetime | None:
-    """``value`` (aware) in UTC; a ValidationError about ``name`` for a naive time or one
-    that has no UTC equivalent (the year 1 at +14:00)."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise field_error(name, f"{name} must have a time zone (e.g. ...Z or +00:00)")
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise field_error(name, f"{name} {value.isoformat()} is out of range") from None

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from dbcron.serialize import status_document
-from dbcron.service.queries import parse_window
+from dbcron.service.inputs import parse_window
 from dbcron.web.api.deps import RuntimeDep
 from dbcron.web.api.models import (
     JobTypeOut,

@@ -13,7 +13,7 @@ import binascii
 import json
 from typing import Any
 
-from dbcron.service.queries import field_error
+from dbcron.service.inputs import field_error
 
 __all__ = ["decode", "encode"]
 

@@ -12,7 +12,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from dbcron.service.queries import PAGE_SIZE, field_error
+from dbcron.service.inputs import field_error
+from dbcron.service.queries import PAGE_SIZE
 from dbcron.web.api import cursors
 from dbcron.web.api.deps import RuntimeDep
 from dbcron.web.api.models import (
