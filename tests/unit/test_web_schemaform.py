@@ -76,3 +76,21 @@ def test_relative_times() -> None:
     assert ago(now + timedelta(hours=5), now) == "in 5 h"
     assert ago(now + timedelta(seconds=2), now) == "just now"
     assert ago(now - timedelta(days=2, hours=3), now) == "2 d ago"
+
+
+def test_the_cli_and_the_dashboard_say_relative_times_alike() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from dbcron.cli.timefmt import relative
+
+    now = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    for delta, cli, page in [
+        (timedelta(0), "now", "just now"),
+        (timedelta(seconds=3), "in 3 s", "just now"),
+        (timedelta(seconds=-3), "3 s ago", "just now"),
+        (timedelta(seconds=7), "in 7 s", "in 7 s"),
+        (timedelta(minutes=-90), "1 h ago", "1 h ago"),
+        (timedelta(days=2, hours=5), "in 2 d", "in 2 d"),
+    ]:
+        assert relative(now + delta, now) == cli
+        assert ago(now + delta, now) == page

@@ -5,20 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from dbcron.relative_time import relative
 
-def relative(when: datetime, now: datetime) -> str:
-    """``in 3 min``, ``5 h ago``, ``now``."""
-    seconds = (when - now).total_seconds()
-    future = seconds >= 0
-    span = abs(seconds)
-    if span < 1:
-        return "now"
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
-        if span >= size:
-            amount = int(span // size)
-            text = f"{amount} {unit}"
-            break
-    return f"in {text}" if future else f"{text} ago"
+__all__ = ["local", "local_and_relative", "relative"]
 
 
 def local(when: datetime | None, zone: str = "UTC", seconds: bool = False) -> str:

@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse
 
 from dbcron.errors import DbcronError
 from dbcron.models import ExecutionStatus, JobStatus
+from dbcron.relative_time import relative
 from dbcron.runtime import Runtime
 from dbcron.web.auth import csrf_token, current_principal
 
@@ -40,16 +41,9 @@ def runtime_of(request: Request) -> Runtime:
 
 
 def ago(moment: datetime, now: datetime) -> str:
-    """``3 min ago`` / ``in 2 h`` / ``just now``: ``moment`` relative to ``now``."""
-    seconds = (moment - now).total_seconds()
-    size = abs(seconds)
-    if size < 5:
-        return "just now"
-    for unit, length in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
-        if size >= length:
-            amount = int(size // length)
-            return f"in {amount} {unit}" if seconds > 0 else f"{amount} {unit} ago"
-    return "just now"  # pragma: no cover - size >= 5 always finds a unit
+    """``3 min ago`` / ``in 2 h`` / ``just now`` (within 5 s): ``moment`` relative to
+    ``now``."""
+    return relative(moment, now, now_within=5, now_text="just now")
 
 
 def _absolute(moment: datetime, zone: str | None) -> str:
