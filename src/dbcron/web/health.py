@@ -9,17 +9,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from dbcron.errors import DbcronError
-from dbcron.runtime import Runtime
+from dbcron.web.state import runtime_of
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["health"])
-
-
-def runtime_of(request: Request) -> Runtime:
-    """The runtime the app was built with."""
-    runtime: Runtime = request.app.state.runtime
-    return runtime
 
 
 @router.get("/healthz", summary="The process is up")

@@ -34,12 +34,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def auth_configured(settings: Settings) -> bool:
-    """True when the dashboard and API require a login or a token (``web.users`` or
-    ``web.tokens`` is set)."""
-    return settings.web.auth_configured
-
-
 def web_settings(base: WebSettings, *, host: str | None, port: int | None) -> WebSettings:
     """``base`` with the command line's ``--host`` and ``--port`` (validated)."""
     values = base.model_dump()
@@ -58,7 +52,7 @@ def check_bind(settings: Settings, web: WebSettings) -> None:
     """Refuse to serve on a non-loopback address without authentication: anyone who can
     reach the port could change and run jobs."""
     host = web.host
-    if not is_loopback(host) and not auth_configured(settings):
+    if not is_loopback(host) and not settings.web.auth_configured:
         raise ConfigError(
             f"web.host {host} is not a loopback address and no authentication is "
             "configured: anyone reaching it could run jobs; configure web.users or "

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from dbcron.runtime import Runtime
-from dbcron.web.health import runtime_of
+from dbcron.web.state import runtime_of
 
 __all__ = ["RuntimeDep"]
 
-
-def _runtime(request: Request) -> Runtime:
-    return runtime_of(request)
-
-
 #: The runtime the app was built with (its services: jobs, queries...).
-RuntimeDep = Annotated[Runtime, Depends(_runtime)]
+RuntimeDep = Annotated[Runtime, Depends(runtime_of)]

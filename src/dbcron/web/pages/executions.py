@@ -13,7 +13,8 @@ from dbcron.models import ExecutionStatus
 from dbcron.service.dashboard import job_names, recent_executions
 from dbcron.web.auth import ViewerDep
 from dbcron.web.pages.jobs import is_htmx
-from dbcron.web.pages.render import page, runtime_of
+from dbcron.web.pages.render import page
+from dbcron.web.state import runtime_of
 
 __all__ = ["router"]
 

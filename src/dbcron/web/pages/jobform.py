@@ -19,8 +19,9 @@ from dbcron.manager import JobManager
 from dbcron.models import Job, JobStatus, MisfirePolicy, OverlapPolicy
 from dbcron.service.secrets import mask_config, unmask_config
 from dbcron.web.auth import AdminDep, ViewerDep
-from dbcron.web.pages.render import page, runtime_of
+from dbcron.web.pages.render import page
 from dbcron.web.pages.schemaform import config_from_form, fields_of, refused
+from dbcron.web.state import runtime_of
 
 __all__ = ["router"]
 

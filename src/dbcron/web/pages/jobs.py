@@ -16,7 +16,8 @@ from dbcron.models import Execution, JobStatus
 from dbcron.service.dashboard import JobSort, job_table
 from dbcron.service.secrets import mask_config
 from dbcron.web.auth import AdminDep, ViewerDep
-from dbcron.web.pages.render import page, runtime_of
+from dbcron.web.pages.render import page
+from dbcron.web.state import runtime_of
 
 __all__ = ["router"]
 

@@ -12,7 +12,8 @@ from starlette.responses import HTMLResponse
 from dbcron.models import ExecutionStatus
 from dbcron.service.histogram import RunsHistogram
 from dbcron.web.auth import ViewerDep
-from dbcron.web.pages.render import page, runtime_of
+from dbcron.web.pages.render import page
+from dbcron.web.state import runtime_of
 
 __all__ = ["router"]
 

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse
 
 from dbcron.web.auth import ViewerDep
-from dbcron.web.pages.render import page, runtime_of
+from dbcron.web.pages.render import page
+from dbcron.web.state import runtime_of
 
 __all__ = ["router"]
 

@@ -18,10 +18,10 @@ from starlette.responses import HTMLResponse
 from dbcron.errors import DbcronError
 from dbcron.models import ExecutionStatus, JobStatus
 from dbcron.relative_time import relative
-from dbcron.runtime import Runtime
 from dbcron.web.auth import csrf_token, current_principal
+from dbcron.web.state import runtime_of
 
-__all__ = ["STATIC_DIR", "Links", "ago", "error_page", "page", "runtime_of", "vendor_ready"]
+__all__ = ["STATIC_DIR", "Links", "ago", "error_page", "page", "vendor_ready"]
 
 #: The dashboard's static files; ``vendor/`` in it is built by frontend/build.mjs.
 STATIC_DIR: Final = Path(__file__).resolve().parent.parent / "static"
@@ -32,12 +32,6 @@ def vendor_ready() -> bool:
     """True when the front-end packages were built into ``static/vendor`` (``make
     venv`` does it); without them the pages work but do not update live."""
     return all((STATIC_DIR / "vendor" / name).is_file() for name in _VENDOR_FILES)
-
-
-def runtime_of(request: Request) -> Runtime:
-    """The runtime the app was built with."""
-    runtime: Runtime = request.app.state.runtime
-    return runtime
 
 
 def ago(moment: datetime, now: datetime) -> str:
